@@ -1,0 +1,21 @@
+# libhusk: the code both tiers share (error type, logging, event loop,
+# ttRPC runtime) plus the generated protobuf-c code.
+
+LIB_SRCS += lib/err.c lib/log.c lib/util.c lib/evloop.c
+
+libhusk = $(call objdir,$(1))/libhusk.a
+
+define lib_rules
+$(call libhusk,$(1)): $$(call objs,$(1),$$(LIB_SRCS) $$(GEN_SRCS))
+	@rm -f $$@
+	ar rcs $$@ $$^
+endef
+$(foreach v,$(VARIANTS),$(eval $(call lib_rules,$(v))))
+
+# Libraries every program links after libhusk.
+LIBS_host := -lprotobuf-c
+LIBS_san := -lprotobuf-c
+LIBS_fuzz := -lprotobuf-c
+LIBS_musl := -lprotobuf-c
+
+ALL_TARGETS += $(call libhusk,host) $(call libhusk,musl)

@@ -1,0 +1,44 @@
+#!/bin/sh
+# Install husk's build and test dependencies from Debian's archive.
+# Idempotent: does nothing when every package is already installed.
+set -eu
+
+PKGS="make gcc clang libclang-rt-14-dev llvm pkg-config dpkg-dev
+musl-tools musl-dev linux-libc-dev
+protobuf-c-compiler libprotobuf-c-dev protobuf-compiler libprotobuf-dev
+libseccomp-dev libjson-c-dev libmnl-dev gperf
+python3-kconfiglib linux-source-6.1
+flex bison bc libelf-dev libssl-dev lz4 zstd cpio e2fsprogs busybox-static
+qemu-system-x86 containerd runc"
+
+missing=""
+for p in $PKGS; do
+	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed' ||
+		missing="$missing $p"
+done
+
+sources=/etc/apt/sources.list.d/debian.sources
+need_src=0
+if [ -f "$sources" ] && ! grep -q '^Types:.*deb-src' "$sources"; then
+	need_src=1
+fi
+
+[ -z "$missing" ] && [ "$need_src" = 0 ] && exit 0
+
+if [ "$(id -u)" != 0 ]; then
+	echo "deps: missing packages:$missing; run 'make deps' as root" >&2
+	exit 1
+fi
+
+if [ "$need_src" = 1 ]; then
+	echo "deps: enabling deb-src in $sources"
+	sed -i 's/^Types: deb$/Types: deb deb-src/' "$sources"
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+if [ -n "$missing" ]; then
+	echo "deps: installing$missing"
+	# shellcheck disable=SC2086
+	apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
