@@ -55,3 +55,9 @@ distclean:
 	rm -rf $(BUILD) $(IMAGES) .config .config.old
 
 .PHONY: all clean distclean
+
+demo:
+	@echo "make demo: needs the host shim (containerd-shim-husk-v2), which is not built yet" >&2
+	@exit 1
+
+.PHONY: demo

@@ -10,14 +10,10 @@ CONFIG_HEADER := $(GEN)/husk-config.h
 .config: | $(DEPS_STAMP)
 	$(KCONFIG_RUN) defconfig --kconfig $(KCONFIG) $(DEFCONFIG)
 
-$(GEN)/config.mk: .config $(KCONFIG_SRCS) | $(DEPS_STAMP)
+$(GEN)/config.mk: .config $(KCONFIG_SRCS) scripts/genconfig.py | $(DEPS_STAMP)
 	@mkdir -p $(@D)
-	$(KCONFIG_RUN) genconfig --header-path $(CONFIG_HEADER).tmp \
-		--config-out $@.tmp $(KCONFIG)
-	@cmp -s $(CONFIG_HEADER).tmp $(CONFIG_HEADER) || \
-		mv $(CONFIG_HEADER).tmp $(CONFIG_HEADER)
-	@rm -f $(CONFIG_HEADER).tmp
-	@mv $@.tmp $@
+	srctree=$(CURDIR) $(PY) scripts/genconfig.py $(KCONFIG) .config \
+		$(CONFIG_HEADER) $@
 
 $(CONFIG_HEADER): $(GEN)/config.mk
 

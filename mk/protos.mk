@@ -9,6 +9,11 @@ PROTOS := ttrpc.proto google/rpc/status.proto
 
 -include mk/protos-list.mk
 
+# oci.proto has a field named Linux, which protoc-c turns into the member
+# `linux`; GNU C predefines that name as 1.  Any file may include the
+# generated headers, so undefine it for every build variant.
+$(foreach v,$(VARIANTS),$(eval CFLAGS_$(v) += -Ulinux))
+
 PROTO_FILES = $(addprefix protos/,$(PROTOS))
 GEN_SRCS += $(patsubst %.proto,$(GEN)/protos/%.pb-c.c,$(WKT_PROTOS) $(PROTOS))
 
