@@ -42,6 +42,11 @@ include mk/ttrpc.mk
 -include mk/musl.mk
 include mk/lib.mk
 -include mk/kernel.mk
+-include mk/agent-spec.mk
+-include mk/agent-net.mk
+-include mk/agent.mk
+-include mk/cli.mk
+-include mk/guest.mk
 include mk/tests.mk
 include mk/install.mk
 

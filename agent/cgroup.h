@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * A container's cgroup.  cgroup v2 when the unified hierarchy has the
+ * controllers (the guest kernel); otherwise a v1 fallback with one directory
+ * per controller (as on hosts with hybrid hierarchies).  All paths are
+ * derived from the spec's cgroupsPath, or /husk/<container id> when empty.
+ */
+#ifndef HUSK_AGENT_CGROUP_H
+#define HUSK_AGENT_CGROUP_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "agent.pb-c.h"
+#include "err.h"
+#include "oci.pb-c.h"
+
+struct cgroup;
+
+/* Create (mkdir -p) the cgroup @path ("/a/b", relative to the hierarchy). */
+int cgroup_create(const char *path, struct cgroup **out, struct herr *err);
+
+/* Move @pid into the cgroup (every v1 controller, or v2 cgroup.procs). */
+int cgroup_add_pid(struct cgroup *cg, pid_t pid, struct herr *err);
+
+/*
+ * Apply memory, cpu, cpuset, pids and io (blkio) limits; fields left unset
+ * (0, "") are left alone.  Used by CreateContainer and UpdateContainer.
+ */
+int cgroup_apply(struct cgroup *cg, const Grpc__LinuxResources *res,
+		 struct herr *err);
+
+/* Freeze or thaw every process (PauseContainer/ResumeContainer). */
+int cgroup_freeze(struct cgroup *cg, bool frozen, struct herr *err);
+
+/* The pids in the cgroup (malloc'd array). */
+int cgroup_pids(struct cgroup *cg, pid_t **pids, size_t *n, struct herr *err);
+
+/*
+ * Fill @out with cpu, memory, pids and blkio statistics.  Sub-messages are
+ * allocated; release them with cgroup_stats_free().
+ */
+int cgroup_stats(struct cgroup *cg, Grpc__CgroupStats *out, struct herr *err);
+void cgroup_stats_free(Grpc__CgroupStats *st);
+
+/*
+ * An fd the event loop can watch for OOM kills in this cgroup: readable
+ * (EPOLLIN) or EPOLLPRI when something changed; then cgroup_oom_kills() tells
+ * whether the count of OOM kills went up.  -1 with @err if unsupported.
+ */
+int cgroup_oom_fd(struct cgroup *cg, unsigned int *events, struct herr *err);
+/* Number of OOM kills so far; call after the fd fired. */
+long cgroup_oom_kills(struct cgroup *cg);
+
+/* Remove the (empty) cgroup directories, then free @cg. */
+int cgroup_destroy(struct cgroup *cg, struct herr *err);
+void cgroup_free(struct cgroup *cg);
+
+/* True when the v2 hierarchy is used (for tests and logs). */
+bool cgroup_is_v2(const struct cgroup *cg);
+
+#endif
