@@ -15,12 +15,15 @@ $(KSFT_HDR): | $(DEPS_STAMP)
 TEST_CFLAGS := -I$(KSFT_DIR) -Itests/unit -Wno-missing-prototypes
 
 # Unit tests: host (gcc) and san (clang with ASan/UBSan) builds.
+# TEST_SRCS_<name>: extra sources (e.g. agent/cgroup.c) linked into one test;
+# TEST_LIBS_<name>: extra libraries (e.g. -lseccomp).
 unit_bin = $(call objdir,$(1))/tests/$(2)
 
 define unit_rules
-$(call unit_bin,$(1),$(2)): tests/unit/$(2).c $(call libhusk,$(1)) $(KSFT_HDR) | $(GEN_STAMP)
+$(call unit_bin,$(1),$(2)): tests/unit/$(2).c $(call objs,$(1),$(TEST_SRCS_$(2))) $(call libhusk,$(1)) $(KSFT_HDR) | $(GEN_STAMP)
 	@mkdir -p $$(@D)
 	$$(CC_$(1)) $$(CFLAGS_$(1)) $(TEST_CFLAGS) -MMD -MP $$< -o $$@ \
+		$(call objs,$(1),$(TEST_SRCS_$(2))) \
 		$$(LDFLAGS_$(1)) $(call libhusk,$(1)) $$(LIBS_$(1)) $$(TEST_LIBS_$(2))
 endef
 
