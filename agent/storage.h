@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Storage handlers for CreateSandbox and CreateContainer: drivers local,
+ * ephemeral, 9p, virtio-fs, blk (by device path or PCI path), mmioblk,
+ * nvdimm, overlayfs and bind.  Mounts are reference-counted by mount_point,
+ * so a storage shared by several containers is unmounted with the last one.
+ */
+#ifndef HUSK_AGENT_STORAGE_H
+#define HUSK_AGENT_STORAGE_H
+
+#include "agent.pb-c.h"
+#include "err.h"
+
+/*
+ * Mount (or take another reference on) @s.  Unknown driver, missing source
+ * or mount point, bad options: INVALID_ARGUMENT naming the field.
+ * @timeout_ms bounds waiting for a device to appear (hotplug).
+ */
+int storage_add(const Grpc__Storage *s, long long timeout_ms,
+		struct herr *err);
+
+/* Drop one reference to the storage at @mount_point; unmount at zero. */
+int storage_put(const char *mount_point, struct herr *err);
+
+/* Unmount every storage (DestroySandbox), whatever the counts. */
+void storage_put_all(void);
+
+/* Storage drivers this agent knows (for GetGuestDetails). */
+extern const char *const storage_driver_names[];
+extern const size_t storage_driver_count;
+
+/*
+ * Parse mount(8)-style options ("ro", "nosuid", "mode=0755") into mount
+ * flags and the data string the filesystem gets (malloc'd).  Also used for
+ * the OCI spec's mounts.  Propagation options (rprivate, shared ...) go to
+ * *@propagation (0 if none).
+ */
+int mount_options_parse(char *const *opts, size_t n, unsigned long *flags,
+			unsigned long *propagation, char **data,
+			struct herr *err);
+
+#endif
