@@ -83,3 +83,5 @@ bench: $(BENCH_BINS)
 	@for b in $(BENCH_BINS); do $$b || exit 1; done
 
 .PHONY: tests check fuzz bench
+
+CHECK_PROGS += tests/build/kconfig.sh
