@@ -6,23 +6,33 @@
 
 #include "err.h"
 
+/* Append @s to the string in @buf (capacity @cap), truncating quietly. */
+static void append(char *buf, size_t cap, const char *s)
+{
+	size_t have = strnlen(buf, cap - 1), n = strlen(s);
+
+	if (n > cap - 1 - have)
+		n = cap - 1 - have;
+	memcpy(buf + have, s, n);
+	buf[have + n] = '\0';
+}
+
 int herr_set(struct herr *err, int code, int errnum, const char *fmt, ...)
 {
 	va_list ap;
-	int n;
 
 	if (!err)
 		return -1;
 	err->code = code;
 	err->errnum = errnum;
 	va_start(ap, fmt);
-	n = vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	if (vsnprintf(err->msg, sizeof(err->msg), fmt, ap) < 0)
+		err->msg[0] = '\0';
 	va_end(ap);
-	if (n < 0)
-		n = 0;
-	if (errnum && (size_t)n < sizeof(err->msg))
-		snprintf(err->msg + n, sizeof(err->msg) - n, ": %s",
-			 strerror(errnum));
+	if (errnum) {
+		append(err->msg, sizeof(err->msg), ": ");
+		append(err->msg, sizeof(err->msg), strerror(errnum));
+	}
 	return -1;
 }
 
@@ -30,16 +40,16 @@ int herr_prefix(struct herr *err, const char *fmt, ...)
 {
 	char old[HERR_MSG_MAX];
 	va_list ap;
-	int n;
 
 	if (!err)
 		return -1;
 	memcpy(old, err->msg, sizeof(old));
 	va_start(ap, fmt);
-	n = vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	if (vsnprintf(err->msg, sizeof(err->msg), fmt, ap) < 0)
+		err->msg[0] = '\0';
 	va_end(ap);
-	if (n >= 0 && (size_t)n < sizeof(err->msg))
-		snprintf(err->msg + n, sizeof(err->msg) - n, ": %s", old);
+	append(err->msg, sizeof(err->msg), ": ");
+	append(err->msg, sizeof(err->msg), old);
 	return -1;
 }
 
