@@ -32,6 +32,7 @@ UNIT_TESTS :=		# tests/unit/<name>.c, built plain and with sanitizers
 FUZZERS :=		# tests/fuzz/<name>.c, built with libFuzzer
 CHECK_PROGS :=		# extra TAP-printing programs/scripts make check runs
 BENCHES :=		# tests/bench/<name> programs
+CHECK_DEPS :=		# what CHECK_PROGS need built first
 ALL_TARGETS :=		# what plain "make" builds
 
 include mk/deps.mk

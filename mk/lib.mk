@@ -16,6 +16,6 @@ $(foreach v,$(VARIANTS),$(eval $(call lib_rules,$(v))))
 LIBS_host := -lprotobuf-c
 LIBS_san := -lprotobuf-c
 LIBS_fuzz := -lprotobuf-c
-LIBS_musl := -lprotobuf-c
+LIBS_musl = -lprotobuf-c $(MUSL_EXTRA_LIBS)
 
 ALL_TARGETS += $(call libhusk,host) $(call libhusk,musl)

@@ -4,9 +4,9 @@
 set -eu
 
 PKGS="make gcc clang libclang-rt-14-dev llvm pkg-config dpkg-dev
-musl-tools musl-dev linux-libc-dev
+musl-tools musl-dev linux-libc-dev binutils xz-utils bzip2
 protobuf-c-compiler libprotobuf-c-dev protobuf-compiler libprotobuf-dev
-libseccomp-dev libjson-c-dev libmnl-dev gperf
+libseccomp-dev libjson-c-dev gperf
 python3-kconfiglib linux-source-6.1
 flex bison bc libelf-dev libssl-dev lz4 zstd cpio e2fsprogs busybox-static
 qemu-system-x86 containerd runc"

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Build the private static musl sysroot the guest agent links against:
-# protobuf-c (runtime only), libseccomp and libmnl from Debian's source
-# packages, compiled with musl-gcc into DIR/include and DIR/lib, plus a copy
+# protobuf-c (runtime only) and libseccomp from Debian's source packages,
+# compiled with musl-gcc into DIR/include and DIR/lib, plus a copy
 # of the Linux UAPI headers (musl-gcc's include path has none).
 #
 #   sh scripts/musl-sysroot.sh DIR        (make: build/musl/sysroot)
@@ -9,12 +9,11 @@
 # Works in DIR/../src, logs to DIR/../build.log, and creates DIR/.complete
 # last, only on success.  Source packages are reused from
 # ${XDG_CACHE_HOME:-$HOME/.cache}/husk/src when their checksums match.
-# libmnl is optional: when its source cannot be downloaded the sysroot is
-# built without it and says so.
+# Netlink needs no library: the agent speaks plain rtnetlink (libmnl's source
+# package cannot be downloaded from the archive this project uses).
 set -eu
 
-PKGS_REQUIRED="protobuf-c libseccomp"
-PKGS_OPTIONAL="libmnl"
+PKGS="protobuf-c libseccomp"
 
 die() {
 	echo "musl-sysroot: $*" >&2
@@ -66,7 +65,7 @@ run() {
 	"$@" >>"$LOG" 2>&1 || fail "$what"
 }
 
-# UAPI headers for libseccomp, libmnl and the agent itself.  Copies, not
+# UAPI headers for libseccomp and the agent itself.  Copies, not
 # symlinks, so the sysroot does not change under a later linux-libc-dev.
 multiarch=$(gcc -print-multiarch 2>/dev/null || true)
 [ -n "$multiarch" ] || multiarch=x86_64-linux-gnu
@@ -172,27 +171,13 @@ build_libseccomp() {
 	run "libseccomp: install headers" make -C include install
 }
 
-build_libmnl() {
-	cd "$1"
-	configure libmnl
-	run "libmnl: make" make -j"$JOBS" -C src
-	run "libmnl: make install" make -C src install
-	run "libmnl: install headers" make -C include install
-}
-
-skipped=""
-for pkg in $PKGS_REQUIRED $PKGS_OPTIONAL; do
-	case " $PKGS_OPTIONAL " in
-	*" $pkg "*) optional=1 ;;
-	*) optional=0 ;;
-	esac
+for pkg in $PKGS; do
 	if ! dsc=$(fetch "$pkg"); then
-		if [ "$optional" = 1 ]; then
-			echo "musl-sysroot: warning: cannot download the $pkg source; building without $pkg" >&2
-			skipped="$skipped $pkg"
-			continue
-		fi
-		fail "$pkg: apt-get source"
+		[ "$(id -u)" = 0 ] ||
+			fail "$pkg: apt-get source (as root, 'apt-get update' may help)"
+		# Stale package lists can name a version the mirror has dropped.
+		run "apt-get update" apt-get update -qq
+		dsc=$(fetch "$pkg") || fail "$pkg: apt-get source"
 	fi
 	[ -n "$dsc" ] || die "$pkg: no .dsc among the source files"
 	src=$(unpack "$pkg" "$dsc")
@@ -200,7 +185,6 @@ for pkg in $PKGS_REQUIRED $PKGS_OPTIONAL; do
 	case $pkg in
 	protobuf-c) build_protobuf_c "$src" ;;
 	libseccomp) build_libseccomp "$src" ;;
-	libmnl) build_libmnl "$src" ;;
 	esac
 	cd "$TOP"
 done
