@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Guest networking over rtnetlink (libmnl): the agent's UpdateInterface,
- * UpdateRoutes, ListInterfaces, ListRoutes and AddARPNeighbors.  Every
- * function works in the calling process's network namespace.
+ * Guest networking over plain rtnetlink (<linux/rtnetlink.h>, NO libmnl: its
+ * source package cannot be downloaded from our archive, so the static musl
+ * agent cannot link it): the agent's UpdateInterface, UpdateRoutes,
+ * ListInterfaces, ListRoutes and AddARPNeighbors.  Every function works in
+ * the calling process's network namespace.
  */
 #ifndef HUSK_AGENT_NETWORK_H
 #define HUSK_AGENT_NETWORK_H
