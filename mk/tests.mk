@@ -73,8 +73,9 @@ check: all tests
 fuzz: $(FUZZ_BINS)
 	@for f in $(FUZZ_BINS); do \
 		echo "fuzz: $$f for $(FUZZ_SECONDS)s"; \
-		mkdir -p $(BUILD)/fuzz/corpus/$$(basename $$f); \
+		mkdir -p $(BUILD)/fuzz/corpus/$$(basename $$f) $(BUILD)/fuzz/artifacts; \
 		$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+			-artifact_prefix=$(BUILD)/fuzz/artifacts/ \
 			$(BUILD)/fuzz/corpus/$$(basename $$f) \
 			tests/fuzz/corpus/$$(basename $$f) || exit 1; \
 	done

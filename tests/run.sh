@@ -48,7 +48,9 @@ for arg in "$@"; do
 		seeds=tests/fuzz/corpus/$(basename "$bin")
 		mkdir -p "$corpus"
 		[ -d "$seeds" ] || seeds=
+		mkdir -p "$BUILD/fuzz/artifacts"
 		"$bin" -max_total_time="$FUZZ_SECONDS" -print_final_stats=1 \
+			-artifact_prefix="$BUILD/fuzz/artifacts/" \
 			"$corpus" $seeds >"$log" 2>&1
 		rc=$?
 		if [ $rc -eq 0 ]; then

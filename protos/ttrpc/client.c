@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -293,7 +294,12 @@ static int start_call(struct ttrpc_client *cl, const char *service,
 	}
 	rq.service = (char *)service;
 	rq.method = (char *)method;
-	rq.timeout_nano = timeout_ms > 0 ? timeout_ms * 1000000 : 0;
+	if (timeout_ms <= 0)
+		rq.timeout_nano = 0;
+	else if (timeout_ms > INT64_MAX / 1000000)
+		rq.timeout_nano = INT64_MAX;
+	else
+		rq.timeout_nano = timeout_ms * 1000000;
 	rq.metadata = cl->md;
 	rq.n_metadata = cl->n_md;
 	len = ttrpc__request__get_packed_size(&rq);

@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "conn.h"
@@ -26,13 +28,22 @@ struct ttrpc_conn {
 	bool closed;
 	int busy; /* >0 while inside our own callbacks: defer the free */
 	bool want_free;
+	/*
+	 * handle_input() is delivering a frame.  A callback that runs the loop
+	 * nested (a handler making a sync call) must not read the fd: the
+	 * outer read buffer still holds later bytes.  EPOLLIN is masked only
+	 * once such a nested wakeup happens, to keep the common path cheap.
+	 */
+	bool reading;
+	bool in_masked;
+	bool w_is_socket;
 };
 
 static void conn_io(struct evloop *loop, int fd, uint32_t events, void *data);
 
 static uint32_t read_events(const struct ttrpc_conn *c)
 {
-	uint32_t ev = EPOLLIN | EPOLLRDHUP;
+	uint32_t ev = c->in_masked ? 0 : EPOLLIN | EPOLLRDHUP;
 
 	if (c->rfd == c->wfd && c->out_head)
 		ev |= EPOLLOUT;
@@ -52,6 +63,7 @@ struct ttrpc_conn *ttrpc_conn_new(struct evloop *loop, int rfd, int wfd,
 				  const struct ttrpc_conn_ops *ops, void *user)
 {
 	struct ttrpc_conn *c = xcalloc(1, sizeof(*c));
+	struct stat st;
 
 	c->loop = loop;
 	c->rfd = rfd;
@@ -59,6 +71,7 @@ struct ttrpc_conn *ttrpc_conn_new(struct evloop *loop, int rfd, int wfd,
 	c->ops = ops;
 	c->user = user;
 	ttrpc_decoder_init(&c->dec);
+	c->w_is_socket = !fstat(wfd, &st) && S_ISSOCK(st.st_mode);
 	fd_set_nonblock(rfd, 1);
 	if (wfd != rfd)
 		fd_set_nonblock(wfd, 1);
@@ -137,7 +150,14 @@ static int flush_out(struct ttrpc_conn *c, bool may_close)
 {
 	while (c->out_head) {
 		struct outbuf *b = c->out_head;
-		ssize_t n = write(c->wfd, b->data + b->off, b->len - b->off);
+		ssize_t n;
+
+		/* MSG_NOSIGNAL: a vanished peer is an error, not a SIGPIPE. */
+		if (c->w_is_socket)
+			n = send(c->wfd, b->data + b->off, b->len - b->off,
+				 MSG_NOSIGNAL);
+		else
+			n = write(c->wfd, b->data + b->off, b->len - b->off);
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -238,7 +258,13 @@ static void handle_input(struct ttrpc_conn *c)
 				struct ttrpc_hdr hdr = c->dec.hdr;
 				uint8_t *data = ttrpc_decoder_take(&c->dec);
 
+				c->reading = true;
 				c->ops->on_frame(c, &hdr, data, c->user);
+				c->reading = false;
+				if (c->in_masked) {
+					c->in_masked = false;
+					update_watch(c);
+				}
 			}
 		}
 	}
@@ -255,9 +281,13 @@ static void conn_io(struct evloop *loop, int fd, uint32_t events, void *data)
 	if (!c->closed && fd == c->wfd && fd != c->rfd &&
 	    (events & (EPOLLERR | EPOLLHUP)))
 		close_errno(c, EPIPE, "write side closed");
-	if (!c->closed && fd == c->rfd &&
-	    (events & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP)))
+	if (!c->closed && fd == c->rfd && c->reading && !c->in_masked) {
+		c->in_masked = true;
+		update_watch(c);
+	} else if (!c->closed && fd == c->rfd && !c->reading &&
+		   (events & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP))) {
 		handle_input(c);
+	}
 	/* Output queued by callbacks while busy is flushed here. */
 	if (!c->closed && c->out_head)
 		flush_out(c, true);

@@ -79,6 +79,7 @@ int ttrpc_decoder_feed(struct ttrpc_decoder *d, const uint8_t *buf, size_t len,
 		ttrpc_hdr_decode(d->hdr_buf, &d->hdr);
 		if (d->hdr.len > d->max_len) {
 			*used = off;
+			d->hdr_have = 0; /* never continue a rejected frame */
 			return herr_set(err, GRPC_RESOURCE_EXHAUSTED, 0,
 					"ttrpc: frame of %u bytes on stream %u exceeds the maximum of %u",
 					d->hdr.len, d->hdr.stream_id,
@@ -87,6 +88,7 @@ int ttrpc_decoder_feed(struct ttrpc_decoder *d, const uint8_t *buf, size_t len,
 		if (d->hdr.type < TTRPC_TYPE_REQUEST ||
 		    d->hdr.type > TTRPC_TYPE_DATA) {
 			*used = off;
+			d->hdr_have = 0;
 			return herr_set(err, GRPC_INVALID_ARGUMENT, 0,
 					"ttrpc: unknown message type %u on stream %u",
 					d->hdr.type, d->hdr.stream_id);

@@ -351,7 +351,9 @@ static void dispatch(struct ttrpc_server *srv, struct srv_conn *sc,
 		call_link(&sc->calls, call);
 	}
 	if (rq->timeout_nano > 0) {
-		long long ms = (rq->timeout_nano + 999999) / 1000000;
+		/* Round up without overflowing on a peer's huge value. */
+		long long ms = rq->timeout_nano / 1000000 +
+			       (rq->timeout_nano % 1000000 != 0);
 
 		call->deadline = now_ms() + ms;
 		if (sc)
