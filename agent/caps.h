@@ -35,12 +35,18 @@ int rlimits_apply(const Grpc__Process *proc, struct herr *err);
 /*
  * In the child: switch to the spec's uid/gid/additional gids keeping the
  * capabilities the spec asks for, then set all five sets (the bounding set
- * is reduced first, ambient last) and no_new_privileges.
+ * is reduced first, ambient last) and no_new_privileges.  Capabilities the
+ * running kernel does not know are left out.  With @caps NULL (no
+ * capabilities in the spec) no set is touched: the kernel's setuid rules
+ * apply, so uid 0 keeps everything and other uids end with nothing.
  */
 int identity_apply(const Grpc__Process *proc, const struct caps *caps,
 		   struct herr *err);
 
 /* Name of capability number @cap ("CAP_CHOWN"), or NULL. */
 const char *cap_name(int cap);
+
+/* Number of capability @name ("CAP_CHOWN" -> 0), or -1 if unknown. */
+int cap_from_name(const char *name);
 
 #endif

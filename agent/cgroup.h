@@ -17,14 +17,32 @@
 
 struct cgroup;
 
-/* Create (mkdir -p) the cgroup @path ("/a/b", relative to the hierarchy). */
+/*
+ * Where the hierarchies are mounted (default /sys/fs/cgroup): cgroup2 there
+ * means v2, anything else the v1 layout <dir>/<controller>.  For tests and
+ * odd mounts; @dir must stay valid while cgroups are in use.
+ */
+void cgroup_set_root(const char *dir);
+
+/*
+ * Create (mkdir -p) the cgroup @path ("/a/b", relative to the hierarchy).
+ * Empty components and "." are dropped; ".." and the root are refused.
+ */
 int cgroup_create(const char *path, struct cgroup **out, struct herr *err);
 
 /* Move @pid into the cgroup (every v1 controller, or v2 cgroup.procs). */
 int cgroup_add_pid(struct cgroup *cg, pid_t pid, struct herr *err);
 
 /*
- * Apply memory, cpu, cpuset, pids and io (blkio) limits; fields left unset
+ * Validate @res without touching any cgroup: value ranges, cpuset lists,
+ * device numbers.  Errors name the field ("linux.resources.pids.limit").
+ */
+int cgroup_resources_check(const Grpc__LinuxResources *res, struct herr *err);
+
+/*
+ * Apply memory, cpu, cpuset, pids, io (blkio) and hugetlb limits after
+ * cgroup_resources_check(); device and network rules are ignored (the
+ * runtime drops them for the guest).  Fields left unset
  * (0, "") are left alone.  Used by CreateContainer and UpdateContainer.
  */
 int cgroup_apply(struct cgroup *cg, const Grpc__LinuxResources *res,
@@ -47,12 +65,19 @@ void cgroup_stats_free(Grpc__CgroupStats *st);
  * An fd the event loop can watch for OOM kills in this cgroup: readable
  * (EPOLLIN) or EPOLLPRI when something changed; then cgroup_oom_kills() tells
  * whether the count of OOM kills went up.  -1 with @err if unsupported.
+ * Each call returns a new fd (a duplicate of one @cg keeps) that the caller
+ * closes; cgroup_oom_kills() re-arms it.
  */
 int cgroup_oom_fd(struct cgroup *cg, unsigned int *events, struct herr *err);
-/* Number of OOM kills so far; call after the fd fired. */
+/* Number of OOM kills so far (-1 if unknown); call after the fd fired. */
 long cgroup_oom_kills(struct cgroup *cg);
 
-/* Remove the (empty) cgroup directories, then free @cg. */
+/*
+ * Remove the cgroup directories (after any cgroups made below them, and
+ * waiting a bounded time for exiting tasks), and the parents
+ * cgroup_create() made as far as they are empty; then free @cg.  On error
+ * @cg is left as it was, for a retry or cgroup_free().
+ */
 int cgroup_destroy(struct cgroup *cg, struct herr *err);
 void cgroup_free(struct cgroup *cg);
 

@@ -20,7 +20,11 @@ int seccomp_filter_build(const Grpc__LinuxSeccomp *spec,
 
 /*
  * Load the filter into the calling process (in the container child, just
- * before execve).  Sets no_new_privs only if the caller has not.
+ * before execve).  no_new_privs is the spec's choice (identity_apply()):
+ * the kernel takes the filter without it only from a task holding
+ * CAP_SYS_ADMIN, so if the caller has neither, it is set here rather than
+ * failing.  To keep no_new_privs off for a non-root process, load before
+ * identity_apply() drops the capabilities.
  */
 int seccomp_filter_load(struct seccomp_filter *f, struct herr *err);
 

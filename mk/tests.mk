@@ -12,7 +12,7 @@ $(KSFT_HDR): | $(DEPS_STAMP)
 		linux-source-6.1/tools/testing/selftests/kselftest.h
 	@touch $@
 
-TEST_CFLAGS := -I$(KSFT_DIR) -Itests/unit -Wno-missing-prototypes
+TEST_CFLAGS := -I$(KSFT_DIR) -Itests/unit -Iagent -Wno-missing-prototypes
 
 # Unit tests: host (gcc) and san (clang with ASan/UBSan) builds.
 # TEST_SRCS_<name>: extra sources (e.g. agent/cgroup.c) linked into one test;
