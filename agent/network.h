@@ -23,12 +23,20 @@
 int net_update_interface(const Types__Interface *want, Types__Interface **out,
 			 struct herr *err);
 
-/* Replace the route table with @want (routes on links we manage). */
+/*
+ * Replace the main routing table with @want: routes the kernel made for
+ * addresses (proto kernel) and loopback's stay, every other unicast route
+ * goes, then @want is added, routes without a gateway first.  *@out (if
+ * @out) is the table afterwards, as net_list_routes() gives it.
+ */
 int net_update_routes(const Grpc__Routes *want, Grpc__Routes **out,
 		      struct herr *err);
 
+/* Every link with its addresses, MTU, hwAddr, kind (type) and flags. */
 int net_list_interfaces(Grpc__Interfaces **out, struct herr *err);
+/* Unicast routes of the main table; dest is "default" or a CIDR. */
 int net_list_routes(Grpc__Routes **out, struct herr *err);
+/* Add or replace neighbour entries (state 0 means NUD_PERMANENT). */
 int net_add_arp_neighbors(const Grpc__ARPNeighbors *neighbors,
 			  struct herr *err);
 
