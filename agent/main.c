@@ -1,0 +1,219 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * husk-agent: serves grpc.AgentService and grpc.Health over ttRPC and runs
+ * OCI containers.
+ *
+ * Host mode:  husk-agent --listen unix:/path/to.sock [--state-dir DIR]
+ * Guest mode: PID 1 with no --listen: the init module (init/, when linked)
+ * does its duties first and hands over the agent channel's fds; then the
+ * same loop serves them.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "log.h"
+#include "util.h"
+
+/*
+ * Provided by init/ when it is linked in: PID-1 duties, and the fds of the
+ * agent channel (vsock or virtio-serial) to serve.
+ */
+int agent_init_early(struct agent *a, struct herr *err) __attribute__((weak));
+int agent_init_channel(struct agent *a, int *rfd, int *wfd, struct herr *err)
+	__attribute__((weak));
+
+static const char usage[] =
+	"usage: husk-agent [--listen unix:PATH] [--state-dir DIR] [--log-level LEVEL]\n"
+	"  --listen unix:PATH   serve the agent API on a unix socket (host mode)\n"
+	"  --state-dir DIR      per-container state (default /run/husk-agent,\n"
+	"                       /run/kata-containers as PID 1)\n"
+	"  --log-level LEVEL    error, warn, info or debug\n";
+
+static int listen_unix(const char *path, struct herr *err)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return herr_set(err, GRPC_INVALID_ARGUMENT, 0,
+				"--listen unix:%s: path too long", path);
+	strcpy(sa.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return herr_errno(err, errno, "socket");
+	unlink(path);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    chmod(path, 0600) < 0 || listen(fd, 64) < 0) {
+		int e = errno;
+
+		close(fd);
+		return herr_errno(err, e, "listen on %s", path);
+	}
+	return fd;
+}
+
+static void on_signal(struct evloop *loop, int fd, uint32_t events,
+		      void *data)
+{
+	struct agent *a = data;
+	struct signalfd_siginfo si;
+
+	while (read(fd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGCHLD)
+			continue; /* reaped below, all at once */
+		if (!a->init_mode) {
+			log_info("signal %u: stopping", si.ssi_signo);
+			evloop_stop(loop);
+		}
+	}
+	agent_reap(a);
+}
+
+/* Keep 0-2 open so no fd we create later lands there. */
+static void fix_std_fds(void)
+{
+	for (int i = 0; i < 3; i++)
+		if (fcntl(i, F_GETFD) < 0)
+			open("/dev/null", O_RDWR);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "listen", required_argument, NULL, 'l' },
+		{ "state-dir", required_argument, NULL, 's' },
+		{ "log-level", required_argument, NULL, 'L' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ 0 },
+	};
+	const char *listen_addr = NULL, *state_dir = NULL;
+	struct agent agent;
+	struct evloop *loop;
+	struct herr err;
+	sigset_t mask;
+	int c, lfd = -1, r = 1;
+
+	log_init(2, CONFIG_DEFAULT_LOG_LEVEL);
+	while ((c = getopt_long(argc, argv, "l:s:L:hV", opts, NULL)) != -1) {
+		switch (c) {
+		case 'l':
+			listen_addr = optarg;
+			break;
+		case 's':
+			state_dir = optarg;
+			break;
+		case 'L':
+			if (log_level_parse(optarg) < 0) {
+				fprintf(stderr, "husk-agent: unknown log level %s\n",
+					optarg);
+				return 2;
+			}
+			log_set_level(log_level_parse(optarg));
+			break;
+		case 'V':
+			printf("husk-agent %s\n", AGENT_VERSION);
+			return 0;
+		case 'h':
+			fputs(usage, stdout);
+			return 0;
+		default:
+			fputs(usage, stderr);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fputs(usage, stderr);
+		return 2;
+	}
+	fix_std_fds();
+	loop = evloop_new();
+	if (!loop) {
+		log_error("epoll: %s", strerror(errno));
+		return 1;
+	}
+	if (!state_dir)
+		state_dir = getpid() == 1 && !listen_addr ?
+				    "/run/kata-containers" :
+				    "/run/husk-agent";
+	if (agent_init(&agent, loop, state_dir, &err) < 0) {
+		log_error("%s", err.msg);
+		goto out_loop;
+	}
+	agent.init_mode = getpid() == 1 && !listen_addr;
+	if (agent.init_mode && agent_init_early &&
+	    agent_init_early(&agent, &err) < 0) {
+		log_error("%s", err.msg);
+		goto out;
+	}
+
+	/* Orphans of containers come to us, and every exit is reaped here. */
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGCHLD);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	agent.sig_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (agent.sig_fd < 0 ||
+	    evloop_add(loop, agent.sig_fd, EPOLLIN, on_signal, &agent) < 0) {
+		log_error("signalfd: %s", strerror(errno));
+		goto out;
+	}
+
+	if (listen_addr) {
+		if (strncmp(listen_addr, "unix:", 5) ||
+		    !IS_ENABLED_CONFIG_AGENT_UNIX) {
+			log_error("--listen %s: only unix:PATH is supported",
+				  listen_addr);
+			goto out;
+		}
+		listen_addr += 5;
+		if (!strncmp(listen_addr, "//", 2))
+			listen_addr += 2;
+		lfd = listen_unix(listen_addr, &err);
+		if (lfd < 0 || ttrpc_server_listen_fd(agent.srv, lfd, &err) < 0) {
+			log_error("%s", err.msg);
+			goto out;
+		}
+	} else if (agent_init_channel) {
+		int rfd, wfd;
+
+		if (agent_init_channel(&agent, &rfd, &wfd, &err) < 0 ||
+		    ttrpc_server_add_conn(agent.srv, rfd, wfd, &err) < 0) {
+			log_error("%s", err.msg);
+			goto out;
+		}
+	} else {
+		log_error("no --listen address given");
+		fputs(usage, stderr);
+		goto out;
+	}
+	log_msg(LOG_INFO, "agent started", "version=%s pid=%d state_dir=%s",
+		AGENT_VERSION, (int)getpid(), state_dir);
+	r = evloop_run(loop) < 0;
+out:
+	if (agent.sig_fd >= 0) {
+		evloop_del(loop, agent.sig_fd);
+		close(agent.sig_fd);
+	}
+	agent_fini(&agent);
+	if (listen_addr && lfd >= 0)
+		unlink(listen_addr);
+out_loop:
+	evloop_free(loop);
+	return r;
+}

@@ -1,0 +1,180 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * Guest-wide RPCs: GetGuestDetails, SetGuestDateTime, OnlineCPUMem,
+ * ReseedRandomDev, CopyFile.  In host mode the ones that would change the
+ * host itself (its clock) are refused.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/random.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <time.h>
+
+#include "copyfile.h"
+#include "rpc.h"
+#include "storage.h"
+#include "util.h"
+
+RPC_HANDLER(get_guest_details)
+{
+	const Grpc__GuestDetailsRequest *req = req_;
+	struct agent *a = ctx;
+	Grpc__GuestDetailsResponse resp = GRPC__GUEST_DETAILS_RESPONSE__INIT;
+	Grpc__AgentDetails det = GRPC__AGENT_DETAILS__INIT;
+	char buf[64];
+	int fd;
+
+	if (req->mem_block_size) {
+		fd = open("/sys/devices/system/memory/block_size_bytes",
+			  O_RDONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			ssize_t n = read(fd, buf, sizeof(buf) - 1);
+
+			if (n > 0) {
+				buf[n] = '\0';
+				resp.mem_block_size_bytes =
+					strtoull(buf, NULL, 16);
+			}
+			close(fd);
+		}
+	}
+	resp.support_mem_hotplug_probe = false;
+	det.version = (char *)AGENT_VERSION;
+	det.init_daemon = a->init_mode;
+	det.supports_seccomp = IS_ENABLED_CONFIG_AGENT_SECCOMP;
+	det.storage_handlers = (char **)storage_driver_names;
+	det.n_storage_handlers = storage_driver_count;
+	resp.agent_details = &det;
+	ttrpc_call_reply(call, &resp.base);
+}
+
+RPC_HANDLER(set_guest_date_time)
+{
+	const Grpc__SetGuestDateTimeRequest *req = req_;
+	struct agent *a = ctx;
+	struct timespec ts;
+
+	if (req->sec < 0 || req->usec < 0 || req->usec >= 1000000) {
+		ttrpc_call_fail(call, GRPC_INVALID_ARGUMENT,
+				"sec/usec: %lld.%06lld is not a valid time",
+				(long long)req->sec, (long long)req->usec);
+		return;
+	}
+	if (rpc_dry_run(a, call))
+		return;
+	if (!a->init_mode) {
+		ttrpc_call_fail(call, GRPC_FAILED_PRECONDITION,
+				"SetGuestDateTime: refused in host mode (it would set the host's clock)");
+		return;
+	}
+	ts.tv_sec = req->sec;
+	ts.tv_nsec = req->usec * 1000;
+	if (clock_settime(CLOCK_REALTIME, &ts) < 0) {
+		ttrpc_call_fail(call, grpc_code_from_errno(errno),
+				"set the clock: %s", strerror(errno));
+		return;
+	}
+	ttrpc_call_reply(call, NULL);
+}
+
+/* Write "1"/"online" to every offline entry of a sysfs directory. */
+static int online_all(const char *dir, const char *prefix, const char *file,
+		      const char *value, unsigned int max)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	unsigned int done = 0;
+
+	if (!d)
+		return 0;
+	while ((de = readdir(d)) && (!max || done < max)) {
+		char path[512], cur[32] = "";
+		int fd;
+		ssize_t n;
+
+		if (strncmp(de->d_name, prefix, strlen(prefix)))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s/%s", dir, de->d_name, file);
+		fd = open(path, O_RDWR | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		n = read(fd, cur, sizeof(cur) - 1);
+		if (n > 0 && (cur[0] == '0' || !strncmp(cur, "offline", 7))) {
+			if (pwrite(fd, value, strlen(value), 0) > 0)
+				done++;
+		}
+		close(fd);
+	}
+	closedir(d);
+	return done;
+}
+
+RPC_HANDLER(online_cpu_mem)
+{
+	const Grpc__OnlineCPUMemRequest *req = req_;
+
+	if (req->nb_cpus > 4096) {
+		ttrpc_call_fail(call, GRPC_INVALID_ARGUMENT,
+				"nb_cpus %u: more than 4096", req->nb_cpus);
+		return;
+	}
+	if (rpc_dry_run(ctx, call))
+		return;
+	if (req->nb_cpus)
+		online_all("/sys/devices/system/cpu", "cpu", "online", "1",
+			   req->nb_cpus);
+	if (!req->cpu_only)
+		online_all("/sys/devices/system/memory", "memory", "state",
+			   "online", 0);
+	ttrpc_call_reply(call, NULL);
+}
+
+RPC_HANDLER(reseed_random_dev)
+{
+	const Grpc__ReseedRandomDevRequest *req = req_;
+	int fd;
+
+	if (req->data.len == 0) {
+		ttrpc_call_fail(call, GRPC_INVALID_ARGUMENT,
+				"data: must not be empty");
+		return;
+	}
+	if (rpc_dry_run(ctx, call))
+		return;
+	/* Mixed into the pool without crediting entropy: always safe. */
+	fd = open("/dev/random", O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || write_all(fd, req->data.data, req->data.len) < 0) {
+		int e = errno;
+
+		if (fd >= 0)
+			close(fd);
+		ttrpc_call_fail(call, grpc_code_from_errno(e),
+				"write /dev/random: %s", strerror(e));
+		return;
+	}
+	close(fd);
+	ttrpc_call_reply(call, NULL);
+}
+
+RPC_HANDLER(copy_file)
+{
+	const Grpc__CopyFileRequest *req = req_;
+	struct agent *a = ctx;
+	_cleanup_free_ char *root = NULL;
+	struct herr err;
+
+	if (validate_path("path", req->path, true, &err) < 0) {
+		ttrpc_call_fail_err(call, &err);
+		return;
+	}
+	if (rpc_dry_run(a, call))
+		return;
+	root = strdupf("%s/shared/containers", a->state_dir);
+	if (copy_file(req, root, &err) < 0)
+		ttrpc_call_fail_err(call, &err);
+	else
+		ttrpc_call_reply(call, NULL);
+}

@@ -1,0 +1,250 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * The sandbox (pod): hostname, DNS, sandbox storages, and the IPC and UTS
+ * namespaces every container of the pod shares.  The namespaces are made
+ * by a short-lived child and kept alive by open nsfs fds, so no holder
+ * process is needed.  DestroySandbox removes every container first.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "agent.h"
+#include "log.h"
+#include "storage.h"
+#include "util.h"
+
+#define DESTROY_TIMEOUT_MS 10000
+
+/* A child enters new IPC+UTS namespaces, sets the hostname, and waits. */
+static int make_shared_ns(struct agent *a, const char *hostname,
+			  struct herr *err)
+{
+	int ready[2], hold[2];
+	char path[64], c;
+	pid_t pid;
+	int st, r = -1;
+
+	if (pipe2(ready, O_CLOEXEC) < 0)
+		return herr_errno(err, errno, "sandbox: pipe");
+	if (pipe2(hold, O_CLOEXEC) < 0) {
+		close(ready[0]);
+		close(ready[1]);
+		return herr_errno(err, errno, "sandbox: pipe");
+	}
+	pid = fork();
+	if (pid == 0) {
+		char ok = 1;
+
+		close(ready[0]);
+		close(hold[1]);
+		if (unshare(CLONE_NEWIPC | CLONE_NEWUTS) < 0 ||
+		    (hostname && *hostname &&
+		     sethostname(hostname, strlen(hostname)) < 0))
+			ok = 0;
+		if (write(ready[1], &ok, 1) != 1)
+			_exit(1);
+		while (read(hold[0], &ok, 1) < 0 && errno == EINTR)
+			;
+		_exit(0);
+	}
+	close(ready[1]);
+	close(hold[0]);
+	if (pid < 0) {
+		herr_errno(err, errno, "sandbox: fork");
+		goto out;
+	}
+	if (read(ready[0], &c, 1) != 1 || !c) {
+		herr_set(err, GRPC_INTERNAL, 0,
+			 "sandbox: cannot create the shared IPC/UTS namespaces or set hostname \"%s\"",
+			 hostname ? hostname : "");
+		goto out_reap;
+	}
+	snprintf(path, sizeof(path), "/proc/%d/ns/ipc", (int)pid);
+	a->sb.ipc_fd = open(path, O_RDONLY | O_CLOEXEC);
+	snprintf(path, sizeof(path), "/proc/%d/ns/uts", (int)pid);
+	a->sb.uts_fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (a->sb.ipc_fd < 0 || a->sb.uts_fd < 0) {
+		herr_errno(err, errno, "sandbox: open %s", path);
+		closep(&a->sb.ipc_fd);
+		closep(&a->sb.uts_fd);
+		a->sb.ipc_fd = a->sb.uts_fd = -1;
+		goto out_reap;
+	}
+	r = 0;
+out_reap:
+	close(hold[1]);
+	hold[1] = -1;
+	while (waitpid(pid, &st, __WALL) < 0 && errno == EINTR)
+		;
+out:
+	close(ready[0]);
+	if (hold[1] >= 0)
+		close(hold[1]);
+	return r;
+}
+
+static void sandbox_reset(struct agent *a)
+{
+	struct sandbox *sb = &a->sb;
+	char *dir;
+
+	closep(&sb->ipc_fd);
+	closep(&sb->uts_fd);
+	closep(&sb->pid_fd);
+	sb->ipc_fd = sb->uts_fd = sb->pid_fd = -1;
+	storage_put_all();
+	strv_free(sb->storages, sb->n_storages);
+	sb->storages = NULL;
+	sb->n_storages = 0;
+	free(sb->id);
+	free(sb->hostname);
+	sb->id = sb->hostname = NULL;
+	sb->created = false;
+	sb->pidns = false;
+	dir = strdupf("%s/sandbox", a->state_dir);
+	rm_rf(dir);
+	free(dir);
+}
+
+int sandbox_create(struct agent *a, const Grpc__CreateSandboxRequest *req,
+		   struct herr *err)
+{
+	struct sandbox *sb = &a->sb;
+	_cleanup_free_ char *dir = NULL, *resolv = NULL;
+	FILE *f;
+
+	if (sb->created || sb->destroying)
+		return herr_set(err, GRPC_ALREADY_EXISTS, 0,
+				"sandbox %s: already created",
+				sb->id ? sb->id : "");
+	if (a->containers)
+		return herr_set(err, GRPC_FAILED_PRECONDITION, 0,
+				"sandbox: containers already exist");
+	sb->created = true;
+	sb->id = xstrdup(req->sandbox_id);
+	sb->hostname = xstrdup(req->hostname);
+	sb->pidns = req->sandbox_pidns;
+	dir = strdupf("%s/sandbox", a->state_dir);
+	if (mkdir_p(dir, 0755) < 0) {
+		herr_errno(err, errno, "sandbox: create %s", dir);
+		goto fail;
+	}
+	if (make_shared_ns(a, req->hostname, err) < 0)
+		goto fail;
+	sb->storages = xcalloc(req->n_storages + 1, sizeof(char *));
+	for (size_t i = 0; i < req->n_storages; i++) {
+		if (storage_add(req->storages[i], 3000, err) < 0) {
+			herr_prefix(err, "sandbox: storages[%zu]", i);
+			goto fail;
+		}
+		sb->storages[sb->n_storages++] =
+			xstrdup(req->storages[i]->mount_point);
+	}
+	resolv = strdupf("%s/resolv.conf", dir);
+	f = fopen(resolv, "we");
+	if (!f) {
+		herr_errno(err, errno, "sandbox: create %s", resolv);
+		goto fail;
+	}
+	for (size_t i = 0; i < req->n_dns; i++)
+		fprintf(f, "%s\n", req->dns[i]);
+	if (fclose(f) != 0) {
+		herr_errno(err, errno, "sandbox: write %s", resolv);
+		goto fail;
+	}
+	log_msg(LOG_INFO, "sandbox created", "sandbox=%s hostname=%s",
+		sb->id, sb->hostname);
+	return 0;
+fail:
+	sandbox_reset(a);
+	return -1;
+}
+
+static void destroy_finish(struct agent *a)
+{
+	struct sandbox *sb = &a->sb;
+	struct ttrpc_call *call = sb->destroy_call;
+
+	if (sb->destroy_timer) {
+		evloop_timer_cancel(a->loop, sb->destroy_timer);
+		sb->destroy_timer = NULL;
+	}
+	/* Anything still here did not die in time: drop it anyway. */
+	while (a->containers)
+		container_free(a->containers);
+	oom_cancel_all(a, "sandbox destroyed");
+	sandbox_reset(a);
+	sb->destroying = false;
+	sb->destroy_call = NULL;
+	log_msg(LOG_INFO, "sandbox destroyed", NULL);
+	if (call)
+		ttrpc_call_reply(call, NULL);
+	if (a->on_destroyed)
+		a->on_destroyed(a);
+}
+
+static void destroy_timed_out(struct evloop *loop, void *data)
+{
+	struct agent *a = data;
+
+	a->sb.destroy_timer = NULL;
+	log_warn("sandbox: containers did not exit in %d ms",
+		 DESTROY_TIMEOUT_MS);
+	destroy_finish(a);
+}
+
+static void destroy_cancelled(struct ttrpc_call *call, void *data)
+{
+	struct agent *a = data;
+
+	a->sb.destroy_call = NULL;
+}
+
+void sandbox_destroy(struct agent *a, struct ttrpc_call *call)
+{
+	struct sandbox *sb = &a->sb;
+
+	if (sb->destroying) {
+		ttrpc_call_fail(call, GRPC_FAILED_PRECONDITION,
+				"sandbox: already being destroyed");
+		return;
+	}
+	sb->destroying = true;
+	sb->destroy_call = call;
+	ttrpc_call_on_cancel(call, destroy_cancelled, a);
+	if (!a->containers) {
+		ttrpc_call_on_cancel(call, NULL, NULL);
+		destroy_finish(a);
+		return;
+	}
+	sb->destroy_timer = evloop_timer(a->loop, DESTROY_TIMEOUT_MS,
+					 destroy_timed_out, a);
+	/* container_remove may free containers: walk a snapshot of ids. */
+	for (;;) {
+		struct container *c;
+
+		for (c = a->containers; c && c->removing; c = c->next)
+			;
+		if (!c)
+			break;
+		container_remove(c, 0, NULL);
+		if (!sb->destroying)
+			return; /* the last one finished synchronously */
+	}
+}
+
+void sandbox_container_gone(struct agent *a)
+{
+	struct sandbox *sb = &a->sb;
+
+	if (sb->destroying && !a->containers) {
+		if (sb->destroy_call)
+			ttrpc_call_on_cancel(sb->destroy_call, NULL, NULL);
+		destroy_finish(a);
+	}
+}

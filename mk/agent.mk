@@ -1,0 +1,64 @@
+# husk-agent: the guest agent, one static (musl) binary, plus a sanitizer
+# build for the host-mode integration tests, the agent_rpc fuzz target and
+# the agent benchmark.  AGENT_SRCS comes from mk/agent-spec.mk and
+# mk/agent-net.mk (cgroups, seccomp, caps, network, storage, CopyFile).
+
+# Everything but main(): also linked into the fuzz target.
+AGENT_CORE_SRCS := agent/agent-core.c agent/helpers.c agent/validate.c \
+	agent/rpc.c agent/rpc-sandbox.c agent/rpc-container.c \
+	agent/rpc-process.c agent/rpc-net.c agent/rpc-misc.c \
+	agent/sandbox.c agent/container.c agent/spawn.c agent/process.c \
+	agent/stdio.c agent/mounts.c agent/hooks.c agent/oom.c
+
+AGENT_LIB_SRCS = $(AGENT_CORE_SRCS) $(AGENT_SRCS)
+AGENT_ALL_SRCS = agent/main.c $(AGENT_LIB_SRCS)
+
+AGENT_BIN := $(BIN)/husk-agent
+AGENT_SAN_BIN := $(BUILD)/san/bin/husk-agent
+AGENT_HOST_LIBS := -lseccomp
+
+$(AGENT_BIN): $(call objs,musl,$(AGENT_ALL_SRCS)) $(call libhusk,musl) $(MUSL_STAMP)
+	@mkdir -p $(@D)
+	$(CC_musl) $(LDFLAGS_musl) -o $@ $(call objs,musl,$(AGENT_ALL_SRCS)) \
+		$(call libhusk,musl) $(LIBS_musl) $(MUSL_EXTRA_LIBS)
+
+# What goes into the guest image when size matters.
+$(AGENT_BIN)-stripped: $(AGENT_BIN)
+	strip -o $@ $<
+
+$(AGENT_SAN_BIN): $(call objs,san,$(AGENT_ALL_SRCS)) $(call libhusk,san)
+	@mkdir -p $(@D)
+	$(CC_san) $(LDFLAGS_san) -o $@ $(call objs,san,$(AGENT_ALL_SRCS)) \
+		$(call libhusk,san) $(LIBS_san) $(AGENT_HOST_LIBS)
+
+ALL_TARGETS += $(AGENT_BIN) $(AGENT_BIN)-stripped
+
+# The fuzz target dispatches into the real method table in dry-run mode;
+# the generic fuzz rule (mk/tests.mk) links only libhusk, so hand it the
+# agent's objects and libraries through target-specific variables.
+FUZZERS += agent_rpc
+AGENT_FUZZ_BIN := $(BUILD)/fuzz/bin/agent_rpc
+AGENT_FUZZ_OBJS = $(call objs,fuzz,$(AGENT_LIB_SRCS))
+$(AGENT_FUZZ_BIN): $(call objs,fuzz,$(AGENT_LIB_SRCS))
+$(AGENT_FUZZ_BIN): LDFLAGS_fuzz += $(AGENT_FUZZ_OBJS)
+$(AGENT_FUZZ_BIN): LIBS_fuzz += $(AGENT_HOST_LIBS)
+
+# Host-mode integration tests (root; each in private mount+pid namespaces).
+AGENT_TEST_HELPER := $(BUILD)/host/tests/agent_malformed
+$(AGENT_TEST_HELPER): tests/agent/malformed.c $(call libhusk,host) | $(GEN_STAMP)
+	@mkdir -p $(@D)
+	$(CC_host) $(CFLAGS_host) -Wno-missing-prototypes -MMD -MP $< -o $@ \
+		$(LDFLAGS_host) $(call libhusk,host) $(LIBS_host)
+
+CHECK_PROGS += tests/agent/lifecycle.sh tests/agent/process.sh \
+	tests/agent/security.sh tests/agent/resources.sh \
+	tests/agent/malformed.sh tests/agent/cycles.sh
+CHECK_DEPS += $(AGENT_BIN) $(BIN)/husk $(AGENT_TEST_HELPER)
+
+# Benchmark: size, idle RSS, lifecycle rate, ReadStdout throughput.
+bench-agent: $(AGENT_BIN) $(AGENT_BIN)-stripped $(BIN)/husk
+	tests/bench/agent.sh
+
+bench: bench-agent
+
+.PHONY: bench-agent

@@ -1,0 +1,116 @@
+# Shared by the agent integration tests (sourced).  Each test builds a
+# busybox-static rootfs, runs husk-agent in host mode inside private mount
+# and pid namespaces on a temporary socket and state directory, drives it
+# with husk ctl, prints TAP, and always stops the agent and cleans up.
+set -u
+
+BUILD=${BUILD:-build}
+AGENT=${AGENT:-$BUILD/bin/husk-agent}
+[ -x "$AGENT" ] || AGENT=$BUILD/san/bin/husk-agent
+HUSK=${HUSK:-$BUILD/bin/husk}
+T=
+AGENT_PID=
+AGENT_REAL=
+tap_n=0
+
+ok() { tap_n=$((tap_n + 1)); echo "ok $tap_n - $*"; }
+not_ok() { tap_n=$((tap_n + 1)); echo "not ok $tap_n - $*"; }
+# check DESCRIPTION COMMAND...: ok if the command succeeds
+check() {
+	local d=$1
+	shift
+	if "$@"; then ok "$d"; else not_ok "$d"; fi
+}
+# expect DESCRIPTION WANT GOT
+expect() {
+	if [ "$2" = "$3" ]; then
+		ok "$1"
+	else
+		not_ok "$1 (want '$2', got '$3')"
+	fi
+}
+skip_all() {
+	echo "ok 1 # SKIP $*"
+	exit 0
+}
+
+ctl() { "$HUSK" ctl --addr "unix:$SOCK" "$@"; }
+
+make_rootfs() { # DIR
+	local d=$1 a
+	mkdir -p "$d"/{bin,proc,sys,dev,tmp,etc,root}
+	cp /bin/busybox "$d/bin/busybox"
+	for a in $(/bin/busybox --list); do
+		[ "$a" = busybox ] || ln -sf busybox "$d/bin/$a"
+	done
+	echo "root:x:0:0:root:/root:/bin/sh" >"$d/etc/passwd"
+	echo "root:x:0:" >"$d/etc/group"
+}
+
+start_agent() {
+	SOCK=$T/agent.sock
+	unshare --kill-child -mpf --mount-proc "$AGENT" --listen "unix:$SOCK" \
+		--state-dir "$T/state" --log-level debug 2>>"$T/agent.log" &
+	AGENT_PID=$!
+	for _ in $(seq 200); do
+		[ -S "$SOCK" ] && break
+		sleep 0.05
+	done
+	AGENT_REAL=$(pgrep -P "$AGENT_PID" | head -1)
+	ctl check >/dev/null
+}
+
+stop_agent() {
+	[ -n "$AGENT_PID" ] || return 0
+	[ -n "$AGENT_REAL" ] && kill -TERM "$AGENT_REAL" 2>/dev/null
+	for _ in $(seq 100); do
+		kill -0 "$AGENT_PID" 2>/dev/null || break
+		sleep 0.05
+	done
+	kill -KILL "$AGENT_PID" 2>/dev/null
+	wait "$AGENT_PID" 2>/dev/null
+	AGENT_PID=
+}
+
+cleanup() {
+	stop_agent
+	if [ -n "$T" ] && [ -f "$T/agent.log" ]; then
+		if grep -qE 'Sanitizer|runtime error' "$T/agent.log"; then
+			not_ok "agent log has sanitizer reports"
+			grep -A30 -E 'Sanitizer|runtime error' "$T/agent.log" | sed 's/^/# /'
+		else
+			ok "agent stopped cleanly (no sanitizer reports)"
+		fi
+	fi
+	if [ -n "$T" ] && [ -f "$T/agent.log" ]; then
+		echo "# agent log (last lines):"
+		tail -n 15 "$T/agent.log" | sed 's/^/# /'
+	fi
+	[ -n "$T" ] && rm -rf "$T"
+}
+
+setup() {
+	[ "$(id -u)" = 0 ] || skip_all "needs root"
+	[ -x /bin/busybox ] || skip_all "needs busybox-static"
+	[ -x "$AGENT" ] || skip_all "no agent binary ($AGENT)"
+	[ -x "$HUSK" ] || skip_all "no husk binary ($HUSK)"
+	T=$(mktemp -d /tmp/husk-agent-test.XXXXXX)
+	trap cleanup EXIT
+	trap 'exit 1' INT TERM
+	make_rootfs "$T/rootfs"
+	ROOTFS=$T/rootfs
+	start_agent
+}
+
+# run ID ARGS...: create+start a container, print its stdout, then wait;
+# the exit status goes to $T/status.
+run() {
+	local id=$1
+	shift
+	ctl create --id "$id" --rootfs "$ROOTFS" "${CREATE_OPTS[@]}" -- "$@" || return 1
+	ctl start --id "$id" || { ctl remove --id "$id"; return 1; }
+	ctl read-stdout --id "$id"
+	ctl wait --id "$id" >"$T/status"
+	ctl remove --id "$id"
+}
+CREATE_OPTS=()
