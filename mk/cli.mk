@@ -1,7 +1,7 @@
 # husk: the administrative utility (host build).  "husk ctl" drives any
 # agent by hand and from the integration tests.
 
-CLI_SRCS := cli/main.c cli/ctl.c cli/ctl-spec.c
+CLI_SRCS += cli/main.c cli/ctl.c cli/ctl-spec.c
 
 $(BIN)/husk: $(call objs,host,$(CLI_SRCS)) $(call libhusk,host)
 	@mkdir -p $(@D)
