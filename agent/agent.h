@@ -14,6 +14,7 @@
 
 #include "agent.pb-c.h"
 #include "err.h"
+#include "path.h"
 #include "evloop.h"
 #include "oci.pb-c.h"
 #include "ttrpc/server.h"
@@ -268,8 +269,7 @@ void oom_unwatch(struct container *c);
 void oom_wait(struct agent *a, struct ttrpc_call *call);
 void oom_cancel_all(struct agent *a, const char *why);
 
-/* Small helpers (util in agent/helpers.c). */
-int mkdir_p(const char *path, mode_t mode);
+/* Small helpers (agent/helpers.c). */
 int rm_rf(const char *path);
 int write_file(const char *path, const char *data);
 char *strdupf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -18,44 +18,10 @@
 #include <unistd.h>
 
 #include "copyfile.h"
+#include "path.h"
 #include "util.h"
 
 #define TMP_SUFFIX ".tmp"
-
-/*
- * "/a//b/./c/" -> "/a/b/c".  NULL for a relative path or one with a ".."
- * component.
- */
-static char *path_clean(const char *p)
-{
-	char *out = xmalloc(strlen(p) + 2);
-	const char *s = p, *end;
-	size_t o = 0, len;
-
-	if (*p != '/')
-		goto bad;
-	while (*s) {
-		while (*s == '/')
-			s++;
-		end = strchrnul(s, '/');
-		len = (size_t)(end - s);
-		if (len == 2 && !memcmp(s, "..", 2))
-			goto bad;
-		if (len && !(len == 1 && *s == '.')) {
-			out[o++] = '/';
-			memcpy(out + o, s, len);
-			o += len;
-		}
-		s = end;
-	}
-	if (!o)
-		out[o++] = '/';
-	out[o] = '\0';
-	return out;
-bad:
-	free(out);
-	return NULL;
-}
 
 /* Is @path @root itself or inside it (both clean)? */
 static bool path_under(const char *path, const char *root)
@@ -66,25 +32,6 @@ static bool path_under(const char *path, const char *root)
 		return true;
 	return !strncmp(path, root, len) &&
 	       (path[len] == '/' || path[len] == '\0');
-}
-
-/* mkdir -p for the (trusted) root; 0 or -errno. */
-static int mkdir_p(const char *path)
-{
-	_cleanup_free_ char *p = xstrdup(path);
-	char *s, c;
-
-	for (s = p + 1;; s++) {
-		if (*s != '/' && *s != '\0')
-			continue;
-		c = *s;
-		*s = '\0';
-		if (mkdir(p, 0755) < 0 && errno != EEXIST)
-			return -errno;
-		*s = c;
-		if (!c)
-			return 0;
-	}
 }
 
 /* Where the directory open on @fd really is. */
@@ -328,7 +275,7 @@ int copy_file(const Grpc__CopyFileRequest *req, const char *allowed_root,
 				root);
 
 	/* Without a shared fs nothing has made the root yet. */
-	r = mkdir_p(root);
+	r = mkdir_p(root, 0755);
 	if (r < 0)
 		return herr_errno(err, -r, "copy file %s: mkdir %s", req->path,
 				  root);

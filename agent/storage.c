@@ -21,6 +21,7 @@
 
 #include "log.h"
 #include "storage.h"
+#include "path.h"
 #include "util.h"
 
 /* How often to look again for a device that is being hot-plugged. */
@@ -88,64 +89,6 @@ static bool poll_wait(long long deadline)
 		return false;
 	sleep_ms(left < POLL_MS ? left : POLL_MS);
 	return true;
-}
-
-/*
- * "/a//b/./c/" -> "/a/b/c", the key of the reference table.  NULL for a
- * relative path or one with "..", which could name a mount twice.
- */
-static char *path_clean(const char *p)
-{
-	char *out = xmalloc(strlen(p) + 2);
-	const char *s = p, *end;
-	size_t o = 0, len;
-
-	if (*p != '/')
-		goto bad;
-	while (*s) {
-		while (*s == '/')
-			s++;
-		end = strchrnul(s, '/');
-		len = (size_t)(end - s);
-		if (len == 2 && !memcmp(s, "..", 2))
-			goto bad;
-		if (len && !(len == 1 && *s == '.')) {
-			out[o++] = '/';
-			memcpy(out + o, s, len);
-			o += len;
-		}
-		s = end;
-	}
-	if (!o)
-		out[o++] = '/';
-	out[o] = '\0';
-	return out;
-bad:
-	free(out);
-	return NULL;
-}
-
-/* mkdir -p; 0 or -errno. */
-static int mkdir_p(const char *path, mode_t mode)
-{
-	_cleanup_free_ char *p = xstrdup(path);
-	struct stat st;
-	char *s, c;
-
-	for (s = p + 1;; s++) {
-		if (*s != '/' && *s != '\0')
-			continue;
-		c = *s;
-		*s = '\0';
-		if (mkdir(p, mode) < 0 && errno != EEXIST)
-			return -errno;
-		*s = c;
-		if (!c)
-			break;
-	}
-	if (stat(path, &st) < 0)
-		return -errno;
-	return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
 }
 
 /* Strict unsigned number in @base, no larger than @max. */

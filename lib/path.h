@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Path helpers shared by the agent's storage, CopyFile and state code. */
+#ifndef HUSK_PATH_H
+#define HUSK_PATH_H
+
+#include <sys/types.h>
+
+/*
+ * "/a//b/./c/" -> "/a/b/c" (malloc'd).  NULL for a relative path or one
+ * with a ".." component, so two spellings never name different places.
+ */
+char *path_clean(const char *p);
+
+/*
+ * mkdir -p with @mode for each missing component.  Returns 0, or -errno
+ * with errno set (-ENOTDIR when @path exists but is not a directory).
+ */
+int mkdir_p(const char *path, mode_t mode);
+
+#endif
