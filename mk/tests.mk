@@ -86,3 +86,4 @@ bench: $(BENCH_BINS)
 .PHONY: tests check fuzz bench
 
 CHECK_PROGS += tests/build/kconfig.sh
+CHECK_PROGS += tests/build/install.sh
