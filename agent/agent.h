@@ -133,6 +133,7 @@ struct agent {
 	struct ttrpc_server *srv;
 	char *state_dir;
 	bool init_mode;
+	uint32_t pipe_size; /* agent.container_pipe_size; 0: the default */
 	bool dry_run; /* validate only, change nothing (fuzzing) */
 	int sig_fd;
 	struct sandbox sb;

@@ -4,9 +4,10 @@
  * OCI containers.
  *
  * Host mode:  husk-agent --listen unix:/path/to.sock [--state-dir DIR]
- * Guest mode: PID 1 with no --listen: the init module (init/, when linked)
- * does its duties first and hands over the agent channel's fds; then the
- * same loop serves them.
+ * Guest mode: PID 1 with no --listen: init/ does its duties first (mounts,
+ * kernel cmdline), finds the agent channel, and the same loop serves it;
+ * when the loop stops (DestroySandbox) or anything fails, init/ powers
+ * the guest off.  PID 1 never returns from main().
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -22,17 +23,13 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "../init/init.h"
 #include "agent.h"
 #include "log.h"
 #include "util.h"
 
-/*
- * Provided by init/ when it is linked in: PID-1 duties, and the fds of the
- * agent channel (vsock or virtio-serial) to serve.
- */
-int agent_init_early(struct agent *a, struct herr *err) __attribute__((weak));
-int agent_init_channel(struct agent *a, int *rfd, int *wfd, struct herr *err)
-	__attribute__((weak));
+/* Why the loop stopped, for the power-off message (init mode). */
+static const char *stop_reason;
 
 static const char usage[] =
 	"usage: husk-agent [--listen unix:PATH] [--state-dir DIR] [--log-level LEVEL]\n"
@@ -81,6 +78,18 @@ static void on_signal(struct evloop *loop, int fd, uint32_t events,
 	agent_reap(a);
 }
 
+static void stop_loop(struct evloop *loop, void *data)
+{
+	evloop_stop(loop);
+}
+
+/* Init mode: DestroySandbox answered; power off once the reply is out. */
+static void sandbox_destroyed(struct agent *a)
+{
+	stop_reason = "sandbox destroyed (DestroySandbox)";
+	evloop_timer(a->loop, 20, stop_loop, NULL);
+}
+
 /* Keep 0-2 open so no fd we create later lands there. */
 static void fix_std_fds(void)
 {
@@ -100,11 +109,13 @@ int main(int argc, char **argv)
 		{ 0 },
 	};
 	const char *listen_addr = NULL, *state_dir = NULL;
+	struct init_config icfg;
 	struct agent agent;
 	struct evloop *loop;
 	struct herr err;
 	sigset_t mask;
 	int c, lfd = -1, r = 1;
+	bool init_mode;
 
 	log_init(2, CONFIG_DEFAULT_LOG_LEVEL);
 	while ((c = getopt_long(argc, argv, "l:s:L:hV", opts, NULL)) != -1) {
@@ -130,33 +141,42 @@ int main(int argc, char **argv)
 			fputs(usage, stdout);
 			return 0;
 		default:
+			/* PID 1 gets kernel parameters it cannot refuse. */
+			if (getpid() == 1)
+				break;
 			fputs(usage, stderr);
 			return 2;
 		}
 	}
-	if (optind < argc) {
+	if (optind < argc && getpid() != 1) {
 		fputs(usage, stderr);
 		return 2;
 	}
 	fix_std_fds();
+	init_mode = getpid() == 1 && !listen_addr;
+	/* /run and the rest must exist before the state directory. */
+	if (init_mode)
+		init_early(&icfg);
 	loop = evloop_new();
 	if (!loop) {
+		if (init_mode)
+			init_fatal("epoll: %s", strerror(errno));
 		log_error("epoll: %s", strerror(errno));
 		return 1;
 	}
 	if (!state_dir)
-		state_dir = getpid() == 1 && !listen_addr ?
-				    "/run/kata-containers" :
-				    "/run/husk-agent";
+		state_dir = init_mode ? "/run/kata-containers" :
+					"/run/husk-agent";
 	if (agent_init(&agent, loop, state_dir, &err) < 0) {
+		if (init_mode)
+			init_fatal("%s", err.msg);
 		log_error("%s", err.msg);
 		goto out_loop;
 	}
-	agent.init_mode = getpid() == 1 && !listen_addr;
-	if (agent.init_mode && agent_init_early &&
-	    agent_init_early(&agent, &err) < 0) {
-		log_error("%s", err.msg);
-		goto out;
+	agent.init_mode = init_mode;
+	if (init_mode) {
+		agent.on_destroyed = sandbox_destroyed;
+		agent.pipe_size = icfg.container_pipe_size;
 	}
 
 	/* Orphans of containers come to us, and every exit is reaped here. */
@@ -189,23 +209,26 @@ int main(int argc, char **argv)
 			log_error("%s", err.msg);
 			goto out;
 		}
-	} else if (agent_init_channel) {
-		int rfd, wfd;
-
-		if (agent_init_channel(&agent, &rfd, &wfd, &err) < 0 ||
-		    ttrpc_server_add_conn(agent.srv, rfd, wfd, &err) < 0) {
-			log_error("%s", err.msg);
-			goto out;
-		}
+	} else if (init_mode) {
+		if (init_channel_serve(&icfg, loop, agent.srv, &err) < 0)
+			init_fatal("%s", err.msg);
+		init_debug_console(&icfg, loop);
 	} else {
 		log_error("no --listen address given");
 		fputs(usage, stderr);
 		goto out;
 	}
-	log_msg(LOG_INFO, "agent started", "version=%s pid=%d state_dir=%s",
-		AGENT_VERSION, (int)getpid(), state_dir);
+	/* As PID 1 the console marker said so already. */
+	log_msg(init_mode ? LOG_DEBUG : LOG_INFO, "agent started",
+		"version=%s pid=%d state_dir=%s", AGENT_VERSION, (int)getpid(),
+		state_dir);
 	r = evloop_run(loop) < 0;
+	if (init_mode)
+		init_shutdown(stop_reason ? stop_reason :
+					    "the agent's event loop stopped");
 out:
+	if (init_mode)
+		init_fatal("the agent could not start");
 	if (agent.sig_fd >= 0) {
 		evloop_del(loop, agent.sig_fd);
 		close(agent.sig_fd);

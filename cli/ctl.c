@@ -147,18 +147,67 @@ static int v_guest_details(struct ctl *c)
 	return 0;
 }
 
+/* CreateSandbox --storage values; kept here so ctl.h stays as it is. */
+static struct strlist storages;
+
+/*
+ * DRIVER:SOURCE:FSTYPE:MOUNT_POINT[:OPTION]... into a Storage; each
+ * option is kept whole, commas and all ("trans=virtio,version=9p2000.L").
+ * @buf is the writable copy the fields point into.
+ */
+static int parse_storage(char *buf, Grpc__Storage *st, char **opts,
+			 size_t max_opts)
+{
+	char *f[4];
+
+	for (int i = 0; i < 4; i++) {
+		f[i] = strsep(&buf, ":");
+		if (!f[i] || (i != 2 && !*f[i]))
+			return -1;
+	}
+	grpc__storage__init(st);
+	st->driver = f[0];
+	st->source = f[1];
+	st->fstype = f[2];
+	st->mount_point = f[3];
+	st->options = opts;
+	while (buf && st->n_options < max_opts)
+		opts[st->n_options++] = strsep(&buf, ":");
+	return buf ? -1 : 0;
+}
+
 static int v_create_sandbox(struct ctl *c)
 {
 	Grpc__CreateSandboxRequest req = GRPC__CREATE_SANDBOX_REQUEST__INIT;
+	Grpc__Storage st[CTL_LIST_MAX], *stp[CTL_LIST_MAX];
+	char *opts[CTL_LIST_MAX][16];
+	int r = 2;
 
+	for (size_t i = 0; i < storages.n; i++)
+		storages.v[i] = xstrdup(storages.v[i]);
+	for (size_t i = 0; i < storages.n; i++) {
+		if (parse_storage(storages.v[i], &st[i], opts[i],
+				  ARRAY_SIZE(opts[i])) < 0) {
+			fprintf(stderr, "husk ctl: --storage: want DRIVER:SOURCE:FSTYPE:MOUNT_POINT[:OPTION]... (at most %zu options)\n",
+				ARRAY_SIZE(opts[i]));
+			goto out;
+		}
+		stp[i] = &st[i];
+	}
+	req.storages = stp;
+	req.n_storages = storages.n;
 	req.hostname = (char *)(c->o.hostname ? c->o.hostname : "");
 	req.sandbox_id = (char *)(c->o.sandbox_id ? c->o.sandbox_id :
 				  c->o.id ? c->o.id : "");
 	req.dns = c->o.dns.v;
 	req.n_dns = c->o.dns.n;
 	req.sandbox_pidns = c->o.sandbox_pidns;
-	return call(c, "CreateSandbox", &req.base, NULL, CALL_TIMEOUT_MS,
-		    NULL) < 0;
+	r = call(c, "CreateSandbox", &req.base, NULL, CALL_TIMEOUT_MS, NULL) <
+	    0;
+out:
+	for (size_t i = 0; i < storages.n; i++)
+		free(storages.v[i]);
+	return r;
 }
 
 static int v_destroy_sandbox(struct ctl *c)
@@ -511,7 +560,8 @@ static const struct {
 	{ "version", v_version, "Health.Version" },
 	{ "guest-details", v_guest_details, "GetGuestDetails" },
 	{ "create-sandbox", v_create_sandbox,
-	  "CreateSandbox [--hostname H] [--dns LINE]... [--sandbox-pidns]" },
+	  "CreateSandbox [--hostname H] [--dns LINE]... [--sandbox-pidns]\n"
+	  "                   [--storage DRIVER:SOURCE:FSTYPE:MOUNT_POINT[:OPTION]...]..." },
 	{ "destroy-sandbox", v_destroy_sandbox, "DestroySandbox" },
 	{ "create", v_create,
 	  "CreateContainer --id ID --rootfs DIR [spec options] -- ARGS" },
@@ -565,7 +615,7 @@ enum {
 	O_PIDS, O_TIMEOUT, O_LEN, O_ROWS, O_COLS, O_ENV, O_CAP_DROP, O_RLIMIT,
 	O_MASKED, O_RO_PATH, O_SECCOMP_DENY, O_SECCOMP_ERRNO, O_MOUNT,
 	O_SYSCTL, O_DNS, O_HOOK_PRESTART, O_HOOK_POSTSTOP, O_HOOK_START,
-	O_CPUSET, O_CGROUPNS,
+	O_CPUSET, O_CGROUPNS, O_STORAGE,
 };
 
 static const struct option long_opts[] = {
@@ -612,6 +662,7 @@ static const struct option long_opts[] = {
 	{ "mount", required_argument, NULL, O_MOUNT },
 	{ "sysctl", required_argument, NULL, O_SYSCTL },
 	{ "dns", required_argument, NULL, O_DNS },
+	{ "storage", required_argument, NULL, O_STORAGE },
 	{ "hook-prestart", required_argument, NULL, O_HOOK_PRESTART },
 	{ "hook-poststop", required_argument, NULL, O_HOOK_POSTSTOP },
 	{ "hook-start-container", required_argument, NULL, O_HOOK_START },
@@ -671,6 +722,7 @@ static int parse(struct ctl_opts *o, int argc, char **argv)
 		case O_MOUNT: push(&o->mounts, a); break;
 		case O_SYSCTL: push(&o->sysctls, a); break;
 		case O_DNS: push(&o->dns, a); break;
+		case O_STORAGE: push(&storages, a); break;
 		case O_HOOK_PRESTART: push(&o->hooks_prestart, a); break;
 		case O_HOOK_POSTSTOP: push(&o->hooks_poststop, a); break;
 		case O_HOOK_START: push(&o->hooks_start_container, a); break;

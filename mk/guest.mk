@@ -2,9 +2,10 @@
 # and the rootfs image for an NVDIMM DAX or virtio-blk root (husk-agent as
 # /sbin/init).  Both are reproducible: SOURCE_DATE_EPOCH (default: the last
 # commit's time) fixes every timestamp.  CONFIG_DEBUG_CONSOLE adds busybox.
-# HUSK_AGENT_BIN overrides the init put in them (tests use a stand-in).
+# HUSK_AGENT_BIN overrides the init put in them (tests use a stand-in);
+# by default it is the stripped agent: debug info has no use in a guest.
 
-HUSK_AGENT_BIN ?= $(BIN)/husk-agent
+HUSK_AGENT_BIN ?= $(BIN)/husk-agent-stripped
 INITRD_IMAGE := $(IMAGES)/husk-initrd.img
 ROOTFS_IMAGE := $(IMAGES)/husk-rootfs.img
 GUEST_BUILDER := $(filter-out %.md,$(wildcard rootfs-builder/*))

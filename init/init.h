@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * PID-1 duties of husk-agent in the guest: early mounts, the kernel
+ * command line, the agent channel (vsock or virtio-serial), the debug
+ * console, and shutdown.  agent/main.c calls these only when it is PID 1
+ * without --listen; host mode never touches them.
+ *
+ * Order at boot: init_early() (mounts, cmdline, loopback; a failure
+ * powers off), then the agent object, then init_channel_serve(), then the
+ * event loop; when the loop stops, init_shutdown().
+ */
+#ifndef HUSK_INIT_H
+#define HUSK_INIT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "evloop.h"
+#include "ttrpc/server.h"
+
+#define INIT_CHANNEL_NAME "agent.channel.0"
+#define INIT_VSOCK_PORT 1024
+#define INIT_CHANNEL_TIMEOUT_S 10
+
+/* What the kernel command line asked for (Kata's agent.*, husk's husk.*). */
+struct init_config {
+	int log_level; /* enum log_level, or -1: not given */
+	bool debug_console;
+	uint32_t debug_console_vport; /* 0: the console tty */
+	bool vsock_only; /* agent.server_addr=vsock://... was given */
+	uint32_t vsock_port;
+	uint32_t container_pipe_size; /* 0: the kernel's default */
+	uint32_t hotplug_timeout_s;
+	char channel[64]; /* husk.channel: virtio-serial port name */
+	uint32_t channel_timeout_s; /* husk.channel_timeout */
+};
+
+/* cmdline.c */
+void init_config_defaults(struct init_config *cfg);
+/*
+ * Apply the parameters of @cmdline (the text of /proc/cmdline) to @cfg.
+ * Unknown agent.* and husk.* keys and bad values are skipped with a
+ * warning each (a typo must not stop the boot); returns how many were
+ * skipped.
+ */
+int init_cmdline_parse(const char *cmdline, struct init_config *cfg);
+
+/* mounts.c: /proc, /sys, /dev, /dev/pts, /dev/shm, /run, cgroup2. */
+int init_mounts(struct herr *err);
+
+/* init.c: mounts, cmdline, environment, loopback.  Powers off on failure. */
+void init_early(struct init_config *cfg);
+
+/*
+ * channel.c: find the agent channel and serve @srv on it: vsock port
+ * @cfg->vsock_port when the guest has a vsock device, else the
+ * virtio-serial port named @cfg->channel (waiting up to
+ * @cfg->channel_timeout_s for it to appear).  Prints the boot marker
+ * "husk-agent: serving on ... at uptime S.SSSs" on the console.
+ */
+int init_channel_serve(const struct init_config *cfg, struct evloop *loop,
+		       struct ttrpc_server *srv, struct herr *err);
+
+/*
+ * The name of the port under @class_dir (/sys/class/virtio-ports) whose
+ * "name" file says @name, e.g. "vport0p1", into @dev.  0, or -ENOENT.
+ */
+int init_find_serial_port(const char *class_dir, const char *name, char *dev,
+			  size_t dev_len);
+
+/*
+ * Host-to-guest framing on a virtio-serial port.  The port outlives host
+ * connections, and a reconnect may go unseen (closed and reopened before
+ * the guest looked), so a new client is recognised by its first request:
+ * a stream id not above the last one seen.  Fed every byte in order.
+ */
+struct init_framer {
+	uint32_t body_left; /* of the frame being passed through */
+	uint32_t last_stream;
+};
+
+/*
+ * Scan @p[0..n); returns how many bytes belong to the current client.
+ * Less than @n means either a new client's request starts there
+ * (*@new_client set: reset the session and the framer, then scan from
+ * that offset again) or an incomplete header sits at the end (keep it
+ * and scan it again once more bytes have arrived).
+ */
+size_t init_framer_scan(struct init_framer *f, const uint8_t *p, size_t n,
+			bool *new_client);
+void init_framer_reset(struct init_framer *f);
+
+/* Has the guest a vsock device (a CID of its own)? */
+bool init_vsock_present(void);
+/* A listening AF_VSOCK socket on @port (any CID), or -1. */
+int init_vsock_listen(uint32_t port, struct herr *err);
+
+/* console.c: a shell for debugging, when agent.debug_console asks. */
+void init_debug_console(const struct init_config *cfg, struct evloop *loop);
+
+/* shutdown.c */
+/* Print @reason on the console, stop everything, sync, unmount, power off. */
+void init_shutdown(const char *reason) __attribute__((noreturn));
+void init_fatal(const char *fmt, ...)
+	__attribute__((noreturn, format(printf, 1, 2)));
+/* A crash of PID 1 powers off with a message instead of a kernel panic. */
+void init_crash_handlers(void);
+/* Milliseconds since boot (CLOCK_BOOTTIME), for the markers. */
+long long init_uptime_ms(void);
+
+#endif

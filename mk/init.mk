@@ -1,0 +1,13 @@
+# init/: the PID-1 duties linked into husk-agent (mounts, kernel cmdline,
+# the agent channel, debug console, shutdown), with unit tests for the
+# pure parts: the cmdline table, port discovery against a fake sysfs tree
+# and the serial framing.  Included before mk/agent.mk, which links
+# AGENT_SRCS into husk-agent.
+
+AGENT_SRCS += init/init.c init/mounts.c init/cmdline.c init/channel.c \
+	init/console.c init/shutdown.c
+
+UNIT_TESTS += init_cmdline init_channel
+
+TEST_SRCS_init_cmdline := init/cmdline.c
+TEST_SRCS_init_channel := init/channel.c init/shutdown.c
