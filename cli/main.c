@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * husk: the administrative utility, a thin table of verbs.  "ctl" drives
- * an agent by hand; "check" and "env" (host capability report) come later.
+ * an agent by hand; "check" says whether this host can run husk and "env"
+ * prints the effective configuration (both in cli/, on host-shim's VM
+ * layer).
  */
 #include <stdio.h>
 #include <string.h>
@@ -9,12 +11,18 @@
 #include "ctl.h"
 #include "log.h"
 
+/* cli/check.c, cli/env.c */
+int check_main(int argc, char **argv);
+int env_main(int argc, char **argv);
+
 static const struct {
 	const char *name;
 	int (*fn)(int argc, char **argv);
 	const char *help;
 } verbs[] = {
 	{ "ctl", ctl_main, "drive a husk (or Kata) agent over ttRPC" },
+	{ "check", check_main, "can this host run husk? (exits 1 if not)" },
+	{ "env", env_main, "print the effective configuration and versions" },
 };
 
 static void usage(FILE *f)

@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "err.h"
 
@@ -32,7 +33,8 @@ struct husk_config {
 	char *kernel_params; /* kernel_params, appended */
 	unsigned int default_vcpus; /* default_vcpus */
 	unsigned int default_memory; /* default_memory, MiB */
-	enum shared_fs shared_fs; /* shared_fs: "virtio-9p", "virtio-fs", "none" */
+	/* shared_fs: "virtio-9p", "virtio-fs", "none" */
+	enum shared_fs shared_fs;
 	char *virtio_fs_daemon; /* virtio_fs_daemon */
 	unsigned int msize_9p; /* msize_9p */
 	bool enable_debug; /* enable_debug (hypervisor and agent) */
@@ -46,9 +48,44 @@ struct husk_config {
 	char *sources; /* newline-separated list of files read */
 };
 
-/* Default search path; HUSK_CONF_FILE or @explicit_path override it. */
+/* husk's release, shown by "husk env" (the agent reports the same). */
+#define HUSK_VERSION "0.1.0"
+
+/* Where config_load() looks (mk/vm.mk passes make's PREFIX). */
+#ifndef HUSK_PREFIX
+#define HUSK_PREFIX "/usr"
+#endif
+#define HUSK_CONF_SHARE_DIR HUSK_PREFIX "/share/defaults/husk"
+#define HUSK_CONF_ETC_DIR "/etc/husk"
+#define HUSK_CONF_NAME "configuration.toml"
+
+/*
+ * Default search path; HUSK_CONF_FILE or @explicit_path override it.
+ * @cfg is overwritten: built-in defaults first, then each file on top,
+ * then config_validate().
+ */
 int config_load(const char *explicit_path, struct husk_config *cfg,
 		struct herr *err);
+
+/*
+ * The layered search config_load() does, with its roots as parameters (so
+ * tests can point them at temp dirs): defaults < @share_dir/NAME <
+ * @etc_dir/NAME < config.d/ drop-ins of both dirs, sorted by file name, a
+ * drop-in in @etc_dir hiding the one of the same name in @share_dir.
+ * A missing file or directory is skipped; an unreadable one is an error.
+ */
+int config_load_dirs(const char *share_dir, const char *etc_dir,
+		     struct husk_config *cfg, struct herr *err);
+
+/* Read one file (and the config.d/ next to it) on top of @cfg. */
+int config_load_file(const char *path, struct husk_config *cfg,
+		     struct herr *err);
+
+/*
+ * Consistency of the merged result: a kernel, exactly one of initrd and
+ * image, an image only on a machine with nvdimm (q35, pc).
+ */
+int config_validate(const struct husk_config *cfg, struct herr *err);
 
 /* Parse one file's text into @cfg on top of what is there (for drop-ins). */
 int config_parse(const char *text, size_t len, const char *filename,
@@ -56,5 +93,11 @@ int config_parse(const char *text, size_t len, const char *filename,
 
 void config_defaults(struct husk_config *cfg);
 void config_free(struct husk_config *cfg);
+
+/* "virtio-9p", "virtio-fs" or "none". */
+const char *config_shared_fs_name(enum shared_fs fs);
+
+/* The effective configuration as TOML, Kata's key names (husk env). */
+void config_dump(const struct husk_config *cfg, FILE *f);
 
 #endif

@@ -22,33 +22,55 @@ struct vm_params {
 	const char *run_dir;
 	/* Host directory shared with the guest as tag "kataShared". */
 	const char *shared_dir;
-	/* Where the hypervisor's console output goes (fd, or -1). */
+	/*
+	 * Where the hypervisor's console output goes: a pipe or file (QEMU
+	 * reopens it as /dev/fd/N in append mode; not a socket), or -1 for
+	 * <run_dir>/console.log, which errors then quote.
+	 */
 	int console_fd;
 };
 
 /*
  * Start the VM (does not wait for the agent).  The hypervisor process is a
  * child of the caller; its pid is vm_pid().  On error nothing is left
- * running and the run_dir holds nothing new.
+ * running and the run_dir holds nothing new.  Missing files (hypervisor,
+ * kernel, initrd, image) are named before anything starts; a QEMU that
+ * refuses its configuration is quoted ("VM failed to start: qemu exited
+ * with status 1: ...").
  */
 int vm_start(const struct vm_params *p, struct vm **out, struct herr *err);
 
 /*
  * Connect to the agent channel, waiting up to @timeout_ms for it to answer
  * (the caller then sends Health.Check).  Returns a connected fd.
+ *
+ * virtio-serial: QEMU's chardev socket accepts as soon as QEMU runs, so
+ * readiness is the guest opening the port (QMP event VSERPORT_CHANGE);
+ * vsock: connect() to port 1024 succeeds once the agent listens.  Fails
+ * early, quoting QEMU's log and the console, when the hypervisor exits
+ * first.  Blocks the caller (it runs no event loop of its own).  QEMU's
+ * socket serves one client at a time: close the fd before calling again.
  */
 int vm_connect_agent(struct vm *vm, long long timeout_ms, struct herr *err);
 
 pid_t vm_pid(const struct vm *vm);
 
-/* The hypervisor exited (reaped by the caller): record its status. */
+/*
+ * The hypervisor exited and the owner reaped it (the shim reaps all its
+ * children from its SIGCHLD handler): record its status.  The driver never
+ * calls waitpid(pid) while the VM runs; it watches a pidfd, which does not
+ * consume the exit, and reaps only in vm_stop() (waitid on the pidfd, so a
+ * status the owner already took is simply gone, never another child's).
+ */
 void vm_exited(struct vm *vm, int wait_status);
 bool vm_running(const struct vm *vm);
 
 /*
- * Stop the VM: ask politely when @graceful (the guest powered itself off
- * after DestroySandbox, or QMP quit), then SIGKILL after @timeout_ms; reap
- * it and remove the sockets in run_dir.  Safe to call twice.
+ * Stop the VM: when @graceful, give the guest half of @timeout_ms to power
+ * itself off (after DestroySandbox), then ask QEMU to quit over QMP and
+ * wait the rest; then SIGKILL.  Reap it (and virtiofsd) and remove every
+ * file the driver made in run_dir (sockets, console.log, hypervisor.log).
+ * Safe to call twice.
  */
 int vm_stop(struct vm *vm, bool graceful, long long timeout_ms,
 	    struct herr *err);
@@ -57,11 +79,116 @@ void vm_free(struct vm *vm);
 
 /*
  * Whether hardware acceleration really works here: runs a tiny guest under
- * KVM with a timeout (opening /dev/kvm is not enough).  Cached per process.
+ * KVM with a timeout (opening /dev/kvm is not enough).  Cached per process
+ * and, because a broken KVM costs the whole timeout (3 s), for the rest of
+ * the boot in /run/husk-kvm-probe (HUSK_PROBE_CACHE overrides the path,
+ * "" turns it off); "husk check" always probes afresh.
  */
 bool kvm_usable(const char *qemu_path, struct herr *why);
 
 /* Human-readable description of the VM (machine, accel), for logs. */
 const char *vm_describe(const struct vm *vm);
+
+/* Files in run_dir (for tests and "husk env"). */
+#define VM_AGENT_SOCK "agent.sock"
+#define VM_QMP_SOCK "qmp.sock"
+#define VM_FS_SOCK "vhost-fs.sock"
+#define VM_CONSOLE_LOG "console.log"
+#define VM_QEMU_LOG "hypervisor.log"
+#define VM_AGENT_PORT 1024
+
+/* ---- host probes (hv-probe.c), each cached per process ---------------- */
+
+/*
+ * The same probe kvm_usable() runs, uncached, with the accelerator named
+ * ("kvm" or "tcg") and its time in @ms_out: for "husk check".
+ */
+bool hv_probe_guest(const char *qemu_path, const char *accel, long long *ms_out,
+		    struct herr *why);
+
+/* QEMU accepts -sandbox with the options hv-qemu.c passes (seccomp). */
+bool qemu_sandbox_usable(const char *qemu_path, struct herr *why);
+
+/* First line of "qemu --version", or NULL with @why. */
+const char *qemu_version(const char *qemu_path, struct herr *why);
+
+/* /dev/vhost-vsock can be opened (so QEMU could give the guest vsock). */
+bool vhost_vsock_usable(struct herr *why);
+
+/* Host TSC rate in kHz ("cpu MHz" of /proc/cpuinfo), 0 if unknown. */
+unsigned long host_tsc_khz(void);
+unsigned long tsc_khz_parse(const char *cpuinfo);
+
+/*
+ * Run @argv as a child with stdin /dev/null, stdout and stderr on @out_fd
+ * (or /dev/null when -1), @fds[i] as fd 3 + i and nothing else open,
+ * PR_SET_PDEATHSIG(SIGKILL) so it dies with this thread.  Returns the pid
+ * and a pidfd for it in *@pidfd, or -1 with @err.
+ */
+pid_t hv_spawn(char *const argv[], const int *fds, size_t n_fds, int out_fd,
+	       int *pidfd, struct herr *err);
+
+/*
+ * Wait for the child behind @pidfd to exit, up to @timeout_ms (< 0: no
+ * limit), without reaping it.  1 exited, 0 timed out, -1 error.
+ */
+int hv_pidfd_wait(int pidfd, long long timeout_ms);
+
+/* Last @max bytes of a text file as one line (" | " between lines). */
+void hv_file_tail(const char *path, size_t max, char *out, size_t cap);
+
+/* ---- QEMU command line (hv-qemu.c), exposed for the unit tests -------- */
+
+/* What vm_start() found out about the host before building the argv. */
+struct qemu_host {
+	bool kvm; /* -accel kvm (else tcg) */
+	bool sandbox; /* -sandbox on,... */
+	unsigned long tsc_khz; /* for tsc_early_khz= on microvm under TCG */
+	int vsock_fd; /* child's fd number of /dev/vhost-vsock, -1: serial */
+	unsigned int vsock_cid;
+	int console_fd; /* child's fd number of the console, -1: a file */
+	unsigned long long image_size; /* bytes, for the nvdimm */
+};
+
+/* NULL-terminated argv for QEMU; free with strv_free(). */
+char **qemu_build_argv(const struct vm_params *p, const struct qemu_host *h,
+		       struct herr *err);
+/* The guest kernel command line alone (part of the argv above). */
+char *qemu_kernel_cmdline(const struct husk_config *cfg,
+			  const struct qemu_host *h);
+/* argv for virtiofsd (shared_fs = "virtio-fs"). */
+char **virtiofsd_build_argv(const struct vm_params *p);
+void strv_free(char **v);
+
+/* ---- Cloud Hypervisor (hv-clh.c), CONFIG_HV_CLOUD_HYPERVISOR ----------- */
+
+/*
+ * One REST call on the VMM's API socket: @method "GET" or "PUT",
+ * @endpoint e.g. "vm.boot" (under /api/v1/), @body JSON or NULL.
+ * *@status is the HTTP status; a status >= 300 is an error quoting the
+ * VMM's error body.  *@resp_body (may be NULL) gets the body to free.
+ */
+int clh_api_call(const char *api_sock, const char *method, const char *endpoint,
+		 const char *body, long long timeout_ms, int *status,
+		 char **resp_body, struct herr *err);
+/* GET vmm.ping; *@version (may be NULL) gets the VMM's version to free. */
+int clh_ping(const char *api_sock, long long timeout_ms, char **version,
+	     struct herr *err);
+int clh_vm_create(const char *api_sock, const char *vm_config,
+		  long long timeout_ms, struct herr *err);
+int clh_vm_boot(const char *api_sock, long long timeout_ms, struct herr *err);
+int clh_vm_shutdown(const char *api_sock, long long timeout_ms,
+		    struct herr *err);
+/* The VmConfig JSON (v26+ "payload" shape) for @p; free it. */
+char *clh_vm_config(const struct vm_params *p, const char *cmdline,
+		    const char *vsock_sock, const char *console_log);
+/*
+ * Host side of hybrid vsock: connect to @uds, send "CONNECT <port>\n", read
+ * "OK <n>\n" byte by byte (nothing after it is consumed); redial until
+ * @timeout_ms while the VMM hangs up (nothing listens in the guest yet).
+ * Returns the connected stream.
+ */
+int hvsock_connect(const char *uds, unsigned int port, long long timeout_ms,
+		   struct herr *err);
 
 #endif

@@ -1,0 +1,446 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * Cloud Hypervisor at its protocol boundary: the REST API on the VMM's
+ * unix socket (HTTP/1.1, one request per connection, always a
+ * Content-Length: its micro-http server reads no chunked bodies) and the
+ * host side of hybrid vsock ("CONNECT <port>\n", answered "OK <port>\n").
+ * Cloud Hypervisor is not packaged for Debian, so nothing here has run
+ * against the real VMM; tests/unit/shim_clh.c checks it against a server
+ * that follows the published API (reference/protocols.md section 5).
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "hv.h"
+#include "util.h"
+
+#define CLH_MAX_HEADER 8192
+#define CLH_MAX_BODY (1 << 20)
+#define HVSOCK_MAX_LINE 64
+
+static int unix_connect_nb(const char *path, struct herr *err)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return herr_set(err, GRPC_INVALID_ARGUMENT, ENAMETOOLONG,
+				"connect %s", path);
+	strcpy(sa.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return herr_errno(err, errno, "socket");
+	while (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		int e = errno;
+
+		if (e == EINTR)
+			continue;
+		close(fd);
+		return herr_errno(err, e, "connect %s", path);
+	}
+	return fd;
+}
+
+/* Wait until @fd is readable (or writable), up to @deadline. */
+static int wait_fd(int fd, short events, long long deadline, const char *what,
+		   struct herr *err)
+{
+	for (;;) {
+		struct pollfd pfd = { .fd = fd, .events = events };
+		long long left = deadline - now_ms();
+		int n;
+
+		if (left <= 0)
+			return herr_set(err, GRPC_DEADLINE_EXCEEDED, 0,
+					"%s: no answer in time", what);
+		n = poll(&pfd, 1, left > 60000 ? 60000 : (int)left);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return herr_errno(err, errno, "%s: poll", what);
+		if (n > 0)
+			return 0;
+	}
+}
+
+static int send_all(int fd, const char *buf, size_t len, long long deadline,
+		    const char *what, struct herr *err)
+{
+	while (len) {
+		ssize_t n = send(fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN) {
+			if (wait_fd(fd, POLLOUT, deadline, what, err) < 0)
+				return -1;
+			continue;
+		}
+		if (n < 0)
+			return herr_errno(err, errno, "%s: send", what);
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Read into @buf (capacity @cap) at @*len; 0 on EOF, -1 on error. */
+static ssize_t recv_some(int fd, char *buf, size_t cap, size_t *len,
+			 long long deadline, const char *what, struct herr *err)
+{
+	for (;;) {
+		ssize_t n;
+
+		if (wait_fd(fd, POLLIN, deadline, what, err) < 0)
+			return -1;
+		n = recv(fd, buf + *len, cap - *len, MSG_DONTWAIT);
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (n < 0)
+			return herr_errno(err, errno, "%s: recv", what);
+		*len += (size_t)n;
+		return n;
+	}
+}
+
+/* Case-insensitive header lookup in the header block @h. */
+static const char *header(const char *h, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (const char *p = strstr(h, "\r\n"); p; p = strstr(p, "\r\n")) {
+		p += 2;
+		if (!strncasecmp(p, name, n) && p[n] == ':') {
+			p += n + 1;
+			while (*p == ' ' || *p == '\t')
+				p++;
+			return p;
+		}
+	}
+	return NULL;
+}
+
+/* The body (NUL-terminated), starting with the @have bytes at @got. */
+static char *read_body(int fd, const char *got, size_t have, size_t blen,
+		       long long deadline, const char *what, struct herr *err)
+{
+	char *p = xmalloc(blen + 1);
+	ssize_t n;
+
+	if (have > blen)
+		have = blen;
+	memcpy(p, got, have);
+	while (have < blen) {
+		n = recv_some(fd, p, blen, &have, deadline, what, err);
+		if (n <= 0) {
+			if (n == 0)
+				herr_set(err, GRPC_UNAVAILABLE, 0,
+					 "%s: body cut short", what);
+			free(p);
+			return NULL;
+		}
+	}
+	p[have] = '\0';
+	return p;
+}
+
+int clh_api_call(const char *api_sock, const char *method, const char *endpoint,
+		 const char *body, long long timeout_ms, int *status,
+		 char **resp_body, struct herr *err)
+{
+	long long deadline = now_ms() + timeout_ms;
+	_cleanup_close_ int fd = -1;
+	_cleanup_free_ char *req = NULL, *buf = NULL;
+	char what[96], *end, *p;
+	size_t len = 0, cap = CLH_MAX_HEADER, hlen, blen = 0;
+	const char *cl;
+	int n, code;
+
+	*status = 0;
+	if (resp_body)
+		*resp_body = NULL;
+	snprintf(what, sizeof(what), "cloud-hypervisor %s %s", method,
+		 endpoint);
+	fd = unix_connect_nb(api_sock, err);
+	if (fd < 0)
+		return herr_prefix(err, "%s", what);
+	n = asprintf(&req,
+		     "%s /api/v1/%s HTTP/1.1\r\n"
+		     "Host: localhost\r\n"
+		     "Accept: application/json\r\n"
+		     "%s"
+		     "Content-Length: %zu\r\n"
+		     "\r\n"
+		     "%s",
+		     method, endpoint,
+		     body ? "Content-Type: application/json\r\n" : "",
+		     body ? strlen(body) : 0, body ? body : "");
+	if (n < 0)
+		abort();
+	if (send_all(fd, req, (size_t)n, deadline, what, err) < 0)
+		return -1;
+	/* Status line and headers. */
+	buf = xmalloc(cap + 1);
+	for (;;) {
+		buf[len] = '\0';
+		end = strstr(buf, "\r\n\r\n");
+		if (end)
+			break;
+		if (len >= cap)
+			return herr_set(err, GRPC_INTERNAL, 0,
+					"%s: response header too long", what);
+		n = (int)recv_some(fd, buf, cap, &len, deadline, what, err);
+		if (n < 0)
+			return -1;
+		if (n == 0)
+			return herr_set(
+				err, GRPC_UNAVAILABLE, 0,
+				"%s: connection closed without a response",
+				what);
+	}
+	if (sscanf(buf, "HTTP/1.%*1[01] %3d", &code) != 1 || code < 100 ||
+	    code > 599)
+		return herr_set(err, GRPC_INTERNAL, 0,
+				"%s: not an HTTP response: %.40s", what, buf);
+	*end = '\0';
+	hlen = (size_t)(end - buf) + 4;
+	cl = header(buf, "Content-Length");
+	if (cl) {
+		char *stop;
+		unsigned long v = strtoul(cl, &stop, 10);
+
+		if (stop == cl || v > CLH_MAX_BODY)
+			return herr_set(err, GRPC_INTERNAL, 0,
+					"%s: bad Content-Length", what);
+		blen = v;
+	}
+	/* Body: what came with the headers, then the rest. */
+	p = read_body(fd, buf + hlen, len - hlen, blen, deadline, what, err);
+	if (!p)
+		return -1;
+	*status = code;
+	if (code >= 300) {
+		herr_set(err, code == 404 ? GRPC_NOT_FOUND : GRPC_UNAVAILABLE,
+			 0, "%s: HTTP %d%s%.300s", what, code, blen ? ": " : "",
+			 p);
+		free(p);
+		return -1;
+	}
+	if (resp_body)
+		*resp_body = p;
+	else
+		free(p);
+	return 0;
+}
+
+int clh_ping(const char *api_sock, long long timeout_ms, char **version,
+	     struct herr *err)
+{
+	_cleanup_free_ char *body = NULL;
+	const char *v, *e;
+	int status;
+
+	if (clh_api_call(api_sock, "GET", "vmm.ping", NULL, timeout_ms, &status,
+			 &body, err) < 0)
+		return -1;
+	/* VmmPingResponse{version (required), ...}: only version is read. */
+	v = body ? strstr(body, "\"version\"") : NULL;
+	if (v)
+		v = strchr(v + 9, '"');
+	e = v ? strchr(v + 1, '"') : NULL;
+	if (!e)
+		return herr_set(
+			err, GRPC_INTERNAL, 0,
+			"cloud-hypervisor vmm.ping: no version in %.100s",
+			body ? body : "");
+	if (version)
+		*version = strndup(v + 1, (size_t)(e - v - 1));
+	return 0;
+}
+
+static int put_action(const char *api_sock, const char *endpoint,
+		      const char *body, long long timeout_ms, struct herr *err)
+{
+	int status;
+
+	return clh_api_call(api_sock, "PUT", endpoint, body, timeout_ms,
+			    &status, NULL, err);
+}
+
+int clh_vm_create(const char *api_sock, const char *vm_config,
+		  long long timeout_ms, struct herr *err)
+{
+	return put_action(api_sock, "vm.create", vm_config, timeout_ms, err);
+}
+
+int clh_vm_boot(const char *api_sock, long long timeout_ms, struct herr *err)
+{
+	return put_action(api_sock, "vm.boot", NULL, timeout_ms, err);
+}
+
+int clh_vm_shutdown(const char *api_sock, long long timeout_ms,
+		    struct herr *err)
+{
+	return put_action(api_sock, "vm.shutdown", NULL, timeout_ms, err);
+}
+
+/* ---- VmConfig ------------------------------------------------------- */
+
+struct jbuf {
+	char *s;
+	size_t len, cap;
+};
+
+static void jb_put(struct jbuf *b, const char *s, size_t n)
+{
+	if (b->len + n + 1 > b->cap) {
+		b->cap = (b->len + n + 1) * 2;
+		b->s = realloc(b->s, b->cap);
+		if (!b->s)
+			abort();
+	}
+	memcpy(b->s + b->len, s, n);
+	b->len += n;
+	b->s[b->len] = '\0';
+}
+
+__attribute__((format(printf, 2, 3))) static void
+jb_printf(struct jbuf *b, const char *fmt, ...)
+{
+	char *s;
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		abort();
+	jb_put(b, s, (size_t)n);
+	free(s);
+}
+
+/* A JSON string: quotes, backslashes and control bytes escaped. */
+static void jb_str(struct jbuf *b, const char *s)
+{
+	jb_put(b, "\"", 1);
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			jb_printf(b, "\\%c", *p);
+		else if (*p < 0x20)
+			jb_printf(b, "\\u%04x", *p);
+		else
+			jb_put(b, (const char *)p, 1);
+	}
+	jb_put(b, "\"", 1);
+}
+
+char *clh_vm_config(const struct vm_params *p, const char *cmdline,
+		    const char *vsock_sock, const char *console_log)
+{
+	const struct husk_config *cfg = p->cfg;
+	unsigned int vcpus = cfg->default_vcpus ? cfg->default_vcpus : 1;
+	unsigned long long mem =
+		(unsigned long long)(cfg->default_memory ? cfg->default_memory
+							 : 256)
+		<< 20;
+	bool vfs = cfg->shared_fs == SHARED_FS_VIRTIO_FS;
+	struct jbuf b = { 0 };
+
+	/* The v26+ shape: payload{} (older releases had kernel/cmdline). */
+	jb_printf(&b, "{\"payload\":{\"kernel\":");
+	jb_str(&b, cfg->kernel);
+	jb_printf(&b, ",\"cmdline\":");
+	jb_str(&b, cmdline);
+	if (cfg->initrd) {
+		jb_printf(&b, ",\"initramfs\":");
+		jb_str(&b, cfg->initrd);
+	}
+	jb_printf(&b, "},\"cpus\":{\"boot_vcpus\":%u,\"max_vcpus\":%u}", vcpus,
+		  vcpus);
+	/* vhost-user (virtio-fs) maps guest RAM: it must be shared. */
+	jb_printf(&b, ",\"memory\":{\"size\":%llu,\"shared\":%s}", mem,
+		  vfs ? "true" : "false");
+	if (cfg->image) {
+		/* Writes are never persisted: the image is shared by VMs. */
+		jb_printf(&b, ",\"pmem\":[{\"file\":");
+		jb_str(&b, cfg->image);
+		jb_printf(&b, ",\"discard_writes\":true}]");
+	}
+	if (vfs) {
+		_cleanup_free_ char *sock = NULL;
+
+		if (asprintf(&sock, "%s/" VM_FS_SOCK, p->run_dir) < 0)
+			abort();
+		jb_printf(&b, ",\"fs\":[{\"tag\":\"kataShared\",\"socket\":");
+		jb_str(&b, sock);
+		jb_printf(&b, ",\"num_queues\":1,\"queue_size\":1024}]");
+	}
+	/* Hybrid vsock: the guest CID is always 3. */
+	jb_printf(&b, ",\"vsock\":{\"cid\":3,\"socket\":");
+	jb_str(&b, vsock_sock);
+	jb_printf(&b, "},\"serial\":{\"mode\":\"File\",\"file\":");
+	jb_str(&b, console_log);
+	jb_printf(&b, "},\"console\":{\"mode\":\"Off\"}");
+	jb_printf(&b, ",\"rng\":{\"src\":\"/dev/urandom\"}}");
+	return b.s;
+}
+
+/* ---- hybrid vsock --------------------------------------------------- */
+
+int hvsock_connect(const char *uds, unsigned int port, long long timeout_ms,
+		   struct herr *err)
+{
+	long long deadline = now_ms() + timeout_ms;
+	char req[32], line[HVSOCK_MAX_LINE], what[160];
+	struct herr last;
+	int n;
+
+	snprintf(what, sizeof(what), "hybrid vsock %s port %u", uds, port);
+	n = snprintf(req, sizeof(req), "CONNECT %u\n", port);
+	herr_set(&last, GRPC_UNAVAILABLE, 0, "%s: not tried", what);
+	/* Until something in the guest listens, the VMM just hangs up. */
+	while (now_ms() < deadline) {
+		_cleanup_close_ int fd = unix_connect_nb(uds, &last);
+		ssize_t r = -1;
+		size_t len = 0;
+
+		if (fd >= 0 &&
+		    !send_all(fd, req, (size_t)n, deadline, what, &last)) {
+			/* Byte by byte: what follows "OK" is the stream's. */
+			while (len + 1 < sizeof(line)) {
+				r = recv_some(fd, line, len + 1, &len, deadline,
+					      what, &last);
+				if (r <= 0 || line[len - 1] == '\n')
+					break;
+			}
+			line[len] = '\0';
+			if (len > 3 && !strncmp(line, "OK ", 3) &&
+			    line[len - 1] == '\n')
+				return steal_fd(&fd);
+			if (len && line[len - 1] == '\n')
+				herr_set(&last, GRPC_UNAVAILABLE, 0,
+					 "%s: refused: %.40s", what, line);
+			else if (len + 1 >= sizeof(line))
+				return herr_set(err, GRPC_INTERNAL, 0,
+						"%s: answer too long", what);
+			else if (r == 0)
+				herr_set(
+					&last, GRPC_UNAVAILABLE, 0,
+					"%s: closed without OK (nothing listening in the guest yet)",
+					what);
+		}
+		if (last.code == GRPC_DEADLINE_EXCEEDED)
+			break;
+		usleep(20000);
+	}
+	return herr_set(err, GRPC_DEADLINE_EXCEEDED, 0,
+			"%s (gave up after %lld ms)", last.msg, timeout_ms);
+}

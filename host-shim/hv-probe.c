@@ -1,0 +1,646 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * What this host can give a VM, found out by trying rather than by looking:
+ * /dev/kvm can exist and KVM_CREATE_VM succeed while guests never make
+ * progress (platform.md), so KVM counts as usable only when a tiny guest
+ * really runs under it in bounded time.  Also: QEMU's -sandbox, its
+ * version, vhost-vsock, the host TSC rate; and the child-process helpers
+ * the drivers share (spawn with a pidfd, wait without reaping).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "hv.h"
+#include "log.h"
+#include "util.h"
+
+/*
+ * The test guest: a 64 KiB firmware image whose reset vector jumps to a
+ * loop of PROBE_LOOPS iterations (dec/jnz, two instructions each), then
+ * writes PROBE_CODE to an isa-debug-exit port, which makes QEMU exit with
+ * status (PROBE_CODE << 1) | 1.  Hardware KVM runs the loop in a few
+ * milliseconds and TCG in well under a second; a KVM that traps or
+ * emulates every instruction (as here: about 1 us each) needs tens of
+ * seconds, and one that never enters the guest never finishes.  Either
+ * way the probe times out and TCG is used.
+ */
+#define PROBE_BIOS_SIZE 65536
+#define PROBE_LOOPS 0x01000000u
+#define PROBE_CODE 0x2a
+#define PROBE_EXIT ((PROBE_CODE << 1) | 1)
+#define PROBE_PORT "0xf4"
+#define PROBE_TIMEOUT_MS 3000
+#define PROBE_LOG_MAX 2048
+
+/* Kata's seccompsandbox default. */
+#define QEMU_SANDBOX "on,obsolete=deny,spawn=deny,resourcecontrol=deny"
+
+static int sys_pidfd_open(pid_t pid)
+{
+	return (int)syscall(SYS_pidfd_open, pid, 0);
+}
+
+pid_t hv_spawn(char *const argv[], const int *fds, size_t n_fds, int out_fd,
+	       int *pidfd, struct herr *err)
+{
+	_cleanup_close_ int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	pid_t parent = getpid(), pid;
+	int fd;
+
+	if (null_fd < 0)
+		return herr_errno(err, errno, "open /dev/null");
+	if (out_fd < 0)
+		out_fd = null_fd;
+	pid = fork();
+	if (pid < 0)
+		return herr_errno(err, errno, "fork for %s", argv[0]);
+	if (pid == 0) {
+		/* Child: async-signal-safe calls only from here on. */
+		struct sigaction dfl = { .sa_handler = SIG_DFL };
+		sigset_t none;
+		int moved[16];
+		size_t i;
+
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+			_exit(127);
+		if (n_fds > ARRAY_SIZE(moved))
+			_exit(127);
+		/* Park every fd above the targets first: none is clobbered. */
+		for (i = 0; i < n_fds; i++) {
+			moved[i] =
+				fcntl(fds[i], F_DUPFD_CLOEXEC, 3 + (int)n_fds);
+			if (moved[i] < 0)
+				_exit(127);
+		}
+		out_fd = fcntl(out_fd, F_DUPFD_CLOEXEC, 3 + (int)n_fds);
+		null_fd = fcntl(null_fd, F_DUPFD_CLOEXEC, 3 + (int)n_fds);
+		if (out_fd < 0 || null_fd < 0 || dup2(null_fd, 0) < 0 ||
+		    dup2(out_fd, 1) < 0 || dup2(out_fd, 2) < 0)
+			_exit(127);
+		for (i = 0; i < n_fds; i++)
+			if (dup2(moved[i], 3 + (int)i) < 0)
+				_exit(127);
+		syscall(SYS_close_range, 3 + n_fds, ~0U, 0);
+		/* The shim blocks SIGCHLD (signalfd) and ignores SIGPIPE. */
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		for (int s = 1; s < NSIG; s++)
+			if (s != SIGKILL && s != SIGSTOP)
+				sigaction(s, &dfl, NULL);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	fd = sys_pidfd_open(pid);
+	if (fd < 0) {
+		int e = errno;
+
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		return herr_errno(err, e, "pidfd_open for %s", argv[0]);
+	}
+	*pidfd = fd;
+	return pid;
+}
+
+int hv_pidfd_wait(int pidfd, long long timeout_ms)
+{
+	long long end = timeout_ms < 0 ? 0 : now_ms() + timeout_ms;
+
+	for (;;) {
+		struct pollfd pfd = { .fd = pidfd, .events = POLLIN };
+		long long left = timeout_ms < 0 ? -1 : end - now_ms();
+		int n;
+
+		if (timeout_ms >= 0 && left < 0)
+			left = 0;
+		n = poll(&pfd, 1, left > 60000 ? 60000 : (int)left);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		if (n > 0)
+			return 1;
+		if (timeout_ms >= 0 && now_ms() >= end)
+			return 0;
+	}
+}
+
+/* Reap the child behind @pidfd; its wait status, or -1 if gone. */
+static int reap(int pidfd)
+{
+	siginfo_t si = { 0 };
+
+	while (waitid(P_PIDFD, (id_t)pidfd, &si, WEXITED) < 0)
+		if (errno != EINTR)
+			return -1;
+	if (si.si_code == CLD_EXITED)
+		return W_EXITCODE(si.si_status, 0);
+	return si.si_status & 0x7f; /* killed: the signal */
+}
+
+void hv_file_tail(const char *path, size_t max, char *out, size_t cap)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	_cleanup_free_ char *buf = NULL;
+	size_t n = 0, o = 0;
+	struct stat st;
+	ssize_t r;
+	off_t from;
+
+	if (!cap)
+		return;
+	out[0] = '\0';
+	if (fd < 0 || fstat(fd, &st) < 0 || !max)
+		return;
+	from = st.st_size > (off_t)max ? st.st_size - (off_t)max : 0;
+	buf = xmalloc(max + 1);
+	while (n < max) {
+		r = pread(fd, buf + n, max - n, from + (off_t)n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		n += (size_t)r;
+	}
+	/* Trailing blank lines say nothing. */
+	while (n &&
+	       (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
+		n--;
+	for (size_t i = 0; i < n && o + 1 < cap; i++) {
+		unsigned char c = (unsigned char)buf[i];
+
+		if (c == '\r')
+			continue;
+		if (c == '\n') {
+			if (o + 4 >= cap)
+				break;
+			if (o && (o < 3 || strncmp(out + o - 3, " | ", 3))) {
+				memcpy(out + o, " | ", 3);
+				o += 3;
+			}
+			continue;
+		}
+		/* ANSI escapes (SeaBIOS) and control bytes become '?'. */
+		out[o++] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
+	}
+	out[o] = '\0';
+}
+
+static void probe_bios(unsigned char *b)
+{
+	/* mov ecx, LOOPS; 1: dec ecx; jnz 1b; mov al, CODE; out PORT, al; hlt
+	 */
+	static const unsigned char code[] = {
+		0x66,
+		0xb9,
+		PROBE_LOOPS & 0xff,
+		(PROBE_LOOPS >> 8) & 0xff,
+		(PROBE_LOOPS >> 16) & 0xff,
+		(PROBE_LOOPS >> 24) & 0xff,
+		0x66,
+		0x49,
+		0x75,
+		0xfc,
+		0xb0,
+		PROBE_CODE,
+		0xe6,
+		0xf4,
+		0xf4,
+		0xeb,
+		0xfd,
+	};
+
+	memset(b, 0xf4, PROBE_BIOS_SIZE); /* hlt everywhere else */
+	memcpy(b + 0xffc0, code, sizeof(code));
+	/* Reset vector at 0xffff0: jmp short to 0xfffc0 (same segment). */
+	b[0xfff0] = 0xeb;
+	b[0xfff1] = (unsigned char)(0xffc0 - 0xfff2);
+}
+
+static int memfd_with(const char *name, const void *data, size_t len,
+		      struct herr *err)
+{
+	int fd = memfd_create(name, MFD_CLOEXEC);
+
+	if (fd < 0)
+		return herr_errno(err, errno, "memfd_create %s", name);
+	if (len && write_all(fd, data, len) < 0) {
+		int e = errno;
+
+		close(fd);
+		return herr_errno(err, e, "write %s", name);
+	}
+	return fd;
+}
+
+/* What the probe's QEMU printed, as one line. */
+static void memfd_text(int fd, char *out, size_t cap)
+{
+	ssize_t n = pread(fd, out, cap - 1, 0);
+	size_t k;
+
+	if (n < 0)
+		n = 0;
+	out[n] = '\0';
+	k = (size_t)n;
+	while (k && (out[k - 1] == '\n' || out[k - 1] == ' '))
+		out[--k] = '\0';
+	for (size_t i = 0; i < k; i++)
+		if (out[i] == '\n' || (unsigned char)out[i] < 0x20)
+			out[i] = ' ';
+}
+
+/* Run the test guest; 0 when it finished, -1 with @why when not. */
+static int run_probe(const char *qemu, const char *accel, bool sandbox,
+		     long long *ms_out, struct herr *why)
+{
+	_cleanup_free_ unsigned char *bios = xmalloc(PROBE_BIOS_SIZE);
+	_cleanup_close_ int bfd = -1, lfd = -1, pidfd = -1;
+	char accel_opt[32], text[PROBE_LOG_MAX];
+	char *argv[32];
+	long long start;
+	int n = 0, rc, status;
+	pid_t pid;
+
+	probe_bios(bios);
+	bfd = memfd_with("husk-probe-bios", bios, PROBE_BIOS_SIZE, why);
+	if (bfd < 0)
+		return -1;
+	lfd = memfd_with("husk-probe-log", NULL, 0, why);
+	if (lfd < 0)
+		return -1;
+	snprintf(accel_opt, sizeof(accel_opt), "%s", accel);
+	argv[n++] = (char *)qemu;
+	argv[n++] = "-machine";
+	argv[n++] = "microvm";
+	argv[n++] = "-accel";
+	argv[n++] = accel_opt;
+	if (!strcmp(accel, "kvm")) {
+		/* What a real VM would get: -cpu host fails on some hosts. */
+		argv[n++] = "-cpu";
+		argv[n++] = "host,pmu=off";
+	}
+	argv[n++] = "-m";
+	argv[n++] = "16M";
+	argv[n++] = "-nodefaults";
+	argv[n++] = "-no-user-config";
+	argv[n++] = "-display";
+	argv[n++] = "none";
+	argv[n++] = "-bios";
+	argv[n++] = "/dev/fd/3";
+	argv[n++] = "-device";
+	argv[n++] = "isa-debug-exit,iobase=" PROBE_PORT ",iosize=1";
+	if (sandbox) {
+		argv[n++] = "-sandbox";
+		argv[n++] = QEMU_SANDBOX;
+	}
+	argv[n] = NULL;
+
+	start = now_ms();
+	pid = hv_spawn(argv, &bfd, 1, lfd, &pidfd, why);
+	if (pid < 0)
+		return -1;
+	rc = hv_pidfd_wait(pidfd, PROBE_TIMEOUT_MS);
+	if (rc <= 0)
+		syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+	status = reap(pidfd);
+	*ms_out = now_ms() - start;
+	memfd_text(lfd, text, sizeof(text));
+	if (rc == 0)
+		return herr_set(
+			why, GRPC_UNAVAILABLE, 0,
+			"a test guest under %s did not finish within %d ms (%s%s)",
+			accel, PROBE_TIMEOUT_MS,
+			*text ? "qemu: " : "guest never made progress", text);
+	if (rc < 0)
+		return herr_errno(why, errno, "wait for the %s probe", accel);
+	if (status == W_EXITCODE(PROBE_EXIT, 0))
+		return 0;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 127 && !*text)
+		return herr_set(why, GRPC_NOT_FOUND, 0, "cannot run %s", qemu);
+	if (WIFSIGNALED(status) || status < 0)
+		return herr_set(
+			why, GRPC_UNAVAILABLE, 0,
+			"test guest under %s: qemu killed by signal %d%s%s",
+			accel, status < 0 ? 0 : WTERMSIG(status),
+			*text ? ": " : "", text);
+	return herr_set(why, GRPC_UNAVAILABLE, 0,
+			"test guest under %s: qemu exited with status %d%s%s",
+			accel, WEXITSTATUS(status), *text ? ": " : "", text);
+}
+
+/* One cached answer per question and binary. */
+struct cached {
+	char *path;
+	bool known, ok;
+	struct herr why;
+};
+
+static bool cached_get(struct cached *c, const char *path, struct herr *why,
+		       bool *ok)
+{
+	if (!c->known || strcmp(c->path, path))
+		return false;
+	*ok = c->ok;
+	if (why && !c->ok)
+		*why = c->why;
+	return true;
+}
+
+static bool cached_put(struct cached *c, const char *path, bool ok,
+		       const struct herr *w, struct herr *why)
+{
+	free(c->path);
+	c->path = xstrdup(path);
+	c->known = true;
+	c->ok = ok;
+	if (!ok) {
+		c->why = *w;
+		if (why)
+			*why = *w;
+	}
+	return ok;
+}
+
+/*
+ * Every shim is its own process, and a KVM that does not work costs the
+ * whole probe timeout, so the answer is also kept in a file for the rest
+ * of this boot: the key is the boot id and QEMU's binary (device, inode,
+ * size, mtime); /run is a tmpfs, so a reboot or a new QEMU probes again.
+ * HUSK_PROBE_CACHE names the file ("" disables it).
+ */
+/* Beside, not inside, the shims' run root /run/husk, which they own. */
+#define PROBE_CACHE_DEFAULT "/run/husk-kvm-probe"
+
+static const char *probe_cache_path(void)
+{
+	const char *p = getenv("HUSK_PROBE_CACHE");
+
+	return p ? (*p ? p : NULL) : PROBE_CACHE_DEFAULT;
+}
+
+static bool probe_key(const char *qemu, char *key, size_t cap)
+{
+	char boot[64] = "";
+	struct stat st;
+	int fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd < 0 ? -1 : read(fd, boot, sizeof(boot) - 1);
+
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0 || stat(qemu, &st) < 0)
+		return false;
+	boot[n] = '\0';
+	boot[strcspn(boot, "\n")] = '\0';
+	snprintf(key, cap, "%s %llx:%llx:%llx:%llx", boot,
+		 (unsigned long long)st.st_dev, (unsigned long long)st.st_ino,
+		 (unsigned long long)st.st_size,
+		 (unsigned long long)st.st_mtime);
+	return true;
+}
+
+/* "KEY\nOK\nWHY\n": 1/0 when the key matches, -1 otherwise. */
+static int probe_cache_read(const char *key, struct herr *w)
+{
+	const char *path = probe_cache_path();
+	char buf[HERR_MSG_MAX + 256], *ok, *msg;
+	ssize_t n;
+	int fd;
+
+	if (!path)
+		return -1;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	ok = strchr(buf, '\n');
+	if (!ok)
+		return -1;
+	*ok++ = '\0';
+	msg = strchr(ok, '\n');
+	if (strcmp(buf, key) || !msg || (*ok != '0' && *ok != '1'))
+		return -1;
+	msg++;
+	msg[strcspn(msg, "\n")] = '\0';
+	if (*ok == '0')
+		herr_set(w, GRPC_UNAVAILABLE, 0,
+			 "%s (cached for this boot in %s)", msg, path);
+	return *ok == '1';
+}
+
+static void probe_cache_write(const char *key, bool ok, const struct herr *w)
+{
+	const char *path = probe_cache_path();
+	_cleanup_free_ char *tmp = NULL, *text = NULL;
+	int fd, len;
+
+	if (!path)
+		return;
+	len = asprintf(&text, "%s\n%d\n%s\n", key, ok, ok ? "" : w->msg);
+	if (len < 0 || asprintf(&tmp, "%s.%d", path, (int)getpid()) < 0)
+		abort();
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
+		  0644);
+	if (fd < 0)
+		return; /* not root: just no cache */
+	if (write_all(fd, text, (size_t)len) < 0 || close(fd) < 0 ||
+	    rename(tmp, path) < 0)
+		unlink(tmp);
+}
+
+bool hv_probe_guest(const char *qemu_path, const char *accel, long long *ms_out,
+		    struct herr *why)
+{
+	long long ms = 0;
+	char key[160];
+	struct herr w;
+	bool ok = run_probe(qemu_path, accel, false, &ms, &w) == 0;
+
+	if (ms_out)
+		*ms_out = ms;
+	if (!ok && why)
+		*why = w;
+	/* A fresh answer ("husk check") replaces the cached one. */
+	if (!strcmp(accel, "kvm") && probe_key(qemu_path, key, sizeof(key)))
+		probe_cache_write(key, ok, &w);
+	return ok;
+}
+
+bool kvm_usable(const char *qemu_path, struct herr *why)
+{
+	static struct cached c;
+	char key[160];
+	bool have_key;
+	struct herr w;
+	long long ms;
+	bool ok;
+	int rc;
+
+	if (cached_get(&c, qemu_path, why, &ok))
+		return ok;
+	if (access("/dev/kvm", R_OK | W_OK) < 0) {
+		herr_errno(&w, errno, "/dev/kvm");
+		return cached_put(&c, qemu_path, false, &w, why);
+	}
+	have_key = probe_key(qemu_path, key, sizeof(key));
+	rc = have_key ? probe_cache_read(key, &w) : -1;
+	if (rc >= 0)
+		return cached_put(&c, qemu_path, rc == 1, &w, why);
+	ok = run_probe(qemu_path, "kvm", false, &ms, &w) == 0;
+	if (ok)
+		log_debug("KVM probe: test guest finished in %lld ms", ms);
+	if (have_key)
+		probe_cache_write(key, ok, &w);
+	return cached_put(&c, qemu_path, ok, &w, why);
+}
+
+bool qemu_sandbox_usable(const char *qemu_path, struct herr *why)
+{
+	static struct cached c;
+	struct herr w;
+	long long ms;
+	bool ok;
+
+	if (cached_get(&c, qemu_path, why, &ok))
+		return ok;
+	/* The TCG test guest with -sandbox: accepted and still working. */
+	ok = run_probe(qemu_path, "tcg", true, &ms, &w) == 0;
+	return cached_put(&c, qemu_path, ok, &w, why);
+}
+
+const char *qemu_version(const char *qemu_path, struct herr *why)
+{
+	static char *path, *version;
+	static struct herr failed;
+	_cleanup_close_ int lfd = -1, pidfd = -1;
+	char text[512], *argv[] = { (char *)qemu_path, "--version", NULL };
+	int rc;
+
+	if (path && !strcmp(path, qemu_path)) {
+		if (!version && why)
+			*why = failed;
+		return version;
+	}
+	free(path);
+	free(version);
+	path = xstrdup(qemu_path);
+	version = NULL;
+	lfd = memfd_with("husk-qemu-version", NULL, 0, &failed);
+	if (lfd >= 0 && hv_spawn(argv, NULL, 0, lfd, &pidfd, &failed) >= 0) {
+		rc = hv_pidfd_wait(pidfd, 5000);
+		if (rc <= 0)
+			syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+		rc = reap(pidfd);
+		memset(text, 0, sizeof(text));
+		if (pread(lfd, text, sizeof(text) - 1, 0) < 0)
+			text[0] = '\0';
+		text[strcspn(text, "\n")] = '\0';
+		if (rc == 0 && *text)
+			version = xstrdup(text);
+		else
+			herr_set(&failed, GRPC_NOT_FOUND, 0,
+				 "%s --version failed%s%s", qemu_path,
+				 *text ? ": " : "", text);
+	}
+	if (!version && why)
+		*why = failed;
+	return version;
+}
+
+bool vhost_vsock_usable(struct herr *why)
+{
+	int fd = open("/dev/vhost-vsock", O_RDWR | O_CLOEXEC);
+
+	if (fd < 0)
+		return herr_errno(why, errno, "/dev/vhost-vsock"), false;
+	close(fd);
+	return true;
+}
+
+unsigned long tsc_khz_parse(const char *cpuinfo)
+{
+	const char *p = cpuinfo;
+
+	/* The first "cpu MHz\t\t: 2596.122" line; kHz keeps three decimals. */
+	while (p && *p) {
+		const char *eol = strchr(p, '\n');
+		unsigned long mhz = 0, frac = 0;
+		int digits = 0;
+
+		if (!strncmp(p, "cpu MHz", 7)) {
+			const char *q = p + 7;
+
+			while (*q == ' ' || *q == '\t')
+				q++;
+			if (*q++ != ':')
+				return 0;
+			while (*q == ' ')
+				q++;
+			if (*q < '0' || *q > '9')
+				return 0;
+			while (*q >= '0' && *q <= '9' && mhz < 10000000)
+				mhz = mhz * 10 + (unsigned long)(*q++ - '0');
+			if (*q == '.')
+				for (q++; *q >= '0' && *q <= '9'; q++)
+					if (digits < 3) {
+						frac = frac * 10 +
+						       (unsigned long)(*q -
+								       '0');
+						digits++;
+					}
+			while (digits < 3) {
+				frac *= 10;
+				digits++;
+			}
+			return mhz * 1000 + frac;
+		}
+		p = eol ? eol + 1 : NULL;
+	}
+	return 0;
+}
+
+unsigned long host_tsc_khz(void)
+{
+	static unsigned long khz;
+	static bool known;
+	_cleanup_free_ char *buf = NULL;
+	size_t cap = 1 << 16, n = 0;
+	int fd;
+
+	if (known)
+		return khz;
+	known = true;
+	fd = open("/proc/cpuinfo", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	/* The first CPU's block is enough. */
+	buf = xmalloc(cap);
+	while (n < cap - 1) {
+		ssize_t r = read(fd, buf + n, cap - 1 - n);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		n += (size_t)r;
+	}
+	close(fd);
+	buf[n] = '\0';
+	khz = tsc_khz_parse(buf);
+	return khz;
+}

@@ -1,0 +1,1043 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * The QEMU driver: one QEMU child per pod, its argv built from the
+ * configuration (no shell), started paused (-S) so that QMP is connected
+ * before the guest runs and no event is missed, then resumed.
+ *
+ *   machine   microvm (default: fastest boot) or q35/pc (needed for the
+ *             nvdimm that carries a DAX rootfs image; microvm has none)
+ *   accel     KVM when a test guest really runs under it (hv-probe.c),
+ *             else TCG with a warning; -cpu host only with KVM
+ *   agent     virtio-serial port agent.channel.0 on <run_dir>/agent.sock,
+ *             or vhost-vsock (port 1024) where /dev/vhost-vsock exists
+ *   shared    9p "kataShared" from the shared dir, or virtio-fs through
+ *             virtiofsd on <run_dir>/vhost-fs.sock (needs shared memory)
+ *   console   ttyS0 to the caller's fd, else <run_dir>/console.log
+ *   QMP       <run_dir>/qmp.sock: resume, VSERPORT_CHANGE, quit
+ *
+ * QEMU's own messages go to <run_dir>/hypervisor.log and are quoted in
+ * every error, so "could not load initrd" reaches the operator.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <linux/vhost.h>
+#include <linux/vm_sockets.h>
+
+#include "hv.h"
+#include "kconfig.h"
+#include "log.h"
+#include "util.h"
+
+#define QMP_TIMEOUT_MS 10000
+#define FS_DAEMON_TIMEOUT_MS 5000
+#define KILL_WAIT_MS 5000
+#define TAIL_BYTES 400
+#define AGENT_PORT_ID "channel0"
+#define AGENT_PORT_NAME "agent.channel.0"
+#define SHARED_TAG "kataShared"
+#define QEMU_SANDBOX "on,obsolete=deny,spawn=deny,resourcecontrol=deny"
+/* Memory slots for the nvdimm (Kata uses 10 for hotplug as well). */
+#define MEM_SLOTS 2
+
+enum channel { CH_SERIAL, CH_VSOCK };
+
+struct vm {
+	char *id;
+	char *run_dir;
+	char *agent_sock, *qmp_sock, *fs_sock, *console_log, *qemu_log;
+	bool console_ours; /* console.log is ours to read and remove */
+	enum channel channel;
+	int vsock_fd; /* holds the guest CID while open */
+	unsigned int cid;
+	pid_t pid;
+	int pidfd;
+	pid_t fs_pid; /* virtiofsd, or 0 */
+	int fs_pidfd;
+	int qmp_fd;
+	char qmp_buf[8192];
+	size_t qmp_len;
+	bool port_open; /* VSERPORT_CHANGE open=true seen */
+	bool exited; /* the owner reaped it (vm_exited) */
+	int wait_status;
+	bool stopped;
+	char desc[160];
+};
+
+/* ---- argv building -------------------------------------------------- */
+
+struct strv {
+	char **v;
+	size_t n, cap;
+};
+
+static void sv_add(struct strv *sv, const char *s)
+{
+	if (sv->n + 2 > sv->cap) {
+		sv->cap = sv->cap ? sv->cap * 2 : 64;
+		sv->v = realloc(sv->v, sv->cap * sizeof(*sv->v));
+		if (!sv->v)
+			abort();
+	}
+	sv->v[sv->n++] = xstrdup(s);
+	sv->v[sv->n] = NULL;
+}
+
+__attribute__((format(printf, 2, 3))) static void sv_addf(struct strv *sv,
+							  const char *fmt, ...)
+{
+	char *s;
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) < 0)
+		abort();
+	va_end(ap);
+	sv_add(sv, s);
+	free(s);
+}
+
+void strv_free(char **v)
+{
+	if (!v)
+		return;
+	for (char **p = v; *p; p++)
+		free(*p);
+	free(v);
+}
+
+/* QEMU option values separate on ','; a literal comma is written ",,". */
+static char *opt_escape(const char *s)
+{
+	size_t n = 0;
+	char *out, *o;
+
+	for (const char *p = s; *p; p++)
+		n += *p == ',' ? 2 : 1;
+	out = o = xmalloc(n + 1);
+	for (const char *p = s; *p; p++) {
+		*o++ = *p;
+		if (*p == ',')
+			*o++ = ',';
+	}
+	*o = '\0';
+	return out;
+}
+
+static char *path_in(const char *dir, const char *name)
+{
+	char *p;
+
+	if (asprintf(&p, "%s/%s", dir, name) < 0)
+		abort();
+	return p;
+}
+
+static bool is_microvm(const struct husk_config *cfg)
+{
+	return !cfg->machine_type || !strcmp(cfg->machine_type, "microvm");
+}
+
+/* Devices are virtio-mmio on microvm, PCI elsewhere. */
+static const char *virtio_dev(const struct husk_config *cfg, const char *base)
+{
+	static char buf[64];
+
+	snprintf(buf, sizeof(buf), "%s-%s", base,
+		 is_microvm(cfg) ? "device" : "pci");
+	return buf;
+}
+
+char *qemu_kernel_cmdline(const struct husk_config *cfg,
+			  const struct qemu_host *h)
+{
+	struct strv sv = { 0 };
+	size_t len = 0;
+	char *out, *o;
+
+	sv_add(&sv, "console=ttyS0");
+	if (!cfg->enable_debug)
+		sv_add(&sv, "quiet");
+	/* A panicking guest reboots, and -no-reboot turns that into an exit. */
+	sv_add(&sv, "panic=-1");
+	/* microvm has no HPET/PM timer: TSC calibration can hang under TCG. */
+	if (is_microvm(cfg) && !h->kvm && h->tsc_khz)
+		sv_addf(&sv, "tsc_early_khz=%lu", h->tsc_khz);
+	/* No journal in the image, so no data= (rootfs-builder/README.md). */
+	if (cfg->image)
+		sv_add(&sv,
+		       "root=/dev/pmem0p1 rootflags=dax ro rootfstype=ext4");
+	if (cfg->agent_debug || cfg->enable_debug)
+		sv_add(&sv, "agent.log=debug");
+	/* The operator's parameters come last so that they win. */
+	if (cfg->kernel_params && *cfg->kernel_params)
+		sv_add(&sv, cfg->kernel_params);
+	for (size_t i = 0; i < sv.n; i++)
+		len += strlen(sv.v[i]) + 1;
+	out = o = xmalloc(len + 1);
+	for (size_t i = 0; i < sv.n; i++)
+		o += sprintf(o, "%s%s", i ? " " : "", sv.v[i]);
+	*o = '\0';
+	strv_free(sv.v);
+	return out;
+}
+
+/* -m: nvdimm needs slots and room above RAM for the image. */
+static void add_memory(struct strv *sv, const struct husk_config *cfg,
+		       const struct qemu_host *h)
+{
+	unsigned long long mib =
+		cfg->default_memory ? cfg->default_memory : 256;
+
+	if (cfg->image) {
+		/* Round the image up to 1 GiB: QEMU aligns the device area. */
+		unsigned long long img_mib =
+			(h->image_size + (1ULL << 30) - 1) >> 30 << 10;
+
+		sv_addf(sv, "%lluM,slots=%d,maxmem=%lluM", mib, MEM_SLOTS,
+			mib + img_mib + 1024);
+	} else {
+		sv_addf(sv, "%lluM", mib);
+	}
+}
+
+char **qemu_build_argv(const struct vm_params *p, const struct qemu_host *h,
+		       struct herr *err)
+{
+	const struct husk_config *cfg = p->cfg;
+	struct strv sv = { 0 };
+	bool microvm = is_microvm(cfg);
+	bool vfs = cfg->shared_fs == SHARED_FS_VIRTIO_FS;
+	_cleanup_free_ char *run = opt_escape(p->run_dir);
+	_cleanup_free_ char *id =
+		opt_escape(p->sandbox_id ? p->sandbox_id : "vm");
+	char *cmdline;
+
+	if (cfg->image && microvm) {
+		herr_set(
+			err, GRPC_INVALID_ARGUMENT, 0,
+			"image %s needs machine_type q35 or pc (microvm has no nvdimm)",
+			cfg->image);
+		return NULL;
+	}
+	if (cfg->shared_fs != SHARED_FS_NONE && !p->shared_dir) {
+		herr_set(err, GRPC_INVALID_ARGUMENT, 0,
+			 "shared_fs %s needs a shared directory",
+			 config_shared_fs_name(cfg->shared_fs));
+		return NULL;
+	}
+	sv_add(&sv, cfg->hypervisor_path);
+	sv_add(&sv, "-name");
+	sv_addf(&sv, "sandbox-%s", id);
+	sv_add(&sv, "-machine");
+	if (microvm)
+		sv_addf(&sv, "microvm,x-option-roms=off%s",
+			vfs ? ",memory-backend=mem0" : "");
+	else
+		sv_addf(&sv, "%s%s%s", cfg->machine_type,
+			cfg->image ? ",nvdimm=on" : "",
+			vfs ? ",memory-backend=mem0" : "");
+	sv_add(&sv, "-accel");
+	sv_add(&sv, h->kvm ? "kvm" : "tcg");
+	if (h->kvm) {
+		sv_add(&sv, "-cpu");
+		sv_add(&sv, "host,pmu=off");
+	}
+	sv_add(&sv, "-m");
+	add_memory(&sv, cfg, h);
+	sv_add(&sv, "-smp");
+	sv_addf(&sv, "%u", cfg->default_vcpus ? cfg->default_vcpus : 1);
+	sv_add(&sv, "-nodefaults");
+	sv_add(&sv, "-no-user-config");
+	sv_add(&sv, "-nographic");
+	sv_add(&sv, "-no-reboot");
+	if (h->sandbox) {
+		sv_add(&sv, "-sandbox");
+		sv_add(&sv, QEMU_SANDBOX);
+	}
+	/* Paused until QMP is connected: no early event can be missed. */
+	sv_add(&sv, "-S");
+	sv_add(&sv, "-qmp");
+	sv_addf(&sv, "unix:%s/" VM_QMP_SOCK ",server=on,wait=off", run);
+
+	sv_add(&sv, "-chardev");
+	if (h->console_fd >= 0)
+		/* append=on: never truncate what the fd points at. */
+		sv_addf(&sv, "file,id=console0,path=/dev/fd/%d,append=on",
+			h->console_fd);
+	else
+		sv_addf(&sv, "file,id=console0,path=%s/" VM_CONSOLE_LOG, run);
+	sv_add(&sv, "-serial");
+	sv_add(&sv, "chardev:console0");
+
+	sv_add(&sv, "-kernel");
+	sv_add(&sv, cfg->kernel);
+	if (cfg->image) {
+		_cleanup_free_ char *img = opt_escape(cfg->image);
+
+		/* Read-only and shared: one page cache copy for every VM. */
+		sv_add(&sv, "-object");
+		sv_addf(&sv,
+			"memory-backend-file,id=nvmem0,mem-path=%s,size=%llu,readonly=on,share=on",
+			img, h->image_size);
+		sv_add(&sv, "-device");
+		sv_add(&sv, "nvdimm,id=nv0,memdev=nvmem0,unarmed=on");
+	} else if (cfg->initrd) {
+		sv_add(&sv, "-initrd");
+		sv_add(&sv, cfg->initrd);
+	}
+	cmdline = qemu_kernel_cmdline(cfg, h);
+	sv_add(&sv, "-append");
+	sv_add(&sv, cmdline);
+	free(cmdline);
+
+	if (h->vsock_fd >= 0) {
+		sv_add(&sv, "-device");
+		sv_addf(&sv, "%s,id=vsock0,guest-cid=%u,vhostfd=%d",
+			virtio_dev(cfg, "vhost-vsock"), h->vsock_cid,
+			h->vsock_fd);
+	} else {
+		sv_add(&sv, "-device");
+		sv_addf(&sv, "%s,id=serial0", virtio_dev(cfg, "virtio-serial"));
+		sv_add(&sv, "-chardev");
+		sv_addf(&sv,
+			"socket,id=agent0,path=%s/" VM_AGENT_SOCK
+			",server=on,wait=off",
+			run);
+		sv_add(&sv, "-device");
+		sv_add(&sv,
+		       "virtserialport,bus=serial0.0,chardev=agent0,id=" AGENT_PORT_ID
+		       ",name=" AGENT_PORT_NAME);
+	}
+
+	if (cfg->shared_fs == SHARED_FS_9P) {
+		_cleanup_free_ char *shared = opt_escape(p->shared_dir);
+
+		sv_add(&sv, "-fsdev");
+		sv_addf(&sv,
+			"local,id=fs0,path=%s,security_model=none,multidevs=remap",
+			shared);
+		sv_add(&sv, "-device");
+		sv_addf(&sv, "%s,fsdev=fs0,mount_tag=" SHARED_TAG,
+			virtio_dev(cfg, "virtio-9p"));
+	} else if (vfs) {
+		/* vhost-user needs guest RAM that virtiofsd can map. */
+		sv_add(&sv, "-object");
+		sv_addf(&sv,
+			"memory-backend-file,id=mem0,size=%uM,mem-path=/dev/shm,share=on",
+			cfg->default_memory ? cfg->default_memory : 256);
+		sv_add(&sv, "-chardev");
+		sv_addf(&sv, "socket,id=vfs0,path=%s/" VM_FS_SOCK, run);
+		sv_add(&sv, "-device");
+		sv_addf(&sv,
+			"%s,chardev=vfs0,tag=" SHARED_TAG ",queue-size=1024",
+			virtio_dev(cfg, "vhost-user-fs"));
+	}
+	return sv.v;
+}
+
+char **virtiofsd_build_argv(const struct vm_params *p)
+{
+	struct strv sv = { 0 };
+
+	/* The Rust virtiofsd's options (the C one in old QEMU is gone). */
+	sv_add(&sv, p->cfg->virtio_fs_daemon);
+	sv_addf(&sv, "--socket-path=%s/" VM_FS_SOCK, p->run_dir);
+	sv_addf(&sv, "--shared-dir=%s", p->shared_dir);
+	sv_add(&sv, "--cache=auto");
+	sv_add(&sv, "--thread-pool-size=1");
+	sv_add(&sv, "--announce-submounts");
+	sv_add(&sv, "--sandbox=none");
+	return sv.v;
+}
+
+/* ---- small helpers -------------------------------------------------- */
+
+static int check_file(const char *what, const char *path, int mode,
+		      struct herr *err)
+{
+	struct stat st;
+
+	if (!path || !*path)
+		return herr_set(err, GRPC_INVALID_ARGUMENT, 0,
+				"no %s configured", what);
+	if (stat(path, &st) < 0)
+		return herr_errno(err, errno, "%s %s", what, path);
+	if (!S_ISREG(st.st_mode))
+		return herr_set(err, GRPC_INVALID_ARGUMENT, 0,
+				"%s %s: not a regular file", what, path);
+	if (access(path, mode) < 0)
+		return herr_errno(err, errno, "%s %s", what, path);
+	return 0;
+}
+
+static void unlink_quiet(const char *path)
+{
+	if (path && unlink(path) < 0 && errno != ENOENT)
+		log_warn("remove %s: %s", path, strerror(errno));
+}
+
+static int sys_pidfd_send_signal(int pidfd, int sig)
+{
+	return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
+}
+
+/* Status of an exited child without reaping it; -1 if not known. */
+static int peek_status(const struct vm *vm)
+{
+	siginfo_t si = { 0 };
+
+	if (vm->exited)
+		return vm->wait_status;
+	if (vm->pidfd < 0 ||
+	    waitid(P_PIDFD, (id_t)vm->pidfd, &si, WEXITED | WNOHANG | WNOWAIT) <
+		    0 ||
+	    !si.si_pid)
+		return -1;
+	if (si.si_code == CLD_EXITED)
+		return W_EXITCODE(si.si_status, 0);
+	return si.si_status & 0x7f;
+}
+
+static void describe_status(int status, char *out, size_t cap)
+{
+	if (status < 0)
+		snprintf(out, cap, "qemu exited");
+	else if (WIFSIGNALED(status))
+		snprintf(out, cap, "qemu was killed by signal %d (%s)",
+			 WTERMSIG(status), strsignal(WTERMSIG(status)));
+	else if (WEXITSTATUS(status) == 0)
+		snprintf(
+			out, cap,
+			"qemu exited with status 0 (the guest powered off or rebooted)");
+	else
+		snprintf(out, cap, "qemu exited with status %d",
+			 WEXITSTATUS(status));
+}
+
+/*
+ * Why the VM is gone or stuck, with the evidence: QEMU's last message
+ * and the last console lines when they are ours to read.
+ */
+static int vm_error(struct vm *vm, struct herr *err, int code, const char *what,
+		    bool exited)
+{
+	char st[96] = "", qlog[TAIL_BYTES + 64], con[TAIL_BYTES + 64];
+
+	if (exited)
+		describe_status(peek_status(vm), st, sizeof(st));
+	hv_file_tail(vm->qemu_log, 240, qlog, sizeof(qlog));
+	con[0] = '\0';
+	if (vm->console_ours)
+		hv_file_tail(vm->console_log, 240, con, sizeof(con));
+	return herr_set(err, code, 0, "%s%s%s%s%s%s%s", what, *st ? ": " : "",
+			st, *qlog ? ": " : "", qlog, *con ? "; console: " : "",
+			con);
+}
+
+/* ---- QMP ------------------------------------------------------------ */
+
+/*
+ * One message per line from QEMU.  We only look for a few fixed shapes,
+ * so spaces are dropped and the line searched for them.
+ */
+static void squeeze(char *s)
+{
+	char *o = s;
+
+	for (; *s; s++)
+		if (*s != ' ' && *s != '\r')
+			*o++ = *s;
+	*o = '\0';
+}
+
+static void qmp_note_event(struct vm *vm, const char *line)
+{
+	if (!strstr(line, "\"event\":\"VSERPORT_CHANGE\"") ||
+	    !strstr(line, "\"id\":\"" AGENT_PORT_ID "\""))
+		return;
+	vm->port_open = strstr(line, "\"open\":true") != NULL;
+	log_debug("VM %s: agent port %s", vm->id,
+		  vm->port_open ? "opened" : "closed");
+}
+
+/* Wait for QMP bytes: 1 read some, 0 deadline, -1 QEMU gone (@err). */
+static int qmp_fill(struct vm *vm, long long deadline, struct herr *err)
+{
+	for (;;) {
+		struct pollfd pfd[2] = {
+			{ .fd = vm->qmp_fd, .events = POLLIN },
+			{ .fd = vm->pidfd, .events = POLLIN },
+		};
+		long long left = deadline - now_ms();
+		ssize_t r;
+		int n;
+
+		if (left <= 0)
+			return 0;
+		n = poll(pfd, 2, left > 1000 ? 1000 : (int)left);
+		if (n < 0 && errno != EINTR)
+			return herr_errno(err, errno, "poll QMP");
+		if (n <= 0)
+			continue;
+		if (pfd[0].revents) {
+			if (vm->qmp_len == sizeof(vm->qmp_buf))
+				vm->qmp_len = 0; /* an absurd line: drop it */
+			r = read(vm->qmp_fd, vm->qmp_buf + vm->qmp_len,
+				 sizeof(vm->qmp_buf) - vm->qmp_len);
+			if (r < 0 && (errno == EINTR || errno == EAGAIN))
+				continue;
+			if (r > 0) {
+				vm->qmp_len += (size_t)r;
+				return 1;
+			}
+			/* EOF: QEMU is going away; let the pidfd say so. */
+			hv_pidfd_wait(vm->pidfd, 2000);
+		}
+		return vm_error(vm, err, GRPC_UNAVAILABLE, "VM failed to start",
+				true);
+	}
+}
+
+/*
+ * Read QMP until a line for which @want returns true (a reply), an error
+ * reply, the deadline, or QEMU's exit.  Events on the way are noted.
+ * Returns 1 wanted line seen, 0 timeout, -1 error (with @err).
+ */
+static int qmp_read_until(struct vm *vm,
+			  bool (*want)(struct vm *, const char *),
+			  long long deadline, struct herr *err)
+{
+	char line[sizeof(vm->qmp_buf)];
+	char *nl;
+	int rc;
+
+	for (;;) {
+		while ((nl = memchr(vm->qmp_buf, '\n', vm->qmp_len))) {
+			size_t n = (size_t)(nl - vm->qmp_buf);
+
+			memcpy(line, vm->qmp_buf, n);
+			line[n] = '\0';
+			memmove(vm->qmp_buf, nl + 1, vm->qmp_len - n - 1);
+			vm->qmp_len -= n + 1;
+			squeeze(line);
+			qmp_note_event(vm, line);
+			if (!strncmp(line, "{\"error\":", 9))
+				return herr_set(
+					err, GRPC_INTERNAL, 0,
+					"qemu refused a QMP command: %.200s",
+					line);
+			if (want(vm, line))
+				return 1;
+		}
+		/* The state may already be there (an event seen earlier). */
+		if (want(vm, ""))
+			return 1;
+		rc = qmp_fill(vm, deadline, err);
+		if (rc <= 0)
+			return rc;
+	}
+}
+
+static bool want_greeting(struct vm *vm, const char *line)
+{
+	return !strncmp(line, "{\"QMP\":", 7);
+}
+
+static bool want_return(struct vm *vm, const char *line)
+{
+	return !strncmp(line, "{\"return\":", 10);
+}
+
+static bool want_port(struct vm *vm, const char *line)
+{
+	return vm->port_open;
+}
+
+static int qmp_command(struct vm *vm, const char *json, long long deadline,
+		       struct herr *err)
+{
+	int rc;
+
+	if (write_all(vm->qmp_fd, json, strlen(json)) < 0)
+		return herr_errno(err, errno, "write to QMP");
+	rc = qmp_read_until(vm, want_return, deadline, err);
+	if (rc == 0)
+		return herr_set(err, GRPC_DEADLINE_EXCEEDED, 0,
+				"QMP: no answer to %.60s", json);
+	return rc < 0 ? -1 : 0;
+}
+
+static int unix_connect(const char *path, int *fd_out)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd;
+
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	strcpy(sa.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	while (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		if (errno == EINTR)
+			continue;
+		int e = errno;
+
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	*fd_out = fd;
+	return 0;
+}
+
+/* Connect QMP, negotiate, resume the guest. */
+static int qmp_start(struct vm *vm, struct herr *err)
+{
+	long long deadline = now_ms() + QMP_TIMEOUT_MS;
+	int rc;
+
+	for (;;) {
+		if (!unix_connect(vm->qmp_sock, &vm->qmp_fd))
+			break;
+		if (errno != ENOENT && errno != ECONNREFUSED)
+			return herr_errno(err, errno, "connect %s",
+					  vm->qmp_sock);
+		if (hv_pidfd_wait(vm->pidfd, 10) > 0)
+			return vm_error(vm, err, GRPC_UNAVAILABLE,
+					"VM failed to start", true);
+		if (now_ms() > deadline)
+			return vm_error(
+				vm, err, GRPC_DEADLINE_EXCEEDED,
+				"VM failed to start: no QMP socket within 10 s",
+				false);
+	}
+	rc = qmp_read_until(vm, want_greeting, deadline, err);
+	if (rc == 0)
+		return vm_error(vm, err, GRPC_DEADLINE_EXCEEDED,
+				"VM failed to start: no QMP greeting", false);
+	if (rc < 0)
+		return -1;
+	if (qmp_command(vm, "{\"execute\":\"qmp_capabilities\"}\n", deadline,
+			err) < 0 ||
+	    qmp_command(vm, "{\"execute\":\"cont\"}\n", deadline, err) < 0)
+		return -1;
+	return 0;
+}
+
+/* ---- vsock ---------------------------------------------------------- */
+
+/* Claim a guest CID; the fd must stay open for as long as the VM runs. */
+static int vsock_claim(unsigned int *cid, struct herr *err)
+{
+	int fd = open("/dev/vhost-vsock", O_RDWR | O_CLOEXEC);
+	unsigned int span = 1u << 20, start;
+
+	if (fd < 0)
+		return herr_errno(err, errno, "open /dev/vhost-vsock");
+	start = 3 + ((unsigned int)getpid() * 2654435761u ^
+		     (unsigned int)now_ms()) %
+			    span;
+	for (unsigned int i = 0; i < 4096; i++) {
+		__u64 c = 3 + (start - 3 + i) % span;
+
+		if (!ioctl(fd, VHOST_VSOCK_SET_GUEST_CID, &c)) {
+			*cid = (unsigned int)c;
+			return fd;
+		}
+		if (errno != EADDRINUSE) {
+			int e = errno;
+
+			close(fd);
+			return herr_errno(err, e, "VHOST_VSOCK_SET_GUEST_CID");
+		}
+	}
+	close(fd);
+	return herr_set(err, GRPC_RESOURCE_EXHAUSTED, 0,
+			"vhost-vsock: no free guest CID");
+}
+
+/* ---- lifecycle ------------------------------------------------------ */
+
+static void remove_files(struct vm *vm)
+{
+	unlink_quiet(vm->agent_sock);
+	unlink_quiet(vm->qmp_sock);
+	unlink_quiet(vm->fs_sock);
+	if (vm->console_ours)
+		unlink_quiet(vm->console_log);
+	unlink_quiet(vm->qemu_log);
+}
+
+/* ECHILD when the owner reaped it first (vm_exited): nothing to do. */
+static void kill_and_reap(int *pidfd, pid_t *pid)
+{
+	siginfo_t si;
+
+	if (*pidfd < 0)
+		return;
+	sys_pidfd_send_signal(*pidfd, SIGKILL);
+	hv_pidfd_wait(*pidfd, KILL_WAIT_MS);
+	while (waitid(P_PIDFD, (id_t)*pidfd, &si, WEXITED) < 0 &&
+	       errno == EINTR)
+		;
+	close(*pidfd);
+	*pidfd = -1;
+	*pid = 0;
+}
+
+static struct vm *vm_new(const struct vm_params *p)
+{
+	struct vm *vm = xcalloc(1, sizeof(*vm));
+
+	vm->id = xstrdup(p->sandbox_id ? p->sandbox_id : "vm");
+	vm->run_dir = xstrdup(p->run_dir);
+	vm->agent_sock = path_in(p->run_dir, VM_AGENT_SOCK);
+	vm->qmp_sock = path_in(p->run_dir, VM_QMP_SOCK);
+	vm->fs_sock = path_in(p->run_dir, VM_FS_SOCK);
+	vm->console_log = path_in(p->run_dir, VM_CONSOLE_LOG);
+	vm->qemu_log = path_in(p->run_dir, VM_QEMU_LOG);
+	vm->console_ours = p->console_fd < 0;
+	vm->vsock_fd = vm->pidfd = vm->fs_pidfd = vm->qmp_fd = -1;
+	return vm;
+}
+
+static void vm_release(struct vm *vm)
+{
+	if (vm->qmp_fd >= 0)
+		close(vm->qmp_fd);
+	vm->qmp_fd = -1;
+	kill_and_reap(&vm->pidfd, &vm->pid);
+	kill_and_reap(&vm->fs_pidfd, &vm->fs_pid);
+	if (vm->vsock_fd >= 0)
+		close(vm->vsock_fd);
+	vm->vsock_fd = -1;
+	remove_files(vm);
+}
+
+static void vm_destroy(struct vm *vm)
+{
+	free(vm->id);
+	free(vm->run_dir);
+	free(vm->agent_sock);
+	free(vm->qmp_sock);
+	free(vm->fs_sock);
+	free(vm->console_log);
+	free(vm->qemu_log);
+	free(vm);
+}
+
+/* Start virtiofsd and wait for its socket. */
+static int start_fs_daemon(struct vm *vm, const struct vm_params *p, int log,
+			   struct herr *err)
+{
+	char **argv;
+	long long deadline = now_ms() + FS_DAEMON_TIMEOUT_MS;
+	struct stat st;
+
+	if (check_file("virtio_fs_daemon", p->cfg->virtio_fs_daemon, X_OK,
+		       err) < 0)
+		return herr_prefix(
+			err,
+			"shared_fs virtio-fs needs virtiofsd (or set shared_fs = \"virtio-9p\")");
+	argv = virtiofsd_build_argv(p);
+	vm->fs_pid = hv_spawn(argv, NULL, 0, log, &vm->fs_pidfd, err);
+	strv_free(argv);
+	if (vm->fs_pid < 0) {
+		vm->fs_pid = 0;
+		return -1;
+	}
+	while (stat(vm->fs_sock, &st) < 0) {
+		if (hv_pidfd_wait(vm->fs_pidfd, 10) > 0)
+			return vm_error(vm, err, GRPC_UNAVAILABLE,
+					"virtiofsd exited at start", false);
+		if (now_ms() > deadline)
+			return herr_set(err, GRPC_DEADLINE_EXCEEDED, 0,
+					"virtiofsd: no socket %s within %d ms",
+					vm->fs_sock, FS_DAEMON_TIMEOUT_MS);
+	}
+	return 0;
+}
+
+static bool choose_kvm(const struct husk_config *cfg)
+{
+	struct herr why;
+
+	if (cfg->accel && !strcmp(cfg->accel, "kvm"))
+		return true;
+	if (cfg->accel && !strcmp(cfg->accel, "tcg"))
+		return false;
+	if (kvm_usable(cfg->hypervisor_path, &why))
+		return true;
+	/* The reason may quote QEMU: keep it inside the escaped message. */
+	log_warn(
+		"KVM is not usable, falling back to TCG (software emulation, much slower): %s",
+		why.msg);
+	return false;
+}
+
+int vm_start(const struct vm_params *p, struct vm **out, struct herr *err)
+{
+	const struct husk_config *cfg = p->cfg;
+	struct qemu_host h = { .vsock_fd = -1, .console_fd = -1 };
+	_cleanup_close_ int log = -1;
+	int fds[3], n_fds = 0;
+	struct herr why;
+	struct stat st;
+	struct vm *vm;
+	char **argv;
+
+	if (!IS_ENABLED(CONFIG_HV_QEMU))
+		return herr_set(err, GRPC_UNIMPLEMENTED, 0,
+				"built without the QEMU driver (CONFIG_HV_QEMU)");
+	if (config_validate(cfg, err) < 0)
+		return -1;
+	if (cfg->hypervisor && strcmp(cfg->hypervisor, "qemu"))
+		return herr_set(
+			err, GRPC_UNIMPLEMENTED, 0,
+			"hypervisor %s: VMs are started with qemu only (hv-clh.c has the Cloud Hypervisor API client, not the VM lifecycle)",
+			cfg->hypervisor);
+	/* Fail fast and by name, before QEMU says it less clearly. */
+	if (check_file("hypervisor", cfg->hypervisor_path, X_OK, err) < 0 ||
+	    check_file("kernel", cfg->kernel, R_OK, err) < 0 ||
+	    (cfg->initrd && check_file("initrd", cfg->initrd, R_OK, err) < 0) ||
+	    (cfg->image && check_file("image", cfg->image, R_OK, err) < 0))
+		return -1;
+	if (cfg->image) {
+		if (stat(cfg->image, &st) < 0)
+			return herr_errno(err, errno, "image %s", cfg->image);
+		h.image_size = (unsigned long long)st.st_size;
+	}
+	if (cfg->shared_fs != SHARED_FS_NONE) {
+		if (!p->shared_dir)
+			return herr_set(err, GRPC_INVALID_ARGUMENT, 0,
+					"shared_fs %s needs a shared directory",
+					config_shared_fs_name(cfg->shared_fs));
+		if (stat(p->shared_dir, &st) < 0)
+			return herr_errno(err, errno, "shared directory %s",
+					  p->shared_dir);
+		if (!S_ISDIR(st.st_mode))
+			return herr_errno(err, ENOTDIR, "shared directory %s",
+					  p->shared_dir);
+	}
+
+	vm = vm_new(p);
+	h.kvm = choose_kvm(cfg);
+	h.sandbox = qemu_sandbox_usable(cfg->hypervisor_path, &why);
+	if (!h.sandbox)
+		log_warn("QEMU runs without -sandbox: %s", why.msg);
+	h.tsc_khz = host_tsc_khz();
+	if (p->console_fd >= 0) {
+		fds[n_fds] = p->console_fd;
+		h.console_fd = 3 + n_fds++;
+	}
+	vm->channel = CH_SERIAL;
+	if (vhost_vsock_usable(NULL)) {
+		vm->vsock_fd = vsock_claim(&vm->cid, &why);
+		if (vm->vsock_fd >= 0) {
+			vm->channel = CH_VSOCK;
+			fds[n_fds] = vm->vsock_fd;
+			h.vsock_fd = 3 + n_fds++;
+			h.vsock_cid = vm->cid;
+		} else {
+			log_warn(
+				"vhost-vsock present but unusable, using virtio-serial: %s",
+				why.msg);
+		}
+	}
+	/* Leftovers of a crashed shim would make QEMU's bind() fail. */
+	remove_files(vm);
+	log = open(vm->qemu_log,
+		   O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC |
+			   O_NOCTTY,
+		   0600);
+	if (log < 0) {
+		herr_errno(err, errno, "create %s", vm->qemu_log);
+		goto fail;
+	}
+	if (cfg->shared_fs == SHARED_FS_VIRTIO_FS &&
+	    start_fs_daemon(vm, p, log, err) < 0)
+		goto fail;
+	argv = qemu_build_argv(p, &h, err);
+	if (!argv)
+		goto fail;
+	if (log_get_level() >= LOG_DEBUG) {
+		char line[2048];
+		size_t o = 0;
+
+		for (char **a = argv; *a && o < sizeof(line) - 2; a++)
+			o += (size_t)snprintf(line + o, sizeof(line) - o,
+					      "%s%s", o ? " " : "", *a);
+		log_debug("sandbox %s: starting %s", vm->id, line);
+	}
+	vm->pid = hv_spawn(argv, fds, (size_t)n_fds, log, &vm->pidfd, err);
+	strv_free(argv);
+	if (vm->pid < 0) {
+		vm->pid = 0;
+		goto fail;
+	}
+	if (qmp_start(vm, err) < 0)
+		goto fail;
+	snprintf(vm->desc, sizeof(vm->desc),
+		 "qemu %s %s %u vCPU %u MiB %s %s %s%s",
+		 cfg->machine_type ? cfg->machine_type : "microvm",
+		 h.kvm ? "kvm" : "tcg", cfg->default_vcpus, cfg->default_memory,
+		 cfg->image ? "nvdimm-image" : "initrd",
+		 vm->channel == CH_VSOCK ? "vsock" : "virtio-serial",
+		 config_shared_fs_name(cfg->shared_fs),
+		 h.sandbox ? " sandbox" : "");
+	*out = vm;
+	return 0;
+fail:
+	vm_release(vm);
+	vm_destroy(vm);
+	return -1;
+}
+
+static int connect_vsock(struct vm *vm, long long deadline, struct herr *err)
+{
+	struct sockaddr_vm sa = { .svm_family = AF_VSOCK,
+				  .svm_cid = vm->cid,
+				  .svm_port = VM_AGENT_PORT };
+
+	for (;;) {
+		int fd = socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+		if (fd < 0)
+			return herr_errno(err, errno, "vsock socket");
+		if (!connect(fd, (struct sockaddr *)&sa, sizeof(sa)))
+			return fd;
+		close(fd);
+		if (hv_pidfd_wait(vm->pidfd, 20) > 0)
+			return vm_error(vm, err, GRPC_UNAVAILABLE,
+					"VM exited before the agent answered",
+					true);
+		if (now_ms() >= deadline)
+			return vm_error(
+				vm, err, GRPC_DEADLINE_EXCEEDED,
+				"agent not listening on vsock port 1024 in time (the VM is running)",
+				false);
+	}
+}
+
+int vm_connect_agent(struct vm *vm, long long timeout_ms, struct herr *err)
+{
+	long long deadline = now_ms() + timeout_ms;
+	int fd, rc;
+
+	if (vm->stopped || vm->pidfd < 0)
+		return herr_set(err, GRPC_FAILED_PRECONDITION, 0,
+				"VM %s is stopped", vm->id);
+	if (vm->exited || hv_pidfd_wait(vm->pidfd, 0) > 0)
+		return vm_error(vm, err, GRPC_UNAVAILABLE,
+				"VM exited before the agent answered", true);
+	if (vm->channel == CH_VSOCK)
+		return connect_vsock(vm, deadline, err);
+	if (!vm->port_open) {
+		rc = qmp_read_until(vm, want_port, deadline, err);
+		if (rc < 0) {
+			/* QEMU went away while we waited: say so plainly. */
+			if (hv_pidfd_wait(vm->pidfd, 0) > 0)
+				return vm_error(
+					vm, err, GRPC_UNAVAILABLE,
+					"VM exited before the agent opened its channel",
+					true);
+			return -1;
+		}
+		if (rc == 0) {
+			char what[160];
+
+			snprintf(
+				what, sizeof(what),
+				"agent did not open its channel (virtio-serial " AGENT_PORT_NAME
+				") within %lld ms; the VM is running",
+				timeout_ms);
+			return vm_error(vm, err, GRPC_DEADLINE_EXCEEDED, what,
+					false);
+		}
+	}
+	if (unix_connect(vm->agent_sock, &fd) < 0)
+		return herr_errno(err, errno, "connect %s", vm->agent_sock);
+	return fd;
+}
+
+pid_t vm_pid(const struct vm *vm)
+{
+	return vm->pid;
+}
+
+void vm_exited(struct vm *vm, int wait_status)
+{
+	vm->exited = true;
+	vm->wait_status = wait_status;
+}
+
+bool vm_running(const struct vm *vm)
+{
+	return !vm->stopped && !vm->exited && vm->pidfd >= 0 &&
+	       hv_pidfd_wait(vm->pidfd, 0) == 0;
+}
+
+int vm_stop(struct vm *vm, bool graceful, long long timeout_ms,
+	    struct herr *err)
+{
+	int status;
+
+	if (vm->stopped)
+		return 0;
+	vm->stopped = true;
+	if (vm->pidfd >= 0 && graceful && hv_pidfd_wait(vm->pidfd, 0) == 0) {
+		long long deadline = now_ms() + timeout_ms;
+
+		/* After DestroySandbox the guest powers itself off. */
+		if (hv_pidfd_wait(vm->pidfd, timeout_ms / 2) == 0 &&
+		    vm->qmp_fd >= 0) {
+			struct herr ignored;
+
+			qmp_command(vm, "{\"execute\":\"quit\"}\n",
+				    now_ms() + 500, &ignored);
+			hv_pidfd_wait(vm->pidfd, deadline - now_ms());
+		}
+	}
+	status = peek_status(vm);
+	if (status > 0 &&
+	    !(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)) {
+		char st[96], qlog[TAIL_BYTES + 64];
+
+		describe_status(status, st, sizeof(st));
+		hv_file_tail(vm->qemu_log, TAIL_BYTES, qlog, sizeof(qlog));
+		log_warn("sandbox %s: the VM had stopped on its own: %s%s%s",
+			 vm->id, st, *qlog ? ": " : "", qlog);
+	}
+	vm_release(vm);
+	return 0;
+}
+
+void vm_free(struct vm *vm)
+{
+	if (!vm)
+		return;
+	if (!vm->stopped)
+		vm_stop(vm, false, 0, NULL);
+	vm_destroy(vm);
+}
+
+const char *vm_describe(const struct vm *vm)
+{
+	return vm->desc;
+}

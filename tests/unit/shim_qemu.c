@@ -1,0 +1,593 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * The QEMU driver without a real VM: the exact argv for microvm + initrd,
+ * q35 + nvdimm image, debug on and off, KVM vs TCG, vsock, virtio-fs;
+ * the TSC parser; the child helpers; the guest probe against fake QEMU
+ * binaries (one that passes, one that fails, one that hangs, which the
+ * timeout must end); and vm_start failing cleanly, naming the file or
+ * quoting QEMU, with nothing left in run_dir.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <dirent.h>
+#include <unistd.h>
+
+#include "../../host-shim/hv.h"
+#include "log.h"
+#include "util.h"
+/* After util.h, whose ARRAY_SIZE the harness then keeps. */
+#include "kselftest_harness.h"
+
+/* Index of the argument pair "opt value" in @argv, or -1. */
+static int find_pair(char **argv, const char *opt, const char *value)
+{
+	for (int i = 0; argv[i] && argv[i + 1]; i++)
+		if (!strcmp(argv[i], opt) && !strcmp(argv[i + 1], value))
+			return i;
+	return -1;
+}
+
+static int find_arg(char **argv, const char *arg)
+{
+	for (int i = 0; argv[i]; i++)
+		if (!strcmp(argv[i], arg))
+			return i;
+	return -1;
+}
+
+/* The value after the (only) @opt, or NULL. */
+static const char *value_of(char **argv, const char *opt)
+{
+	int i = find_arg(argv, opt);
+
+	return i >= 0 ? argv[i + 1] : NULL;
+}
+
+static int count_arg(char **argv, const char *arg)
+{
+	int n = 0;
+
+	for (int i = 0; argv[i]; i++)
+		n += !strcmp(argv[i], arg);
+	return n;
+}
+
+FIXTURE(argv)
+{
+	struct husk_config cfg;
+	struct vm_params p;
+	struct qemu_host h;
+	struct herr err;
+	char **v;
+};
+
+FIXTURE_SETUP(argv)
+{
+	config_defaults(&self->cfg);
+	free(self->cfg.kernel);
+	free(self->cfg.initrd);
+	self->cfg.kernel = xstrdup("/img/vmlinux");
+	self->cfg.initrd = xstrdup("/img/initrd.img");
+	self->p.cfg = &self->cfg;
+	self->p.sandbox_id = "sb1";
+	self->p.run_dir = "/run/husk/sb1";
+	self->p.shared_dir = "/run/husk/sb1/shared";
+	self->p.console_fd = -1;
+	self->h.vsock_fd = -1;
+	self->h.console_fd = -1;
+	self->h.tsc_khz = 2596122;
+	self->h.sandbox = true;
+}
+
+FIXTURE_TEARDOWN(argv)
+{
+	strv_free(self->v);
+	config_free(&self->cfg);
+}
+
+static void use_image(FIXTURE_DATA(argv) * self, const char *machine)
+{
+	free(self->cfg.initrd);
+	self->cfg.initrd = NULL;
+	self->cfg.image = xstrdup("/img/rootfs.img");
+	free(self->cfg.machine_type);
+	self->cfg.machine_type = xstrdup(machine);
+	self->h.image_size = 6 << 20;
+}
+
+TEST_F(argv, microvm_initrd_tcg)
+{
+	char **v;
+
+	self->v = v = qemu_build_argv(&self->p, &self->h, &self->err);
+	ASSERT_NE(NULL, v) TH_LOG("%s", self->err.msg);
+	EXPECT_STREQ("/usr/bin/qemu-system-x86_64", v[0]);
+	EXPECT_LE(0, find_pair(v, "-name", "sandbox-sb1"));
+	EXPECT_LE(0, find_pair(v, "-machine", "microvm,x-option-roms=off"));
+	EXPECT_LE(0, find_pair(v, "-accel", "tcg"));
+	EXPECT_EQ(-1, find_arg(v, "-cpu"));
+	EXPECT_LE(0, find_pair(v, "-m", "256M"));
+	EXPECT_LE(0, find_pair(v, "-smp", "1"));
+	EXPECT_LE(0, find_arg(v, "-nodefaults"));
+	EXPECT_LE(0, find_arg(v, "-no-user-config"));
+	EXPECT_LE(0, find_arg(v, "-nographic"));
+	EXPECT_LE(0, find_arg(v, "-no-reboot"));
+	EXPECT_LE(0, find_arg(v, "-S"));
+	EXPECT_LE(
+		0,
+		find_pair(v, "-sandbox",
+			  "on,obsolete=deny,spawn=deny,resourcecontrol=deny"));
+	EXPECT_LE(0,
+		  find_pair(v, "-qmp",
+			    "unix:/run/husk/sb1/qmp.sock,server=on,wait=off"));
+	EXPECT_LE(0,
+		  find_pair(v, "-chardev",
+			    "file,id=console0,path=/run/husk/sb1/console.log"));
+	EXPECT_LE(0, find_pair(v, "-serial", "chardev:console0"));
+	EXPECT_LE(0, find_pair(v, "-kernel", "/img/vmlinux"));
+	EXPECT_LE(0, find_pair(v, "-initrd", "/img/initrd.img"));
+	EXPECT_STREQ("console=ttyS0 quiet panic=-1 tsc_early_khz=2596122",
+		     value_of(v, "-append"));
+	/* Agent over virtio-serial (virtio-mmio on microvm). */
+	EXPECT_LE(0,
+		  find_pair(v, "-device", "virtio-serial-device,id=serial0"));
+	EXPECT_LE(
+		0,
+		find_pair(
+			v, "-chardev",
+			"socket,id=agent0,path=/run/husk/sb1/agent.sock,server=on,wait=off"));
+	EXPECT_LE(
+		0,
+		find_pair(
+			v, "-device",
+			"virtserialport,bus=serial0.0,chardev=agent0,id=channel0,name=agent.channel.0"));
+	/* Shared dir over 9p. */
+	EXPECT_LE(
+		0,
+		find_pair(
+			v, "-fsdev",
+			"local,id=fs0,path=/run/husk/sb1/shared,security_model=none,multidevs=remap"));
+	EXPECT_LE(0,
+		  find_pair(v, "-device",
+			    "virtio-9p-device,fsdev=fs0,mount_tag=kataShared"));
+	EXPECT_EQ(-1, find_arg(v, "-object"));
+	EXPECT_EQ(1, count_arg(v, "-kernel"));
+}
+
+TEST_F(argv, q35_nvdimm_image)
+{
+	char **v;
+
+	use_image(self, "q35");
+	self->v = v = qemu_build_argv(&self->p, &self->h, &self->err);
+	ASSERT_NE(NULL, v) TH_LOG("%s", self->err.msg);
+	EXPECT_LE(0, find_pair(v, "-machine", "q35,nvdimm=on"));
+	EXPECT_LE(0, find_pair(v, "-m", "256M,slots=2,maxmem=2304M"));
+	EXPECT_LE(
+		0,
+		find_pair(
+			v, "-object",
+			"memory-backend-file,id=nvmem0,mem-path=/img/rootfs.img,size=6291456,readonly=on,share=on"));
+	EXPECT_LE(0, find_pair(v, "-device",
+			       "nvdimm,id=nv0,memdev=nvmem0,unarmed=on"));
+	EXPECT_EQ(-1, find_arg(v, "-initrd"));
+	/* No tsc_early_khz off microvm; no data= (the image has no journal). */
+	EXPECT_STREQ(
+		"console=ttyS0 quiet panic=-1 root=/dev/pmem0p1 rootflags=dax ro rootfstype=ext4",
+		value_of(v, "-append"));
+	EXPECT_LE(0, find_pair(v, "-device", "virtio-serial-pci,id=serial0"));
+	EXPECT_LE(0, find_pair(v, "-device",
+			       "virtio-9p-pci,fsdev=fs0,mount_tag=kataShared"));
+}
+
+TEST_F(argv, pc_image_and_microvm_refused)
+{
+	use_image(self, "pc");
+	self->v = qemu_build_argv(&self->p, &self->h, &self->err);
+	ASSERT_NE(NULL, self->v);
+	EXPECT_LE(0, find_pair(self->v, "-machine", "pc,nvdimm=on"));
+	strv_free(self->v);
+	use_image(self, "microvm");
+	self->v = qemu_build_argv(&self->p, &self->h, &self->err);
+	ASSERT_EQ(NULL, self->v);
+	EXPECT_STREQ(
+		"image /img/rootfs.img needs machine_type q35 or pc (microvm has no nvdimm)",
+		self->err.msg);
+}
+
+TEST_F(argv, debug_on_and_off)
+{
+	char *c;
+
+	c = qemu_kernel_cmdline(&self->cfg, &self->h);
+	EXPECT_STREQ("console=ttyS0 quiet panic=-1 tsc_early_khz=2596122", c);
+	free(c);
+	self->cfg.agent_debug = true;
+	c = qemu_kernel_cmdline(&self->cfg, &self->h);
+	EXPECT_STREQ(
+		"console=ttyS0 quiet panic=-1 tsc_early_khz=2596122 agent.log=debug",
+		c);
+	free(c);
+	self->cfg.agent_debug = false;
+	self->cfg.enable_debug = true;
+	free(self->cfg.kernel_params);
+	self->cfg.kernel_params = xstrdup("agent.debug_console panic=0");
+	self->v = qemu_build_argv(&self->p, &self->h, &self->err);
+	ASSERT_NE(NULL, self->v);
+	/* The operator's parameters come last, so that they win. */
+	EXPECT_STREQ(
+		"console=ttyS0 panic=-1 tsc_early_khz=2596122 agent.log=debug agent.debug_console panic=0",
+		value_of(self->v, "-append"));
+}
+
+TEST_F(argv, kvm_vcpus_memory)
+{
+	self->h.kvm = true;
+	self->h.sandbox = false;
+	self->cfg.default_vcpus = 4;
+	self->cfg.default_memory = 1024;
+	self->v = qemu_build_argv(&self->p, &self->h, &self->err);
+	ASSERT_NE(NULL, self->v);
+	EXPECT_LE(0, find_pair(self->v, "-accel", "kvm"));
+	EXPECT_LE(0, find_pair(self->v, "-cpu", "host,pmu=off"));
+	EXPECT_LE(0, find_pair(self->v, "-smp", "4"));
+	EXPECT_LE(0, find_pair(self->v, "-m", "1024M"));
+	EXPECT_EQ(-1, find_arg(self->v, "-sandbox"));
+	/* kvmclock needs no TSC hint. */
+	EXPECT_STREQ("console=ttyS0 quiet panic=-1",
+		     value_of(self->v, "-append"));
+}
+
+TEST_F(argv, console_fd_and_vsock)
+{
+	self->h.console_fd = 3;
+	self->h.vsock_fd = 4;
+	self->h.vsock_cid = 1234;
+	self->v = qemu_build_argv(&self->p, &self->h, &self->err);
+	ASSERT_NE(NULL, self->v);
+	EXPECT_LE(0, find_pair(self->v, "-chardev",
+			       "file,id=console0,path=/dev/fd/3,append=on"));
+	EXPECT_LE(
+		0,
+		find_pair(
+			self->v, "-device",
+			"vhost-vsock-device,id=vsock0,guest-cid=1234,vhostfd=4"));
+	EXPECT_EQ(-1, find_pair(self->v, "-device",
+				"virtio-serial-device,id=serial0"));
+	strv_free(self->v);
+	free(self->cfg.machine_type);
+	self->cfg.machine_type = xstrdup("q35");
+	self->v = qemu_build_argv(&self->p, &self->h, &self->err);
+	ASSERT_NE(NULL, self->v);
+	EXPECT_LE(
+		0,
+		find_pair(
+			self->v, "-device",
+			"vhost-vsock-pci,id=vsock0,guest-cid=1234,vhostfd=4"));
+}
+
+TEST_F(argv, virtio_fs_and_none)
+{
+	char **fs;
+
+	self->cfg.shared_fs = SHARED_FS_VIRTIO_FS;
+	self->v = qemu_build_argv(&self->p, &self->h, &self->err);
+	ASSERT_NE(NULL, self->v);
+	EXPECT_LE(0,
+		  find_pair(self->v, "-machine",
+			    "microvm,x-option-roms=off,memory-backend=mem0"));
+	EXPECT_LE(
+		0,
+		find_pair(
+			self->v, "-object",
+			"memory-backend-file,id=mem0,size=256M,mem-path=/dev/shm,share=on"));
+	EXPECT_LE(0,
+		  find_pair(self->v, "-chardev",
+			    "socket,id=vfs0,path=/run/husk/sb1/vhost-fs.sock"));
+	EXPECT_LE(
+		0,
+		find_pair(
+			self->v, "-device",
+			"vhost-user-fs-device,chardev=vfs0,tag=kataShared,queue-size=1024"));
+	EXPECT_EQ(-1, find_arg(self->v, "-fsdev"));
+	fs = virtiofsd_build_argv(&self->p);
+	EXPECT_STREQ("/usr/libexec/virtiofsd", fs[0]);
+	EXPECT_LE(0, find_arg(fs, "--socket-path=/run/husk/sb1/vhost-fs.sock"));
+	EXPECT_LE(0, find_arg(fs, "--shared-dir=/run/husk/sb1/shared"));
+	strv_free(fs);
+	strv_free(self->v);
+	self->cfg.shared_fs = SHARED_FS_NONE;
+	self->p.shared_dir = NULL;
+	self->v = qemu_build_argv(&self->p, &self->h, &self->err);
+	ASSERT_NE(NULL, self->v);
+	EXPECT_EQ(-1, find_arg(self->v, "-fsdev"));
+	EXPECT_EQ(-1, find_arg(self->v, "-object"));
+}
+
+TEST_F(argv, commas_are_escaped)
+{
+	self->p.run_dir = "/run/a,b";
+	self->p.shared_dir = "/s,x";
+	self->p.sandbox_id = "id,guest=evil";
+	self->v = qemu_build_argv(&self->p, &self->h, &self->err);
+	ASSERT_NE(NULL, self->v);
+	EXPECT_LE(0, find_pair(self->v, "-name", "sandbox-id,,guest=evil"));
+	EXPECT_LE(0, find_pair(self->v, "-qmp",
+			       "unix:/run/a,,b/qmp.sock,server=on,wait=off"));
+	EXPECT_LE(
+		0,
+		find_pair(
+			self->v, "-fsdev",
+			"local,id=fs0,path=/s,,x,security_model=none,multidevs=remap"));
+}
+
+/* ---- TSC ------------------------------------------------------------- */
+
+TEST(tsc_parse)
+{
+	EXPECT_EQ(2596122UL,
+		  tsc_khz_parse("processor\t: 0\nvendor_id\t: AuthenticAMD\n"
+				"cpu MHz\t\t: 2596.122\ncache size\t: 512 KB\n"
+				"processor\t: 1\ncpu MHz\t\t: 1000.000\n"));
+	EXPECT_EQ(3000000UL, tsc_khz_parse("cpu MHz : 3000\n"));
+	EXPECT_EQ(2596122UL, tsc_khz_parse("cpu MHz\t: 2596.1229\n"));
+	EXPECT_EQ(2500UL, tsc_khz_parse("cpu MHz: 2.5"));
+	EXPECT_EQ(0UL, tsc_khz_parse("processor : 0\n"));
+	EXPECT_EQ(0UL, tsc_khz_parse("cpu MHz\t: unknown\n"));
+	EXPECT_EQ(0UL, tsc_khz_parse("cpu MHz 2596\n"));
+	EXPECT_EQ(0UL, tsc_khz_parse(""));
+	/* Whatever the host says, it is a number or 0. */
+	(void)host_tsc_khz();
+}
+
+/* ---- children -------------------------------------------------------- */
+
+FIXTURE(tmp)
+{
+	char dir[64];
+	char path[160];
+};
+
+FIXTURE_SETUP(tmp)
+{
+	snprintf(self->dir, sizeof(self->dir), "/tmp/husk-hv-XXXXXX");
+	ASSERT_NE(NULL, mkdtemp(self->dir));
+	/* Probes must not read or write the machine's cache. */
+	setenv("HUSK_PROBE_CACHE", "", 1);
+	log_init(2, LOG_ERROR);
+}
+
+FIXTURE_TEARDOWN(tmp)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", self->dir);
+	if (system(cmd))
+		TH_LOG("could not remove %s", self->dir);
+}
+
+/* An executable script in the temp dir. */
+static const char *script(FIXTURE_DATA(tmp) * self, const char *name,
+			  const char *body)
+{
+	int fd;
+
+	snprintf(self->path, sizeof(self->path), "%s/%s", self->dir, name);
+	fd = open(self->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0755);
+	if (fd < 0 || write_all(fd, "#!/bin/sh\n", 10) < 0 ||
+	    write_all(fd, body, strlen(body)) < 0)
+		abort();
+	close(fd);
+	return self->path;
+}
+
+TEST_F(tmp, spawn_passes_only_the_given_fds)
+{
+	char out_path[160], text[256] = "";
+	int out, pidfd = -1, extra, status;
+	const char *sh =
+		script(self, "fds.sh", "ls /proc/self/fd; echo err >&2\n");
+	char *argv[] = { (char *)sh, NULL };
+	pid_t pid;
+
+	snprintf(out_path, sizeof(out_path), "%s/out", self->dir);
+	out = open(out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	ASSERT_LE(0, out);
+	/* Not CLOEXEC: it must still not leak into the child. */
+	extra = open("/dev/null", O_RDONLY);
+	ASSERT_LE(0, extra);
+	pid = hv_spawn(argv, &out, 1, out, &pidfd, NULL);
+	ASSERT_LT(0, pid);
+	EXPECT_EQ(1, hv_pidfd_wait(pidfd, 5000));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_EQ(0, status);
+	close(pidfd);
+	close(extra);
+	close(out);
+	out = open(out_path, O_RDONLY | O_CLOEXEC);
+	ASSERT_LT(0, read(out, text, sizeof(text) - 1));
+	close(out);
+	/* 0 1 2, the one passed as 3, and ls's own directory fd. */
+	EXPECT_STREQ("0\n1\n2\n3\n4\nerr\n", text);
+}
+
+TEST_F(tmp, pidfd_wait_times_out_without_reaping)
+{
+	char *argv[] = { "/bin/sleep", "5", NULL };
+	int pidfd = -1, status;
+	long long t0 = now_ms();
+	pid_t pid = hv_spawn(argv, NULL, 0, -1, &pidfd, NULL);
+
+	ASSERT_LT(0, pid);
+	EXPECT_EQ(0, hv_pidfd_wait(pidfd, 100));
+	EXPECT_GE(now_ms() - t0, 100);
+	kill(pid, SIGKILL);
+	EXPECT_EQ(1, hv_pidfd_wait(pidfd, 5000));
+	/* Still ours to reap. */
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFSIGNALED(status));
+	close(pidfd);
+}
+
+TEST_F(tmp, file_tail_is_one_line)
+{
+	char out[64];
+	int fd;
+
+	snprintf(self->path, sizeof(self->path), "%s/log", self->dir);
+	fd = open(self->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, write_all(fd, "first\nsecond\r\n\x1b[0mthird\n\n", 25));
+	close(fd);
+	hv_file_tail(self->path, 200, out, sizeof(out));
+	EXPECT_STREQ("first | second | ?[0mthird", out);
+	hv_file_tail(self->path, 12, out, sizeof(out));
+	EXPECT_STREQ("?[0mthird", out);
+	hv_file_tail(self->path, 200, out, 8);
+	EXPECT_STREQ("first", out);
+	hv_file_tail("/nonexistent", 200, out, sizeof(out));
+	EXPECT_STREQ("", out);
+}
+
+TEST_F(tmp, probe_with_fake_qemus)
+{
+	struct herr why;
+	long long ms = -1, t0;
+
+	/* The test guest's exit: isa-debug-exit, code (0x2a << 1) | 1. */
+	EXPECT_TRUE(hv_probe_guest(script(self, "good", "exit 85\n"), "kvm",
+				   &ms, &why));
+	EXPECT_LE(0, ms);
+	EXPECT_FALSE(hv_probe_guest(
+		script(self, "bad",
+		       "echo 'Could not access KVM kernel module' >&2; exit 1\n"),
+		"kvm", &ms, &why));
+	EXPECT_STREQ(
+		"test guest under kvm: qemu exited with status 1: Could not access KVM kernel module",
+		why.msg);
+	/* Guests that never progress: bounded by the probe's timeout. */
+	t0 = now_ms();
+	EXPECT_FALSE(hv_probe_guest(script(self, "hang", "exec sleep 60\n"),
+				    "kvm", &ms, &why));
+	EXPECT_LT(now_ms() - t0, 6000);
+	EXPECT_NE(NULL, strstr(why.msg, "did not finish within 3000 ms"))
+	TH_LOG("%s", why.msg);
+	EXPECT_FALSE(hv_probe_guest("/nonexistent/qemu", "tcg", &ms, &why));
+	EXPECT_STREQ("cannot run /nonexistent/qemu", why.msg);
+	/* The sandbox probe is the TCG guest with -sandbox. */
+	EXPECT_TRUE(qemu_sandbox_usable(
+		script(self, "sb",
+		       "case \"$*\" in *-sandbox*) exit 85;; esac; exit 1\n"),
+		&why));
+}
+
+/* The real KVM probe: whatever the answer, quickly and with a reason. */
+TEST_F(tmp, kvm_usable_is_bounded)
+{
+	struct herr why = { 0 };
+	long long t0 = now_ms();
+	bool ok;
+
+	if (access("/usr/bin/qemu-system-x86_64", X_OK))
+		SKIP(return, "no qemu-system-x86_64");
+	ok = kvm_usable("/usr/bin/qemu-system-x86_64", &why);
+	EXPECT_LT(now_ms() - t0, 6000);
+	if (!ok)
+		EXPECT_NE(0, why.msg[0]);
+	TH_LOG("kvm usable: %d (%s)", ok, ok ? "" : why.msg);
+	/* Cached: the second answer is immediate and the same. */
+	t0 = now_ms();
+	EXPECT_EQ(ok, kvm_usable("/usr/bin/qemu-system-x86_64", NULL));
+	EXPECT_LT(now_ms() - t0, 50);
+}
+
+static int dir_entries(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while ((de = readdir(d)))
+		n += de->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+TEST_F(tmp, vm_start_failures_leave_nothing)
+{
+	struct husk_config cfg;
+	struct vm_params p = { 0 };
+	struct vm *vm = NULL;
+	struct herr err;
+	char run[128], kernel[128], initrd[128];
+	int fd;
+
+	snprintf(run, sizeof(run), "%s/run", self->dir);
+	ASSERT_EQ(0, mkdir(run, 0700));
+	snprintf(kernel, sizeof(kernel), "%s/vmlinux", self->dir);
+	snprintf(initrd, sizeof(initrd), "%s/initrd", self->dir);
+	fd = open(kernel, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	ASSERT_LE(0, fd);
+	close(fd);
+	config_defaults(&cfg);
+	free(cfg.kernel);
+	free(cfg.initrd);
+	free(cfg.accel);
+	cfg.kernel = xstrdup(kernel);
+	cfg.initrd = xstrdup(initrd);
+	cfg.accel = xstrdup("tcg");
+	cfg.shared_fs = SHARED_FS_NONE;
+	p.cfg = &cfg;
+	p.sandbox_id = "t";
+	p.run_dir = run;
+	p.console_fd = -1;
+
+	/* A missing initrd is named before anything starts. */
+	ASSERT_EQ(-1, vm_start(&p, &vm, &err));
+	EXPECT_NE(NULL, strstr(err.msg, initrd)) TH_LOG("%s", err.msg);
+	EXPECT_NE(NULL, strstr(err.msg, "No such file or directory"));
+	EXPECT_EQ(0, dir_entries(run));
+
+	/* QEMU that refuses its arguments: its message is quoted. */
+	fd = open(initrd, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	ASSERT_LE(0, fd);
+	close(fd);
+	free(cfg.hypervisor_path);
+	cfg.hypervisor_path = xstrdup(script(
+		self, "qemu",
+		"echo \"qemu-system-x86_64: -initrd $0: could not load initrd\" >&2\n"
+		"exit 1\n"));
+	ASSERT_EQ(-1, vm_start(&p, &vm, &err));
+	EXPECT_NE(
+		NULL,
+		strstr(err.msg,
+		       "VM failed to start: qemu exited with status 1: qemu-system-x86_64: -initrd"))
+	TH_LOG("%s", err.msg);
+	EXPECT_NE(NULL, strstr(err.msg, "could not load initrd"));
+	EXPECT_EQ(0, dir_entries(run));
+	EXPECT_EQ(-1, waitpid(-1, NULL, WNOHANG));
+	EXPECT_EQ(ECHILD, errno);
+
+	/* QEMU that never opens its QMP socket: killed at the deadline. */
+	free(cfg.hypervisor_path);
+	cfg.hypervisor_path =
+		xstrdup(script(self, "qemu2",
+			       "case \"$*\" in *-sandbox*) exit 1;; esac\n"
+			       "echo started >&2; exec sleep 60\n"));
+	ASSERT_EQ(-1, vm_start(&p, &vm, &err));
+	EXPECT_NE(NULL, strstr(err.msg, "no QMP socket within 10 s: started"))
+	TH_LOG("%s", err.msg);
+	EXPECT_EQ(0, dir_entries(run));
+	EXPECT_EQ(-1, waitpid(-1, NULL, WNOHANG));
+	config_free(&cfg);
+}
+
+TEST_HARNESS_MAIN

@@ -1,0 +1,202 @@
+#!/bin/bash
+# TAP: host-shim's QEMU driver against real VMs (TCG here), through
+# tests/vm/vm_driver.c, plus "husk check" and "husk env":
+#   boot       microvm + initrd: vm_start, vm_connect_agent, Health.Check
+#              SERVING, DestroySandbox, graceful vm_stop
+#   dax        q35 + the DAX image on nvdimm, the same (if the image exists)
+#   failures   missing initrd (fails fast, names the file), a kernel QEMU
+#              cannot load (QEMU's message quoted), a guest that dies before
+#              the agent (fails fast, console quoted), an agent that never
+#              answers (times out, says so), QEMU killed (noticed)
+# After every case: no QEMU left (by pid), no child left, run_dir empty.
+# SKIPs when the guest assets are missing (make kernel initrd).
+set -u
+
+top=$(pwd)
+BUILD=${BUILD:-build}
+IMAGES=${IMAGES:-images}
+driver=$BUILD/host/tests/vm_driver
+husk=$BUILD/bin/husk
+abs() { case $1 in /*) echo "$1" ;; *) echo "$top/$1" ;; esac; }
+kernel=$(abs "$IMAGES")/vmlinux-husk
+initrd=$(abs "$IMAGES")/husk-initrd.img
+image=$(abs "$IMAGES")/husk-rootfs.img
+work=$(abs "$BUILD")/tests/vm
+# A booting guest under TCG on a loaded machine: generous.
+BOOT_MS=${VM_BOOT_TIMEOUT_MS:-60000}
+
+n=0
+ok() { n=$((n + 1)); echo "ok $n - $*"; }
+not_ok() { n=$((n + 1)); echo "not ok $n - $*"; }
+skip() { n=$((n + 1)); echo "ok $n - $1 # SKIP $2"; }
+check() { # check COND-STATUS DESCRIPTION
+	if [ "$1" = 0 ]; then ok "$2"; else not_ok "$2"; fi
+}
+finish() { echo "1..$n"; exit 0; }
+
+if [ ! -x "$driver" ] || [ ! -x "$husk" ]; then
+	not_ok "build $driver and $husk first (make tests)"
+	finish
+fi
+if [ ! -f "$kernel" ] || [ ! -f "$initrd" ]; then
+	skip "VM tests" "no guest kernel or initrd in $IMAGES/ (make kernel initrd)"
+	finish
+fi
+
+rm -rf "$work"
+mkdir -p "$work/shared"
+# Keep the probe answer inside the test tree.
+export HUSK_PROBE_CACHE=$work/kvm-probe
+
+conf() { # conf NAME [KEY=VALUE lines for [hypervisor.qemu]]
+	local f=$work/$1.toml
+	shift
+	{
+		echo "[hypervisor.qemu]"
+		echo "kernel = \"$kernel\""
+		for kv in "$@"; do echo "$kv"; done
+		echo "[agent.husk]"
+		echo "dial_timeout = 60"
+	} >"$f"
+	echo "$f"
+}
+
+# run NAME CONFIG SCENARIO [TIMEOUT_MS]: the driver's output in $out.
+# The boot cases keep the console in a file of their own ($CONSOLE=1);
+# the others leave it to the driver, which then quotes it in errors.
+run() {
+	local name=$1 cfg=$2 scenario=$3 timeout=${4:-$BOOT_MS}
+	run_dir=$work/run-$name
+	console=-
+	[ "${CONSOLE:-0}" = 1 ] && console=$work/$name.console
+	rm -rf "$run_dir"
+	mkdir -p "$run_dir"
+	out=$("$driver" "$cfg" "$run_dir" "$work/shared" "$console" \
+		"$scenario" "$timeout" 2>"$work/$name.stderr")
+	rc=$?
+	echo "$out" >"$work/$name.out"
+	echo "$out" | sed "s/^/# $name: /"
+}
+
+get() { echo "$out" | sed -n "s/^$1=//p" | head -n 1; }
+
+# Nothing left behind by the last run: QEMU, children, files.
+clean_after() { # clean_after NAME
+	local pid left
+	pid=$(get pid)
+	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+		not_ok "$1: QEMU (pid $pid) still running after vm_stop"
+		kill -9 "$pid" 2>/dev/null
+		return
+	fi
+	left=$(ls -A "$run_dir")
+	if [ "$(get children)" != 0 ] || [ -n "$left" ]; then
+		not_ok "$1: left behind: children=$(get children) run_dir: $left"
+		return
+	fi
+	ok "$1: no QEMU, no child, run_dir empty"
+}
+
+# The agent's PID-1 mode may still be missing from the initrd: only then is
+# a silent agent a SKIP, and only when the console shows it never started.
+boot_case() { # boot_case NAME CONFIG
+	local name=$1 cfg=$2
+	CONSOLE=1 run "$name" "$cfg" health
+	if [ "$(get health)" = SERVING ]; then
+		ok "$name: agent SERVING $(get connect_ms) ms after vm_start ($(get vm))"
+		check "$([ "$(get destroy)" = ok ] && echo 0)" \
+			"$name: DestroySandbox answered, VM stopped in $(get stop_ms) ms"
+	elif ! grep -aq 'husk-agent' "$console" 2>/dev/null; then
+		skip "$name: Health.Check" "agent in the guest not ready (the console shows no husk-agent: $(tail -c 200 "$console" 2>/dev/null | tr -d '\r' | tr '\n' ' '))"
+		skip "$name: DestroySandbox" "agent in the guest not ready"
+	else
+		not_ok "$name: no SERVING: $(get start_error)$(get connect_error)$(get health_error)"
+		tail -n 20 "$console" | sed 's/^/#   /'
+		not_ok "$name: DestroySandbox not reached"
+	fi
+	clean_after "$name"
+}
+
+# ---- good boots ----------------------------------------------------------
+boot_case boot "$(conf boot "initrd = \"$initrd\"")"
+if [ -f "$image" ]; then
+	boot_case dax "$(conf dax "image = \"$image\"" 'machine_type = "q35"' \
+		'enable_debug = true')"
+	check "$(grep -aq 'EXT4-fs (pmem0p1)' "$work/dax.console" &&
+		grep -aq 'rootflags=dax' "$work/dax.console" && echo 0)" \
+		"dax: root mounted from /dev/pmem0p1 with rootflags=dax"
+else
+	skip "dax: boot from the nvdimm image" "no $image (make image)"
+fi
+
+# ---- failures -------------------------------------------------------------
+cfg=$(conf missing "initrd = \"$work/no-such-initrd.img\"")
+run missing "$cfg" start
+check "$([ $rc = 0 ] && [[ "$(get start_error)" == *"initrd $work/no-such-initrd.img: No such file or directory"* ]] && echo 0)" \
+	"missing initrd: vm_start fails naming the file: $(get start_error)"
+check "$([ -z "$(get pid)" ] && [ "$(get start_ms)" -lt 2000 ] && echo 0)" \
+	"missing initrd: fails fast ($(get start_ms) ms), no QEMU started"
+clean_after missing
+
+echo "not a kernel" >"$work/bad-kernel"
+cfg=$work/badkernel.toml
+sed "s|^kernel = .*|kernel = \"$work/bad-kernel\"|" "$(conf badkernel "initrd = \"$initrd\"")" >"$cfg.tmp"
+mv "$cfg.tmp" "$cfg"
+run badkernel "$cfg" start
+check "$([ $rc = 0 ] && [[ "$(get start_error)" == "VM failed to start: qemu exited with status 1: "* ]] && echo 0)" \
+	"kernel QEMU cannot load: QEMU's own message quoted: $(get start_error)"
+clean_after badkernel
+
+cfg=$(conf noinit "initrd = \"$initrd\"" 'kernel_params = "rdinit=/nonexistent"')
+run noinit "$cfg" connect
+check "$([ $rc = 0 ] && [[ "$(get connect_error)" == "VM exited before the agent opened its channel: qemu exited with status 0"*"Kernel panic"* ]] && echo 0)" \
+	"guest dies before the agent: noticed at once ($(get connect_ms) ms), console quoted: $(get connect_error | cut -c1-160)..."
+clean_after noinit
+
+cfg=$(conf silent "initrd = \"$initrd\"" 'kernel_params = "rdinit=/nonexistent panic=0"')
+run silent "$cfg" connect 3000
+check "$([ $rc = 0 ] && [[ "$(get connect_error)" == "agent did not open its channel (virtio-serial agent.channel.0) within 3000 ms; the VM is running"* ]] && echo 0)" \
+	"agent that never answers: vm_connect_agent times out ($(get connect_ms) ms) and says so"
+clean_after silent
+
+run killed "$(conf killed "initrd = \"$initrd\"")" kill
+check "$([ $rc = 0 ] && [ "$(get running)" = 0 ] && [[ "$(get connect_after_kill)" == "VM exited before the agent answered: qemu was killed by signal 9"* ]] && echo 0)" \
+	"QEMU killed: vm_running false, vm_connect_agent says so: $(get connect_after_kill | cut -c1-100)"
+clean_after killed
+
+# ---- husk check / husk env ------------------------------------------------
+good=$work/boot.toml
+chk=$("$husk" check --config "$good" 2>&1)
+rc=$?
+echo "$chk" | sed 's/^/# check: /'
+check "$([ $rc = 0 ] && echo "$chk" | grep -q '^ok    kernel .*PVH' &&
+	echo "$chk" | grep -q '^ok    initrd .*gzip\|^ok    initrd' &&
+	echo "$chk" | grep -Eq '^(ok|warn) +kvm ' &&
+	echo "$chk" | grep -Eq '^(ok|warn) +vhost-vsock ' &&
+	echo "$chk" | grep -q '^husk can run on this host' && echo 0)" \
+	"husk check: this host can run husk (exit 0, kernel and initrd valid, KVM and vsock judged)"
+if [ ! -e /dev/vhost-vsock ]; then
+	check "$(echo "$chk" | grep -q '^warn  vhost-vsock .*virtio-serial' && echo 0)" \
+		"husk check: no vhost-vsock, so virtio-serial"
+fi
+if echo "$chk" | grep -q '^warn  kvm '; then
+	check "$(echo "$chk" | grep -q '^warn  accel .*TCG will be used' && echo 0)" \
+		"husk check: KVM not usable, so TCG"
+fi
+chk=$("$husk" check --config "$work/missing.toml" 2>&1)
+rc=$?
+check "$([ $rc = 1 ] && echo "$chk" | grep -q "^FAIL  initrd .*no-such-initrd.img" &&
+	echo "$chk" | grep -q '^husk cannot run on this host: 1 problem' && echo 0)" \
+	"husk check: a missing initrd FAILs, exit 1"
+chk=$("$husk" check --config "$work/badkernel.toml" 2>&1)
+check "$([ $? = 1 ] && echo "$chk" | grep -q '^FAIL  kernel .*neither a vmlinux' && echo 0)" \
+	"husk check: a file that is no kernel FAILs"
+
+env_out=$("$husk" env --config "$good" 2>&1)
+check "$([ $? = 0 ] && echo "$env_out" | grep -q "^kernel = \"$kernel\"" &&
+	echo "$env_out" | grep -q '^qemu_version = "QEMU emulator version' &&
+	echo "$env_out" | grep -q "^  \"-initrd\"," &&
+	echo "$env_out" | grep -q "^#   $good" && echo 0)" \
+	"husk env: effective configuration, versions, the QEMU command line"
+
+finish
