@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * A process's stdio: containerd's FIFOs (or file:// paths) pumped through
+ * the agent.  Output: a ReadStdout/ReadStderr loop, each chunk written to
+ * the FIFO before the next read is asked for, so a slow reader slows the
+ * container instead of growing the shim.  Input: the stdin FIFO forwarded
+ * with WriteStdin, then CloseStdin once containerd closes it (CloseIO) and
+ * everything already written has been forwarded.  With a terminal there
+ * is one output stream (the pty), on stdout.
+ */
+#ifndef HUSK_SHIM_STDIO_H
+#define HUSK_SHIM_STDIO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+
+struct process;
+struct ev_timer;
+
+struct out_stream {
+	bool is_stderr;
+	int fd; /* FIFO or file, -1: read and discard */
+	bool eof; /* agent reported EOF, or the stream failed */
+	bool reading; /* a read is in flight */
+	uint8_t *buf; /* a chunk not yet written to fd */
+	size_t len, off;
+	bool want_out; /* waiting for the FIFO to take more */
+};
+
+struct stdio {
+	bool terminal;
+	bool started;
+	int in_fd; /* stdin FIFO, -1 if not connected */
+	bool in_watch;
+	bool in_busy; /* WriteStdin in flight */
+	bool close_wanted; /* CloseIO, or the FIFO's writer left */
+	bool in_closed; /* CloseStdin sent (or stdin is gone) */
+	uint8_t *in_buf;
+	size_t in_len, in_off;
+	struct out_stream out, err;
+	bool output_done;
+	struct ev_timer *drain_timer;
+	long long drain_deadline;
+	void (*drained)(struct process *p);
+};
+
+/* Open the process's FIFOs (paths in the process). Nothing is read yet. */
+int stdio_open(struct process *p, struct herr *err);
+
+/* The process runs in the guest: start pumping. */
+void stdio_start(struct process *p);
+
+/* containerd's CloseIO{stdin}: forward what is buffered, then close. */
+void stdio_close_stdin(struct process *p);
+
+/* Give up on output (the VM is gone): report output done now. */
+void stdio_abort(struct process *p);
+
+/*
+ * Wait (bounded) until containerd has read everything written to the
+ * output FIFOs, then call @done.  The exit is reported only after this.
+ */
+void stdio_wait_drained(struct process *p, void (*done)(struct process *p));
+
+/* Close every fd and stop every watch (no callbacks afterwards). */
+void stdio_close(struct process *p);
+
+#endif

@@ -1,0 +1,158 @@
+// SPDX-License-Identifier: Apache-2.0
+/* Pause, Resume, Update, Checkpoint and Shutdown. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "containerd/events/task.pb-c.h"
+#include "events.h"
+#include "log.h"
+#include "shim.h"
+#include "task.h"
+#include "util.h"
+
+enum control_kind { CTL_PAUSE, CTL_RESUME, CTL_UPDATE };
+
+static const char *const control_names[] = { "pause", "resume", "update" };
+
+struct control_op {
+	struct ttrpc_call *call;
+	struct container *c;
+	enum control_kind kind;
+};
+
+static void on_control(void *resp, const struct herr *err, void *data)
+{
+	struct control_op *op = data;
+	struct container *c = op->c;
+	struct shim *s = c->sb->shim;
+
+	(void)resp;
+	if (err) {
+		ttrpc_call_fail(op->call, err->code, "%s %s: agent: %s",
+				control_names[op->kind], c->id, err->msg);
+		goto out;
+	}
+	if (op->kind == CTL_PAUSE) {
+		Containerd__Events__TaskPaused ev =
+			CONTAINERD__EVENTS__TASK_PAUSED__INIT;
+
+		c->paused = true;
+		ev.container_id = c->id;
+		events_publish(s->events, "/tasks/paused", &ev.base);
+	} else if (op->kind == CTL_RESUME) {
+		Containerd__Events__TaskResumed ev =
+			CONTAINERD__EVENTS__TASK_RESUMED__INIT;
+
+		c->paused = false;
+		ev.container_id = c->id;
+		events_publish(s->events, "/tasks/resumed", &ev.base);
+	}
+	log_msg(LOG_INFO, "container controlled", "container=%s action=%s",
+		c->id, control_names[op->kind]);
+	ttrpc_call_reply(op->call, NULL);
+out:
+	container_unref(c);
+	free(op);
+}
+
+static struct control_op *control_begin(struct shim *s, const char *id,
+					struct ttrpc_call *call,
+					enum control_kind kind)
+{
+	struct container *c = task_container(s, id, call);
+	struct control_op *op;
+
+	if (!c)
+		return NULL;
+	if (!sandbox_usable(s->sb)) {
+		ttrpc_call_fail(call, GRPC_UNAVAILABLE,
+				"%s %s: the sandbox is not running",
+				control_names[kind], id);
+		return NULL;
+	}
+	op = xcalloc(1, sizeof(*op));
+	op->call = call;
+	op->c = c;
+	op->kind = kind;
+	container_ref(c);
+	return op;
+}
+
+TASK_HANDLER(pause)
+{
+	const Containerd__Task__V2__PauseRequest *req = req_;
+	struct shim *s = ctx;
+	struct control_op *op = control_begin(s, req->id, call, CTL_PAUSE);
+
+	if (op)
+		agent_pause_container(s->sb->agent, req->id, on_control, op);
+}
+
+TASK_HANDLER(resume)
+{
+	const Containerd__Task__V2__ResumeRequest *req = req_;
+	struct shim *s = ctx;
+	struct control_op *op = control_begin(s, req->id, call, CTL_RESUME);
+
+	if (op)
+		agent_resume_container(s->sb->agent, req->id, on_control, op);
+}
+
+TASK_HANDLER(update)
+{
+	const Containerd__Task__V2__UpdateTaskRequest *req = req_;
+	struct shim *s = ctx;
+	Grpc__LinuxResources *res = NULL;
+	struct control_op *op;
+	struct herr err;
+
+	if (!task_container(s, req->id, call))
+		return;
+	if (!req->resources || !req->resources->value.len) {
+		ttrpc_call_fail(call, GRPC_INVALID_ARGUMENT,
+				"update %s: no resources", req->id);
+		return;
+	}
+	/* typeurl encodes runtime-spec types as JSON. */
+	if (spec_resources_from_json((const char *)req->resources->value.data,
+				     req->resources->value.len, &res,
+				     &err) < 0) {
+		ttrpc_call_fail(call, err.code, "update %s: %s", req->id,
+				err.msg);
+		return;
+	}
+	op = control_begin(s, req->id, call, CTL_UPDATE);
+	if (op)
+		agent_update_container(s->sb->agent, req->id, res, on_control,
+				       op);
+	protobuf_c_message_free_unpacked(&res->base, NULL);
+}
+
+TASK_HANDLER(checkpoint)
+{
+	const Containerd__Task__V2__CheckpointTaskRequest *req = req_;
+
+	(void)ctx;
+	ttrpc_call_fail(call, GRPC_UNIMPLEMENTED,
+			"checkpoint %s: not supported by husk (the container's "
+			"state lives inside a VM)",
+			req->id);
+}
+
+TASK_HANDLER(shutdown)
+{
+	struct shim *s = ctx;
+
+	(void)req_;
+	/* containerd sends Shutdown after every Delete: serve the pod on. */
+	if (s->sb->n_containers) {
+		log_debug("shutdown ignored: %zu container(s) remain",
+			  s->sb->n_containers);
+		ttrpc_call_reply(call, NULL);
+		return;
+	}
+	log_info("shutdown");
+	s->shutdown = true;
+	ttrpc_call_reply(call, NULL);
+	shim_maybe_exit(s);
+}

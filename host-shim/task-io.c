@@ -1,0 +1,79 @@
+// SPDX-License-Identifier: Apache-2.0
+/* Wait, ResizePty and CloseIO: the calls about a process's stdio and end. */
+#include <stdlib.h>
+
+#include "shim.h"
+#include "task.h"
+#include "util.h"
+
+TASK_HANDLER(wait)
+{
+	const Containerd__Task__V2__WaitRequest *req = req_;
+	struct process *p = task_process(ctx, req->id, req->exec_id, call);
+
+	/* Long poll: answered when the process exits, however long. */
+	if (p)
+		process_add_waiter(p, call);
+}
+
+struct resize_op {
+	struct ttrpc_call *call;
+	struct process *p;
+};
+
+static void on_resized(void *resp, const struct herr *err, void *data)
+{
+	struct resize_op *op = data;
+
+	(void)resp;
+	if (err)
+		ttrpc_call_fail(op->call, err->code, "resize %s: agent: %s",
+				op->p->c->id, err->msg);
+	else
+		ttrpc_call_reply(op->call, NULL);
+	process_unref(op->p);
+	free(op);
+}
+
+TASK_HANDLER(resize_pty)
+{
+	const Containerd__Task__V2__ResizePtyRequest *req = req_;
+	struct shim *s = ctx;
+	struct process *p = task_process(s, req->id, req->exec_id, call);
+	struct resize_op *op;
+
+	if (!p)
+		return;
+	if (!p->terminal || p->status == TASK_STOPPED || !req->width ||
+	    !req->height || req->width > 0xffff || req->height > 0xffff) {
+		/* Nothing to resize; containerd does not care. */
+		ttrpc_call_reply(call, NULL);
+		return;
+	}
+	if (p->status == TASK_CREATED || !sandbox_usable(s->sb)) {
+		/* The pty appears at Start: apply the size then. */
+		p->pending_rows = req->height;
+		p->pending_cols = req->width;
+		ttrpc_call_reply(call, NULL);
+		return;
+	}
+	op = xcalloc(1, sizeof(*op));
+	op->call = call;
+	op->p = p;
+	process_ref(p);
+	agent_tty_resize(s->sb->agent, p->c->id, p->agent_exec_id, req->height,
+			 req->width, on_resized, op);
+}
+
+TASK_HANDLER(close_io)
+{
+	const Containerd__Task__V2__CloseIORequest *req = req_;
+	struct process *p = task_process(ctx, req->id, req->exec_id, call);
+
+	if (!p)
+		return;
+	/* Input already in the FIFO is forwarded before stdin closes. */
+	if (req->stdin)
+		stdio_close_stdin(p);
+	ttrpc_call_reply(call, NULL);
+}

@@ -1,0 +1,124 @@
+// SPDX-License-Identifier: Apache-2.0
+/* State, Pids, Connect and Stats: what containerd asks about a task. */
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "metrics.h"
+#include "shim.h"
+#include "task.h"
+#include "util.h"
+
+#define SHIM_VERSION "husk"
+
+TASK_HANDLER(state)
+{
+	const Containerd__Task__V2__StateRequest *req = req_;
+	Containerd__Task__V2__StateResponse r =
+		CONTAINERD__TASK__V2__STATE_RESPONSE__INIT;
+	Google__Protobuf__Timestamp ts = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
+	struct shim *s = ctx;
+	struct process *p = task_process(s, req->id, req->exec_id, call);
+
+	if (!p)
+		return;
+	r.id = p->c->id;
+	r.bundle = p->c->bundle;
+	r.pid = shim_task_pid(s);
+	r.status = (Containerd__V1__Types__Status)p->status;
+	if (p->status == TASK_RUNNING && p->c->paused)
+		r.status = CONTAINERD__V1__TYPES__STATUS__PAUSED;
+	r.stdin = p->stdin_path;
+	r.stdout = p->stdout_path;
+	r.stderr = p->stderr_path;
+	r.terminal = p->terminal;
+	r.exec_id = p->exec_id;
+	if (p->status == TASK_STOPPED) {
+		r.exit_status = p->exit_status;
+		timestamp_set(&ts, &p->exited_at);
+		r.exited_at = &ts;
+	}
+	ttrpc_call_reply(call, &r.base);
+}
+
+TASK_HANDLER(pids)
+{
+	const Containerd__Task__V2__PidsRequest *req = req_;
+	Containerd__Task__V2__PidsResponse r =
+		CONTAINERD__TASK__V2__PIDS_RESPONSE__INIT;
+	Containerd__V1__Types__ProcessInfo info =
+		CONTAINERD__V1__TYPES__PROCESS_INFO__INIT;
+	Containerd__V1__Types__ProcessInfo *list[1] = { &info };
+	struct shim *s = ctx;
+
+	if (!task_container(s, req->id, call))
+		return;
+	/* Guest pids mean nothing on the host: the VM is the process. */
+	info.pid = shim_task_pid(s);
+	r.processes = list;
+	r.n_processes = info.pid ? 1 : 0;
+	ttrpc_call_reply(call, &r.base);
+}
+
+TASK_HANDLER(connect)
+{
+	Containerd__Task__V2__ConnectResponse r =
+		CONTAINERD__TASK__V2__CONNECT_RESPONSE__INIT;
+	struct shim *s = ctx;
+
+	(void)req_;
+	r.shim_pid = (uint32_t)getpid();
+	r.task_pid = shim_task_pid(s);
+	r.version = SHIM_VERSION;
+	ttrpc_call_reply(call, &r.base);
+}
+
+struct stats_op {
+	struct ttrpc_call *call;
+	struct container *c;
+};
+
+static void on_stats(void *resp, const struct herr *err, void *data)
+{
+	Containerd__Task__V2__StatsResponse r =
+		CONTAINERD__TASK__V2__STATS_RESPONSE__INIT;
+	Google__Protobuf__Any any = GOOGLE__PROTOBUF__ANY__INIT;
+	struct stats_op *op = data;
+	_cleanup_free_ uint8_t *buf = NULL;
+	size_t len;
+
+	if (err) {
+		ttrpc_call_fail(op->call, err->code, "stats %s: agent: %s",
+				op->c->id, err->msg);
+	} else {
+		metrics_from_agent(resp, &buf, &len);
+		any.type_url = METRICS_V1_TYPE_URL;
+		any.value.data = buf;
+		any.value.len = len;
+		r.stats = &any;
+		ttrpc_call_reply(op->call, &r.base);
+	}
+	container_unref(op->c);
+	free(op);
+}
+
+TASK_HANDLER(stats)
+{
+	const Containerd__Task__V2__StatsRequest *req = req_;
+	struct shim *s = ctx;
+	struct container *c = task_container(s, req->id, call);
+	struct stats_op *op;
+
+	if (!c)
+		return;
+	if (!sandbox_usable(s->sb)) {
+		ttrpc_call_fail(call, GRPC_UNAVAILABLE,
+				"stats %s: the sandbox is not running",
+				req->id);
+		return;
+	}
+	op = xcalloc(1, sizeof(*op));
+	op->call = call;
+	op->c = c;
+	container_ref(c);
+	agent_stats_container(s->sb->agent, c->id, on_stats, op);
+}

@@ -1,0 +1,331 @@
+# Shared by the end-to-end tests (sourced, bash): a private containerd
+# (own root, state, sockets, no CRI plugin) that finds
+# containerd-shim-husk-v2 on its PATH, a busybox image built here with
+# tar/gzip/sha256sum and imported, a husk configuration that boots the
+# build tree's kernel and initrd under QEMU, and TAP helpers.  On exit, also
+# after a failure, everything the test started is stopped by PID, unmounted
+# and removed, and the test checks that nothing of it is left.
+#
+# Run from the repository root.  HUSK_E2E_DEBUG=1 keeps debug logs.
+set -u
+
+TOP=$(pwd)
+BUILD=${BUILD:-build}
+IMAGES=${IMAGES:-images}
+SHIM=${HUSK_E2E_SHIM:-$TOP/$BUILD/bin/containerd-shim-husk-v2}
+KERNEL=${HUSK_KERNEL:-$TOP/$IMAGES/vmlinux-husk}
+INITRD=${HUSK_INITRD:-$TOP/$IMAGES/husk-initrd.img}
+QEMU=${QEMU:-/usr/bin/qemu-system-x86_64}
+IMG=localhost/busybox:latest
+RUNTIME=io.containerd.husk.v2
+NS=default
+
+T=
+CTD_PID=
+FIFO_BEFORE=
+RUN_EXISTED=
+RUNC_USED=
+tap_n=0
+tap_failed=0
+
+ok() { tap_n=$((tap_n + 1)); echo "ok $tap_n - $*"; }
+not_ok() {
+	tap_n=$((tap_n + 1))
+	tap_failed=$((tap_failed + 1))
+	echo "not ok $tap_n - $*"
+}
+# expect DESCRIPTION WANT GOT
+expect() {
+	if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1 (want '$2', got '$3')"; fi
+}
+# check DESCRIPTION COMMAND...
+check() {
+	local d=$1
+	shift
+	if "$@"; then ok "$d"; else not_ok "$d"; fi
+}
+diag() { sed 's/^/# /'; }
+skip_all() {
+	echo "1..0 # SKIP $*"
+	exit 0
+}
+now_ms() { date +%s%3N; }
+
+ctr() { command ctr -a "$T/c.sock" -n "$NS" "$@"; }
+
+# husk_run ID ARGS...: ctr run --rm with the husk runtime (extra ctr
+# options go in the RUN_OPTS array).
+RUN_OPTS=()
+husk_run() {
+	local id=$1
+	shift
+	ctr run --rm --runtime "$RUNTIME" "${RUN_OPTS[@]}" "$IMG" "$id" "$@"
+}
+
+# The shim socket containerd and the shim agree on for ID.
+shim_socket() {
+	printf '/run/containerd/s/%s' \
+		"$(printf %s "$T/c.sock/$NS/$1" | sha256sum | cut -d' ' -f1)"
+}
+
+make_rootfs() { # DIR
+	local d=$1 a
+	mkdir -p "$d"/{bin,proc,sys,dev,tmp,etc,root,run}
+	cp /bin/busybox "$d/bin/busybox"
+	for a in $(/bin/busybox --list); do
+		[ "$a" = busybox ] || ln -sf busybox "$d/bin/$a"
+	done
+	echo "root:x:0:0:root:/root:/bin/sh" >"$d/etc/passwd"
+	echo "root:x:0:" >"$d/etc/group"
+	chmod 1777 "$d/tmp"
+}
+
+sha() { sha256sum "$1" | cut -d' ' -f1; }
+
+# An OCI image archive made with tar, gzip and sha256sum only.
+build_image() {
+	local w=$T/img b diff layer cfg man idx
+	make_rootfs "$w/rootfs"
+	b=$w/oci/blobs/sha256
+	mkdir -p "$b"
+	tar --sort=name --owner=0 --group=0 --numeric-owner --mtime=@0 \
+		-C "$w/rootfs" -cf "$w/layer.tar" .
+	diff=$(sha "$w/layer.tar")
+	gzip -n -c "$w/layer.tar" >"$w/layer.tgz"
+	layer=$(sha "$w/layer.tgz")
+	mv "$w/layer.tgz" "$b/$layer"
+	printf '{"architecture":"amd64","os":"linux","config":{"Env":["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],"Cmd":["/bin/sh"],"WorkingDir":"/"},"rootfs":{"type":"layers","diff_ids":["sha256:%s"]}}' \
+		"$diff" >"$w/config.json"
+	cfg=$(sha "$w/config.json")
+	printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:%s","size":%d},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"sha256:%s","size":%d}]}' \
+		"$cfg" "$(stat -c %s "$w/config.json")" "$layer" \
+		"$(stat -c %s "$b/$layer")" >"$w/manifest.json"
+	man=$(sha "$w/manifest.json")
+	mv "$w/config.json" "$b/$cfg"
+	printf '{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:%s","size":%d,"annotations":{"io.containerd.image.name":"%s","org.opencontainers.image.ref.name":"latest"}}]}' \
+		"$man" "$(stat -c %s "$w/manifest.json")" "$IMG" >"$w/oci/index.json"
+	mv "$w/manifest.json" "$b/$man"
+	echo '{"imageLayoutVersion":"1.0.0"}' >"$w/oci/oci-layout"
+	tar --sort=name --owner=0 --group=0 --numeric-owner --mtime=@0 \
+		-C "$w/oci" -cf "$w/busybox-oci.tar" oci-layout index.json blobs
+	ctr images import "$w/busybox-oci.tar" >/dev/null
+	rm -rf "$w"
+}
+
+# write_husk_config FILE [key=value lines for [hypervisor.qemu]]...
+write_husk_config() {
+	local f=$1
+	shift
+	{
+		echo "[hypervisor.qemu]"
+		echo "path = \"$QEMU\""
+		echo "kernel = \"$KERNEL\""
+		echo "initrd = \"$INITRD\""
+		echo "machine_type = \"microvm\""
+		echo "accel = \"${HUSK_E2E_ACCEL:-tcg}\""
+		echo "default_vcpus = 1"
+		echo "default_memory = 256"
+		echo "shared_fs = \"virtio-9p\""
+		for kv in "$@"; do echo "$kv"; done
+		echo "[agent.husk]"
+		echo "dial_timeout = ${DIAL_TIMEOUT:-30}"
+		echo "[runtime]"
+		if [ -n "${HUSK_E2E_DEBUG:-}" ]; then
+			echo "enable_debug = true"
+		else
+			echo "enable_debug = false"
+		fi
+	} >"$f"
+}
+
+start_containerd() {
+	local level=info
+	[ -n "${HUSK_E2E_DEBUG:-}" ] && level=debug
+	mkdir -p "$T/root" "$T/state" "$T/bin" "$T/run"
+	ln -sf "$SHIM" "$T/bin/containerd-shim-husk-v2"
+	cat >"$T/config.toml" <<EOF
+version = 2
+root = "$T/root"
+state = "$T/state"
+disabled_plugins = ["io.containerd.grpc.v1.cri"]
+[grpc]
+  address = "$T/c.sock"
+[ttrpc]
+  address = "$T/c.sock.ttrpc"
+[debug]
+  level = "$level"
+[plugins."io.containerd.internal.v1.opt"]
+  path = "$T/opt"
+EOF
+	# Sanitizer reports of an ASan shim go to files: its log FIFO may
+	# already be closed when LeakSanitizer runs at exit.
+	PATH="$T/bin:$PATH" HUSK_CONF_FILE="$T/husk.toml" HUSK_RUN_ROOT="$T/run" \
+		ASAN_OPTIONS="log_path=$T/asan" UBSAN_OPTIONS="log_path=$T/asan:print_stacktrace=1" \
+		containerd --config "$T/config.toml" >"$T/containerd.log" 2>&1 &
+	CTD_PID=$!
+	for _ in $(seq 100); do
+		ctr version >/dev/null 2>&1 && return 0
+		sleep 0.05
+	done
+	echo "# containerd did not start:"
+	diag <"$T/containerd.log"
+	return 1
+}
+
+# Processes this test started and that may outlive containerd: shims and
+# hypervisors name the test directory on their command line.
+test_pids() {
+	local p
+	for p in /proc/[0-9]*; do
+		[ -r "$p/cmdline" ] || continue
+		if tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -qF "$T/"; then
+			echo "${p#/proc/}"
+		fi
+	done | grep -vx "$$"
+}
+
+# Shims and hypervisors of this test still running.
+leftover_processes() {
+	local p cmd out=
+	for p in $(test_pids); do
+		cmd=$(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null)
+		case $cmd in
+		*containerd-shim*|*qemu-system*) out="$out $p:$(echo "$cmd" | cut -c1-80)" ;;
+		esac
+	done
+	echo "$out"
+}
+
+leftover_mounts() {
+	grep -F " $T/" /proc/self/mountinfo | awk '{print $5}'
+}
+
+# assert_clean ID...: after the tasks are gone nothing of them is left
+# (within a couple of seconds): no shim or hypervisor process, no mount,
+# no shim socket, nothing in the run directory.
+assert_clean() {
+	local what=$1 id left end
+	shift
+	end=$(($(now_ms) + ${CLEAN_WITHIN_MS:-3000}))
+	while :; do
+		left=$(leftover_processes)
+		for id in "$@"; do
+			[ -e "$(shim_socket "$id")" ] && left="$left socket:$id"
+		done
+		[ -n "$(ls -A "$T/run/$NS" 2>/dev/null)" ] &&
+			left="$left rundir:$(ls -A "$T/run/$NS" | tr '\n' ' ')"
+		[ -n "$(leftover_mounts)" ] && left="$left mounts:$(leftover_mounts | tr '\n' ' ')"
+		[ -z "$left" ] && break
+		[ "$(now_ms)" -ge "$end" ] && break
+		sleep 0.1
+	done
+	if [ -z "$left" ]; then
+		ok "$what: nothing left behind"
+	else
+		not_ok "$what: left behind:$left"
+	fi
+}
+
+# finish: sanitizer reports (when the shim is an ASan build) count as a
+# failure; then the plan and the exit status.
+finish() {
+	sleep 0.2
+	if grep -qE 'Sanitizer|runtime error:' "$T/containerd.log" ||
+		ls "$T"/asan.* >/dev/null 2>&1; then
+		not_ok "the shim has sanitizer reports"
+		grep -E -A12 'Sanitizer|runtime error:' "$T/containerd.log" | head -60 | diag
+		cat "$T"/asan.* 2>/dev/null | head -60 | diag
+	fi
+	echo "1..$tap_n"
+	[ "$tap_failed" = 0 ]
+	exit
+}
+
+kill_tasks() {
+	local id
+	for id in $(ctr task ls -q 2>/dev/null); do
+		ctr task kill -s SIGKILL "$id" >/dev/null 2>&1
+	done
+	sleep 0.2
+	for id in $(ctr task ls -q 2>/dev/null); do
+		ctr task delete -f "$id" >/dev/null 2>&1
+	done
+	for id in $(ctr containers ls -q 2>/dev/null); do
+		ctr containers delete "$id" >/dev/null 2>&1
+	done
+}
+
+cleanup() {
+	local p rc=$? sock
+	set +e
+	# A closed stdout must not cut the cleanup short.
+	trap '' PIPE
+	[ -z "$T" ] && return
+	if [ -n "$CTD_PID" ]; then
+		kill_tasks
+		kill -TERM "$CTD_PID" 2>/dev/null
+		for _ in $(seq 50); do
+			kill -0 "$CTD_PID" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -KILL "$CTD_PID" 2>/dev/null
+		wait "$CTD_PID" 2>/dev/null
+	fi
+	for p in $(test_pids); do kill -KILL "$p" 2>/dev/null; done
+	leftover_mounts | sort -r | while read -r m; do umount -l "$m"; done
+	for sock in /run/containerd/s/*; do
+		[ -S "$sock" ] || continue
+		# Ours were made for an address under $T.
+		grep -qF "$sock" "$T/sockets" 2>/dev/null && rm -f "$sock"
+	done
+	if [ -d /run/containerd/fifo ]; then
+		for p in /run/containerd/fifo/*; do
+			[ -e "$p" ] || continue
+			echo "$FIFO_BEFORE" | grep -qxF "$p" || rm -rf "$p"
+		done
+	fi
+	if [ -n "${RUNC_USED:-}" ]; then
+		# runc's shim leaves its state dir and empty per-namespace cgroups.
+		rm -rf "/run/containerd/runc/$NS"
+		rmdir /run/containerd/runc /sys/fs/cgroup/*/"$NS" 2>/dev/null
+	fi
+	# The directories containerd made for this test, if they were not there.
+	for p in /run/containerd/s /run/containerd/fifo /run/containerd; do
+		echo "$RUN_EXISTED" | grep -qxF "$p" || rmdir "$p" 2>/dev/null
+	done
+	if [ "$tap_failed" -gt 0 ] || [ "$rc" -ne 0 ]; then
+		echo "# containerd log (shim lines, last 60):"
+		grep -E 'shim|husk|level=(error|warning)' "$T/containerd.log" | tail -n 60 | diag
+	fi
+	rm -rf "$T"
+	T=
+}
+
+# Remember the socket containerd will dial for ID, for cleanup.
+note_ids() {
+	local id
+	for id in "$@"; do shim_socket "$id" >>"$T/sockets"; done
+}
+
+setup() {
+	[ "$(id -u)" = 0 ] || skip_all "needs root"
+	command -v containerd >/dev/null || skip_all "no containerd"
+	command -v ctr >/dev/null || skip_all "no ctr"
+	[ -x /bin/busybox ] || skip_all "needs busybox-static"
+	[ -x "$QEMU" ] || skip_all "no $QEMU"
+	local f
+	for f in "$SHIM" "$KERNEL" "$INITRD"; do
+		if [ ! -f "$f" ]; then
+			echo "not ok 1 - $f is missing (make; make kernel initrd)"
+			exit 1
+		fi
+	done
+	RUN_EXISTED=$(ls -d /run/containerd /run/containerd/s /run/containerd/fifo 2>/dev/null)
+	FIFO_BEFORE=$(ls -d /run/containerd/fifo/* 2>/dev/null)
+	T=$(mktemp -d /tmp/he.XXXXXX)
+	trap cleanup EXIT
+	trap 'exit 1' INT TERM HUP PIPE
+	write_husk_config "$T/husk.toml"
+	start_containerd || exit 1
+	build_image
+}

@@ -1,0 +1,183 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * The shim's agent client (host-shim/agent-client.c) against an in-process
+ * agent stand-in: typed replies arrive, a reply that breaks the protocol
+ * (more output than asked for) fails the call and closes the connection as
+ * if the agent had died, and a call without a connection still answers
+ * through its callback, never from inside the call.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "agent-client.h"
+#include "ttrpc/server.h"
+#include "util.h"
+/* After util.h, whose ARRAY_SIZE the harness then keeps. */
+#include "kselftest_harness.h"
+
+#pragma GCC diagnostic ignored "-Wsign-compare"
+
+static size_t reply_len; /* bytes ReadStdout answers with */
+
+static void read_stdout(struct ttrpc_call *call, const void *req_, void *ctx)
+{
+	Grpc__ReadStreamResponse r = GRPC__READ_STREAM_RESPONSE__INIT;
+	uint8_t *buf = calloc(1, reply_len + 1);
+
+	r.data.data = buf;
+	r.data.len = reply_len;
+	ttrpc_call_reply(call, &r.base);
+	free(buf);
+}
+
+static void wait_process(struct ttrpc_call *call, const void *req_, void *ctx)
+{
+	const Grpc__WaitProcessRequest *req = req_;
+	Grpc__WaitProcessResponse r = GRPC__WAIT_PROCESS_RESPONSE__INIT;
+
+	r.status = !strcmp(req->exec_id, "e7") ? 7 : 0;
+	ttrpc_call_reply(call, &r.base);
+}
+
+static const struct ttrpc_method methods[] = {
+	{ "grpc.AgentService", "ReadStdout",
+	  &grpc__read_stream_request__descriptor, read_stdout },
+	{ "grpc.AgentService", "WaitProcess",
+	  &grpc__wait_process_request__descriptor, wait_process },
+};
+
+struct result {
+	int done;
+	int code;
+	long long status;
+	size_t len;
+	int closed;
+};
+
+static void on_reply(void *resp, const struct herr *err, void *data)
+{
+	struct result *r = data;
+
+	r->done++;
+	r->code = err ? err->code : 0;
+}
+
+static void on_read(void *resp, const struct herr *err, void *data)
+{
+	struct result *r = data;
+
+	on_reply(resp, err, data);
+	if (resp)
+		r->len = ((Grpc__ReadStreamResponse *)resp)->data.len;
+}
+
+static void on_wait(void *resp, const struct herr *err, void *data)
+{
+	struct result *r = data;
+
+	on_reply(resp, err, data);
+	if (resp)
+		r->status = ((Grpc__WaitProcessResponse *)resp)->status;
+}
+
+static void on_closed(const struct herr *why, void *data)
+{
+	((struct result *)data)->closed++;
+}
+
+FIXTURE(ag)
+{
+	struct evloop *loop;
+	struct ttrpc_server *srv;
+	struct agent *a;
+	struct result closes;
+};
+
+FIXTURE_SETUP(ag)
+{
+	int sv[2];
+	struct herr err;
+
+	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv));
+	self->loop = evloop_new();
+	self->srv = ttrpc_server_new(self->loop, methods, ARRAY_SIZE(methods),
+				     NULL);
+	ASSERT_EQ(0, ttrpc_server_add_conn(self->srv, sv[1], sv[1], &err));
+	self->a = agent_new(self->loop);
+	memset(&self->closes, 0, sizeof(self->closes));
+	agent_on_close(self->a, on_closed, &self->closes);
+	ASSERT_EQ(0, agent_connect(self->a, sv[0], &err));
+}
+
+FIXTURE_TEARDOWN(ag)
+{
+	agent_free(self->a);
+	ttrpc_server_free(self->srv);
+	evloop_free(self->loop);
+}
+
+static void run_until(struct evloop *loop, int *done, int want)
+{
+	long long end = now_ms() + 3000;
+
+	while (*done < want && now_ms() < end)
+		evloop_run_once(loop, 20);
+}
+
+TEST_F(ag, typed_replies)
+{
+	struct result r = { 0 }, w = { 0 };
+
+	reply_len = 100;
+	agent_read_stream(self->a, false, "c1", "c1", on_read, &r);
+	agent_wait_process(self->a, "c1", "e7", on_wait, &w);
+	run_until(self->loop, &r.done, 1);
+	run_until(self->loop, &w.done, 1);
+	EXPECT_EQ(0, r.code);
+	EXPECT_EQ(100, r.len);
+	EXPECT_EQ(0, w.code);
+	EXPECT_EQ(7, w.status);
+	EXPECT_TRUE(agent_alive(self->a));
+	EXPECT_EQ(0, self->closes.closed);
+}
+
+TEST_F(ag, oversized_output_closes_the_connection)
+{
+	struct result r = { 0 }, w = { 0 };
+
+	reply_len = AGENT_READ_LEN + 1;
+	agent_read_stream(self->a, false, "c1", "c1", on_read, &r);
+	run_until(self->loop, &r.done, 1);
+	EXPECT_EQ(1, r.done);
+	EXPECT_EQ(GRPC_DATA_LOSS, r.code);
+	EXPECT_FALSE(agent_alive(self->a));
+	EXPECT_EQ(1, self->closes.closed);
+	/* Later calls fail too, through their callback. */
+	agent_wait_process(self->a, "c1", "c1", on_wait, &w);
+	EXPECT_EQ(0, w.done);
+	run_until(self->loop, &w.done, 1);
+	EXPECT_EQ(1, w.done);
+	EXPECT_NE(0, w.code);
+}
+
+TEST_F(ag, shutdown_fails_pending_calls_without_close_callback)
+{
+	struct result w = { 0 }, r = { 0 };
+	struct herr why;
+
+	/* Shut down before the loop runs: the call is still pending. */
+	agent_wait_process(self->a, "c1", "e1", on_wait, &w);
+	herr_set(&why, GRPC_UNAVAILABLE, 0, "VM killed");
+	agent_shutdown(self->a, &why);
+	EXPECT_EQ(1, w.done);
+	EXPECT_EQ(GRPC_UNAVAILABLE, w.code);
+	EXPECT_EQ(0, self->closes.closed);
+	agent_read_stream(self->a, true, "c1", "c1", on_read, &r);
+	EXPECT_EQ(0, r.done);
+	run_until(self->loop, &r.done, 1);
+	EXPECT_EQ(GRPC_UNAVAILABLE, r.code);
+}
+
+TEST_HARNESS_MAIN
