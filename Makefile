@@ -67,8 +67,8 @@ distclean:
 
 .PHONY: all clean distclean
 
-demo:
-	@echo "make demo: needs the host shim (containerd-shim-husk-v2), which is not built yet" >&2
-	@exit 1
+# Build everything, then run a container in a VM through containerd.
+demo: all
+	@BUILD=$(BUILD) IMAGES=$(IMAGES) scripts/demo.sh
 
 .PHONY: demo
