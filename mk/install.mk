@@ -28,8 +28,12 @@ install:
 		echo "installed $(DESTDIR)$(PREFIX)/share/husk/$$a"; \
 	done; \
 	if [ -f config/configuration.toml ]; then \
-		$(INSTALL) -D -m 0644 config/configuration.toml \
-			$(DESTDIR)$(PREFIX)/share/defaults/husk/configuration.toml; \
+		mkdir -p $(DESTDIR)$(PREFIX)/share/defaults/husk; \
+		sed 's|/usr/share/husk/|$(PREFIX)/share/husk/|g' \
+			config/configuration.toml \
+			>$(DESTDIR)$(PREFIX)/share/defaults/husk/configuration.toml; \
+		chmod 0644 $(DESTDIR)$(PREFIX)/share/defaults/husk/configuration.toml; \
+		echo "installed $(DESTDIR)$(PREFIX)/share/defaults/husk/configuration.toml"; \
 	fi
 
 .PHONY: install

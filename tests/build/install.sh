@@ -42,6 +42,13 @@ for a in vmlinux-husk vmlinuz-husk husk-initrd.img husk-rootfs.img; do
 	fi
 done
 
+conf=$tmp/usr/share/defaults/husk/configuration.toml
+if [ -f "$conf" ] && grep -q '^kernel = "/usr/share/husk/vmlinux-husk"' "$conf"; then
+	ok "default configuration installed, naming the installed kernel"
+else
+	nok "default configuration installed, naming the installed kernel"
+fi
+
 # Nothing outside the FHS places above.
 stray=$(cd "$tmp" && find . -type f | grep -vE '^\./usr/(bin|libexec/husk|share/husk|share/defaults/husk)/')
 if [ -z "$stray" ]; then
