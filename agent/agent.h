@@ -267,6 +267,12 @@ int hooks_run(const Grpc__Spec *spec, const char *cid, const char *bundle,
 /* oom.c */
 void oom_watch(struct container *c);
 void oom_unwatch(struct container *c);
+/*
+ * Report an OOM kill the cgroup counted but the event loop has not seen
+ * yet: called before a process's exit is answered, so the OOM event is
+ * never later than the exit (nor lost when the sandbox goes right after).
+ */
+void oom_check(struct container *c);
 void oom_wait(struct agent *a, struct ttrpc_call *call);
 void oom_cancel_all(struct agent *a, const char *why);
 

@@ -42,17 +42,24 @@ static void oom_push(struct agent *a, const char *cid)
 	a->oom_queue[a->n_oom_queue++] = xstrdup(cid);
 }
 
-static void oom_fired(struct evloop *loop, int fd, uint32_t events,
-		      void *data)
+void oom_check(struct container *c)
 {
-	struct container *c = data;
-	long kills = cgroup_oom_kills(c->cg);
+	long kills;
 
+	if (c->oom_fd < 0)
+		return;
+	kills = cgroup_oom_kills(c->cg);
 	if (kills > c->oom_kills) {
 		c->oom_kills = kills;
 		log_msg(LOG_WARN, "OOM kill", "container=%s", c->id);
 		oom_push(c->a, c->id);
 	}
+}
+
+static void oom_fired(struct evloop *loop, int fd, uint32_t events,
+		      void *data)
+{
+	oom_check(data);
 }
 
 void oom_watch(struct container *c)

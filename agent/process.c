@@ -154,6 +154,7 @@ void process_exited(struct process *p, int wstatus)
 		p->c->id, p->exec_id, (int)p->pid, p->status);
 	p->drain_timer = evloop_timer(p->a->loop, DRAIN_MS, drain_timer_fired,
 				      p);
+	oom_check(c);
 	answer_waiters(p);
 	if (had_waiters)
 		process_retire(p); /* may free p */
