@@ -59,8 +59,18 @@ int stdio_setup(struct process *p, bool tty, const Grpc__Box *size,
 		}
 		return herr_errno(err, e, "create stdio pipes");
 	}
-	/* Fewer wake-ups for bulk output; best effort. */
-	fcntl(out[0], F_SETPIPE_SZ, PIPE_SIZE);
+	/*
+	 * agent.container_pipe_size sets every stdio pipe's size; without it
+	 * stdout still gets a larger pipe, for fewer wake-ups on bulk output.
+	 * Best effort: the kernel caps what an unprivileged size may be.
+	 */
+	if (p->a->pipe_size) {
+		fcntl(in[1], F_SETPIPE_SZ, (int)p->a->pipe_size);
+		fcntl(out[0], F_SETPIPE_SZ, (int)p->a->pipe_size);
+		fcntl(errp[0], F_SETPIPE_SZ, (int)p->a->pipe_size);
+	} else {
+		fcntl(out[0], F_SETPIPE_SZ, PIPE_SIZE);
+	}
 	fd_set_nonblock(in[1], 1);
 	fd_set_nonblock(out[0], 1);
 	fd_set_nonblock(errp[0], 1);
