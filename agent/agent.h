@@ -15,11 +15,11 @@
 #include "agent.pb-c.h"
 #include "err.h"
 #include "path.h"
+#include "version.h"
 #include "evloop.h"
 #include "oci.pb-c.h"
 #include "ttrpc/server.h"
 
-#define AGENT_VERSION "0.1.0"
 #define AGENT_GRPC_VERSION "0.0.1"
 
 struct agent;

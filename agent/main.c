@@ -135,7 +135,7 @@ int main(int argc, char **argv)
 			log_set_level(log_level_parse(optarg));
 			break;
 		case 'V':
-			printf("husk-agent %s\n", AGENT_VERSION);
+			printf("husk-agent %s\n", HUSK_VERSION);
 			return 0;
 		case 'h':
 			fputs(usage, stdout);
@@ -220,7 +220,7 @@ int main(int argc, char **argv)
 	}
 	/* As PID 1 the console marker said so already. */
 	log_msg(init_mode ? LOG_DEBUG : LOG_INFO, "agent started",
-		"version=%s pid=%d state_dir=%s", AGENT_VERSION, (int)getpid(),
+		"version=%s pid=%d state_dir=%s", HUSK_VERSION, (int)getpid(),
 		state_dir);
 	r = evloop_run(loop) < 0;
 	if (init_mode)

@@ -42,7 +42,7 @@ RPC_HANDLER(get_guest_details)
 		}
 	}
 	resp.support_mem_hotplug_probe = false;
-	det.version = (char *)AGENT_VERSION;
+	det.version = (char *)HUSK_VERSION;
 	det.init_daemon = a->init_mode;
 	det.supports_seccomp = IS_ENABLED_CONFIG_AGENT_SECCOMP;
 	det.storage_handlers = (char **)storage_driver_names;

@@ -19,7 +19,7 @@ RPC_HANDLER(version)
 	Grpc__VersionCheckResponse resp = GRPC__VERSION_CHECK_RESPONSE__INIT;
 
 	resp.grpc_version = (char *)AGENT_GRPC_VERSION;
-	resp.agent_version = (char *)AGENT_VERSION;
+	resp.agent_version = (char *)HUSK_VERSION;
 	ttrpc_call_reply(call, &resp.base);
 }
 

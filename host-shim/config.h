@@ -15,6 +15,7 @@
 #include <stdio.h>
 
 #include "err.h"
+#include "version.h"
 
 enum shared_fs {
 	SHARED_FS_9P,
@@ -47,9 +48,6 @@ struct husk_config {
 	/* Where each value came from, for "husk env". */
 	char *sources; /* newline-separated list of files read */
 };
-
-/* husk's release, shown by "husk env" (the agent reports the same). */
-#define HUSK_VERSION "0.1.0"
 
 /* Where config_load() looks (mk/vm.mk passes make's PREFIX). */
 #ifndef HUSK_PREFIX
