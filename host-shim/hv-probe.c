@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -375,19 +376,24 @@ static bool cached_put(struct cached *c, const char *path, bool ok,
 
 /*
  * Every shim is its own process, and a KVM that does not work costs the
- * whole probe timeout, so the answer is also kept in a file for the rest
- * of this boot: the key is the boot id and QEMU's binary (device, inode,
- * size, mtime); /run is a tmpfs, so a reboot or a new QEMU probes again.
- * HUSK_PROBE_CACHE names the file ("" disables it).
+ * whole probe timeout (and even a working -sandbox check boots a guest),
+ * so answers are also kept in files for the rest of this boot: the key is
+ * the boot id and QEMU's binary (device, inode, size, mtime); /run is a
+ * tmpfs, so a reboot or a new QEMU probes again.  HUSK_PROBE_CACHE names
+ * the files' prefix ("" disables them): <prefix>-kvm, <prefix>-sandbox.
  */
 /* Beside, not inside, the shims' run root /run/husk, which they own. */
-#define PROBE_CACHE_DEFAULT "/run/husk-kvm-probe"
+#define PROBE_CACHE_DEFAULT "/run/husk-probe"
 
-static const char *probe_cache_path(void)
+/* The cache file for probe @what in @buf, or NULL when disabled. */
+static const char *probe_cache_path(const char *what, char *buf, size_t cap)
 {
 	const char *p = getenv("HUSK_PROBE_CACHE");
 
-	return p ? (*p ? p : NULL) : PROBE_CACHE_DEFAULT;
+	if (p && !*p)
+		return NULL;
+	snprintf(buf, cap, "%s-%s", p ? p : PROBE_CACHE_DEFAULT, what);
+	return buf;
 }
 
 static bool probe_key(const char *qemu, char *key, size_t cap)
@@ -411,9 +417,11 @@ static bool probe_key(const char *qemu, char *key, size_t cap)
 }
 
 /* "KEY\nOK\nWHY\n": 1/0 when the key matches, -1 otherwise. */
-static int probe_cache_read(const char *key, struct herr *w)
+static int probe_cache_read(const char *what, const char *key,
+			    struct herr *w)
 {
-	const char *path = probe_cache_path();
+	char pbuf[PATH_MAX];
+	const char *path = probe_cache_path(what, pbuf, sizeof(pbuf));
 	char buf[HERR_MSG_MAX + 256], *ok, *msg;
 	ssize_t n;
 	int fd;
@@ -443,9 +451,11 @@ static int probe_cache_read(const char *key, struct herr *w)
 	return *ok == '1';
 }
 
-static void probe_cache_write(const char *key, bool ok, const struct herr *w)
+static void probe_cache_write(const char *what, const char *key, bool ok,
+			      const struct herr *w)
 {
-	const char *path = probe_cache_path();
+	char pbuf[PATH_MAX];
+	const char *path = probe_cache_path(what, pbuf, sizeof(pbuf));
 	_cleanup_free_ char *tmp = NULL, *text = NULL;
 	int fd, len;
 
@@ -477,7 +487,7 @@ bool hv_probe_guest(const char *qemu_path, const char *accel, long long *ms_out,
 		*why = w;
 	/* A fresh answer ("husk check") replaces the cached one. */
 	if (!strcmp(accel, "kvm") && probe_key(qemu_path, key, sizeof(key)))
-		probe_cache_write(key, ok, &w);
+		probe_cache_write("kvm", key, ok, &w);
 	return ok;
 }
 
@@ -498,28 +508,37 @@ bool kvm_usable(const char *qemu_path, struct herr *why)
 		return cached_put(&c, qemu_path, false, &w, why);
 	}
 	have_key = probe_key(qemu_path, key, sizeof(key));
-	rc = have_key ? probe_cache_read(key, &w) : -1;
+	rc = have_key ? probe_cache_read("kvm", key, &w) : -1;
 	if (rc >= 0)
 		return cached_put(&c, qemu_path, rc == 1, &w, why);
 	ok = run_probe(qemu_path, "kvm", false, &ms, &w) == 0;
 	if (ok)
 		log_debug("KVM probe: test guest finished in %lld ms", ms);
 	if (have_key)
-		probe_cache_write(key, ok, &w);
+		probe_cache_write("kvm", key, ok, &w);
 	return cached_put(&c, qemu_path, ok, &w, why);
 }
 
 bool qemu_sandbox_usable(const char *qemu_path, struct herr *why)
 {
 	static struct cached c;
+	char key[160];
+	bool have_key;
 	struct herr w;
 	long long ms;
 	bool ok;
+	int rc;
 
 	if (cached_get(&c, qemu_path, why, &ok))
 		return ok;
+	have_key = probe_key(qemu_path, key, sizeof(key));
+	rc = have_key ? probe_cache_read("sandbox", key, &w) : -1;
+	if (rc >= 0)
+		return cached_put(&c, qemu_path, rc == 1, &w, why);
 	/* The TCG test guest with -sandbox: accepted and still working. */
 	ok = run_probe(qemu_path, "tcg", true, &ms, &w) == 0;
+	if (have_key)
+		probe_cache_write("sandbox", key, ok, &w);
 	return cached_put(&c, qemu_path, ok, &w, why);
 }
 

@@ -160,6 +160,7 @@ EOF
 	# Sanitizer reports of an ASan shim go to files: its log FIFO may
 	# already be closed when LeakSanitizer runs at exit.
 	PATH="$T/bin:$PATH" HUSK_CONF_FILE="$T/husk.toml" HUSK_RUN_ROOT="$T/run" \
+		HUSK_PROBE_CACHE="$T/probe" \
 		ASAN_OPTIONS="log_path=$T/asan" UBSAN_OPTIONS="log_path=$T/asan:print_stacktrace=1" \
 		containerd --config "$T/config.toml" >"$T/containerd.log" 2>&1 &
 	CTD_PID=$!
