@@ -9,7 +9,7 @@ protobuf-c-compiler libprotobuf-c-dev protobuf-compiler libprotobuf-dev
 libseccomp-dev libjson-c-dev gperf
 python3-kconfiglib linux-source-6.1
 flex bison bc libelf-dev libssl-dev lz4 zstd cpio e2fsprogs busybox-static
-qemu-system-x86 containerd runc nettle-dev"
+qemu-system-x86 containerd runc nettle-dev python3-grpcio python3-grpc-tools"
 
 missing=""
 for p in $PKGS; do
