@@ -39,14 +39,10 @@ containerd_source() {
 }
 
 # The CRI plugin enabled, with the husk runtime as the "husk" handler and
-# no CNI configuration (host-network pods only).
-start_containerd() {
-	local level=info
-	[ -n "${HUSK_E2E_DEBUG:-}" ] && level=debug
-	mkdir -p "$T/root" "$T/state" "$T/bin" "$T/run" "$T/cni/bin" \
-		"$T/cni/net.d" "$T/logs"
-	ln -sf "$SHIM" "$T/bin/containerd-shim-husk-v2"
-	cat >"$T/config.toml" <<EOF
+# no CNI configuration (host-network pods only).  Replaces the lib's.
+containerd_config() {
+	mkdir -p "$T/cni/bin" "$T/cni/net.d" "$T/logs"
+	cat <<EOF
 version = 2
 root = "$T/root"
 state = "$T/state"
@@ -55,7 +51,7 @@ state = "$T/state"
 [ttrpc]
   address = "$T/c.sock.ttrpc"
 [debug]
-  level = "$level"
+  level = "$1"
 [plugins."io.containerd.internal.v1.opt"]
   path = "$T/opt"
 [plugins."io.containerd.grpc.v1.cri"]
@@ -72,48 +68,6 @@ state = "$T/state"
     bin_dir = "$T/cni/bin"
     conf_dir = "$T/cni/net.d"
 EOF
-	PATH="$T/bin:$PATH" HUSK_CONF_FILE="$T/husk.toml" HUSK_RUN_ROOT="$T/run" \
-		HUSK_PROBE_CACHE="$T/probe" \
-		ASAN_OPTIONS="log_path=$T/asan" UBSAN_OPTIONS="log_path=$T/asan:print_stacktrace=1" \
-		containerd --config "$T/config.toml" >"$T/containerd.log" 2>&1 &
-	CTD_PID=$!
-	for _ in $(seq 100); do
-		ctr version >/dev/null 2>&1 && return 0
-		sleep 0.05
-	done
-	echo "# containerd did not start:"
-	diag <"$T/containerd.log"
-	return 1
-}
-
-# The pause image: the busybox layer with a command that sleeps.
-build_pause() {
-	local w=$T/pimg b diff layer cfg man
-	make_rootfs "$w/rootfs"
-	b=$w/oci/blobs/sha256
-	mkdir -p "$b"
-	tar --sort=name --owner=0 --group=0 --numeric-owner --mtime=@0 \
-		-C "$w/rootfs" -cf "$w/layer.tar" .
-	diff=$(sha "$w/layer.tar")
-	gzip -n -c "$w/layer.tar" >"$w/layer.tgz"
-	layer=$(sha "$w/layer.tgz")
-	mv "$w/layer.tgz" "$b/$layer"
-	printf '{"architecture":"amd64","os":"linux","config":{"Env":["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],"Entrypoint":["/bin/sleep"],"Cmd":["999999999"],"WorkingDir":"/"},"rootfs":{"type":"layers","diff_ids":["sha256:%s"]}}' \
-		"$diff" >"$w/config.json"
-	cfg=$(sha "$w/config.json")
-	printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:%s","size":%d},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"sha256:%s","size":%d}]}' \
-		"$cfg" "$(stat -c %s "$w/config.json")" "$layer" \
-		"$(stat -c %s "$b/$layer")" >"$w/manifest.json"
-	man=$(sha "$w/manifest.json")
-	mv "$w/config.json" "$b/$cfg"
-	printf '{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:%s","size":%d,"annotations":{"io.containerd.image.name":"%s","org.opencontainers.image.ref.name":"latest"}}]}' \
-		"$man" "$(stat -c %s "$w/manifest.json")" "$PAUSE" >"$w/oci/index.json"
-	mv "$w/manifest.json" "$b/$man"
-	echo '{"imageLayoutVersion":"1.0.0"}' >"$w/oci/oci-layout"
-	tar --sort=name --owner=0 --group=0 --numeric-owner --mtime=@0 \
-		-C "$w/oci" -cf "$w/pause-oci.tar" oci-layout index.json blobs
-	ctr images import "$w/pause-oci.tar" >/dev/null
-	rm -rf "$w"
 }
 
 cri() { "$PY" "$CLIENT" "$T/proto" "$T/c.sock" "$@"; }
@@ -164,7 +118,8 @@ SRC=$(containerd_source) ||
 start=$(now_ms)
 setup
 trap cri_cleanup EXIT
-build_pause
+# The pause image: the busybox layer with a command that sleeps.
+build_image "$PAUSE" '"Entrypoint":["/bin/sleep"],"Cmd":["999999999"]'
 
 mkdir -p "$T/proto"
 top=$(tar -tf "$SRC" 2>/dev/null | head -1 | cut -d/ -f1)

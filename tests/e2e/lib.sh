@@ -82,9 +82,12 @@ make_rootfs() { # DIR
 
 sha() { sha256sum "$1" | cut -d' ' -f1; }
 
-# An OCI image archive made with tar, gzip and sha256sum only.
+# build_image [NAME [PROCESS]]: a busybox OCI image made with tar, gzip
+# and sha256sum only, imported as NAME (default $IMG); PROCESS is the image
+# config's command part in JSON (default "Cmd":["/bin/sh"]).
 build_image() {
-	local w=$T/img b diff layer cfg man idx
+	local name=${1:-$IMG} process=${2:-'"Cmd":["/bin/sh"]'}
+	local w=$T/img b diff layer cfg man
 	make_rootfs "$w/rootfs"
 	b=$w/oci/blobs/sha256
 	mkdir -p "$b"
@@ -94,8 +97,8 @@ build_image() {
 	gzip -n -c "$w/layer.tar" >"$w/layer.tgz"
 	layer=$(sha "$w/layer.tgz")
 	mv "$w/layer.tgz" "$b/$layer"
-	printf '{"architecture":"amd64","os":"linux","config":{"Env":["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],"Cmd":["/bin/sh"],"WorkingDir":"/"},"rootfs":{"type":"layers","diff_ids":["sha256:%s"]}}' \
-		"$diff" >"$w/config.json"
+	printf '{"architecture":"amd64","os":"linux","config":{"Env":["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],%s,"WorkingDir":"/"},"rootfs":{"type":"layers","diff_ids":["sha256:%s"]}}' \
+		"$process" "$diff" >"$w/config.json"
 	cfg=$(sha "$w/config.json")
 	printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:%s","size":%d},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"sha256:%s","size":%d}]}' \
 		"$cfg" "$(stat -c %s "$w/config.json")" "$layer" \
@@ -103,12 +106,12 @@ build_image() {
 	man=$(sha "$w/manifest.json")
 	mv "$w/config.json" "$b/$cfg"
 	printf '{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:%s","size":%d,"annotations":{"io.containerd.image.name":"%s","org.opencontainers.image.ref.name":"latest"}}]}' \
-		"$man" "$(stat -c %s "$w/manifest.json")" "$IMG" >"$w/oci/index.json"
+		"$man" "$(stat -c %s "$w/manifest.json")" "$name" >"$w/oci/index.json"
 	mv "$w/manifest.json" "$b/$man"
 	echo '{"imageLayoutVersion":"1.0.0"}' >"$w/oci/oci-layout"
 	tar --sort=name --owner=0 --group=0 --numeric-owner --mtime=@0 \
-		-C "$w/oci" -cf "$w/busybox-oci.tar" oci-layout index.json blobs
-	ctr images import "$w/busybox-oci.tar" >/dev/null
+		-C "$w/oci" -cf "$w/image.tar" oci-layout index.json blobs
+	ctr images import "$w/image.tar" >/dev/null
 	rm -rf "$w"
 }
 
@@ -138,12 +141,10 @@ write_husk_config() {
 	} >"$f"
 }
 
-start_containerd() {
-	local level=info
-	[ -n "${HUSK_E2E_DEBUG:-}" ] && level=debug
-	mkdir -p "$T/root" "$T/state" "$T/bin" "$T/run"
-	ln -sf "$SHIM" "$T/bin/containerd-shim-husk-v2"
-	cat >"$T/config.toml" <<EOF
+# containerd's configuration on stdout, for log level $1.  A test may
+# define its own (tests/e2e/cri.sh enables the CRI plugin).
+containerd_config() {
+	cat <<EOF
 version = 2
 root = "$T/root"
 state = "$T/state"
@@ -153,10 +154,18 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
 [ttrpc]
   address = "$T/c.sock.ttrpc"
 [debug]
-  level = "$level"
+  level = "$1"
 [plugins."io.containerd.internal.v1.opt"]
   path = "$T/opt"
 EOF
+}
+
+start_containerd() {
+	local level=info
+	[ -n "${HUSK_E2E_DEBUG:-}" ] && level=debug
+	mkdir -p "$T/root" "$T/state" "$T/bin" "$T/run"
+	ln -sf "$SHIM" "$T/bin/containerd-shim-husk-v2"
+	containerd_config "$level" >"$T/config.toml"
 	# Sanitizer reports of an ASan shim go to files: its log FIFO may
 	# already be closed when LeakSanitizer runs at exit.
 	PATH="$T/bin:$PATH" HUSK_CONF_FILE="$T/husk.toml" HUSK_RUN_ROOT="$T/run" \
