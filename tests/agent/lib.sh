@@ -3,6 +3,7 @@
 # and pid namespaces on a temporary socket and state directory, drives it
 # with husk ctl, prints TAP, and always stops the agent and cleans up.
 set -u
+. "$(dirname "${BASH_SOURCE[0]}")/../common.sh"
 
 BUILD=${BUILD:-build}
 AGENT=${AGENT:-$BUILD/bin/husk-agent}
@@ -11,41 +12,8 @@ HUSK=${HUSK:-$BUILD/bin/husk}
 T=
 AGENT_PID=
 AGENT_REAL=
-tap_n=0
-
-ok() { tap_n=$((tap_n + 1)); echo "ok $tap_n - $*"; }
-not_ok() { tap_n=$((tap_n + 1)); echo "not ok $tap_n - $*"; }
-# check DESCRIPTION COMMAND...: ok if the command succeeds
-check() {
-	local d=$1
-	shift
-	if "$@"; then ok "$d"; else not_ok "$d"; fi
-}
-# expect DESCRIPTION WANT GOT
-expect() {
-	if [ "$2" = "$3" ]; then
-		ok "$1"
-	else
-		not_ok "$1 (want '$2', got '$3')"
-	fi
-}
-skip_all() {
-	echo "ok 1 # SKIP $*"
-	exit 0
-}
 
 ctl() { "$HUSK" ctl --addr "unix:$SOCK" "$@"; }
-
-make_rootfs() { # DIR
-	local d=$1 a
-	mkdir -p "$d"/{bin,proc,sys,dev,tmp,etc,root}
-	cp /bin/busybox "$d/bin/busybox"
-	for a in $(/bin/busybox --list); do
-		[ "$a" = busybox ] || ln -sf busybox "$d/bin/$a"
-	done
-	echo "root:x:0:0:root:/root:/bin/sh" >"$d/etc/passwd"
-	echo "root:x:0:" >"$d/etc/group"
-}
 
 start_agent() {
 	SOCK=$T/agent.sock

@@ -9,6 +9,7 @@
 # Many variables here are for the scripts that source this file.
 # shellcheck disable=SC2034
 set -u
+. "$(dirname "${BASH_SOURCE[0]}")/../common.sh"
 
 BUILD=${BUILD:-build}
 IMAGES=${IMAGES:-images}
@@ -28,20 +29,6 @@ STORAGE="9p:kataShared:9p:$SHARED/:trans=virtio,version=9p2000.L,cache=mmap:node
 T=
 QEMU_PID=
 VM_DIR=
-tap_n=0
-tap_failed=0
-
-ok() { tap_n=$((tap_n + 1)); echo "ok $tap_n - $*"; }
-not_ok() {
-	tap_n=$((tap_n + 1))
-	tap_failed=$((tap_failed + 1))
-	echo "not ok $tap_n - $*"
-}
-# expect DESCRIPTION WANT GOT
-expect() {
-	if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1 (want '$2', got '$3')"; fi
-}
-diag() { sed 's/^/# /'; }
 now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.3f", b - a }'; }
 
@@ -112,17 +99,6 @@ pick_accel() {
 		TSC="tsc_early_khz=$(awk -F: '/^cpu MHz/ { printf "%d", $2 * 1000; exit }' /proc/cpuinfo)"
 	fi
 	echo "# accelerator: $ACCEL"
-}
-
-make_rootfs() { # DIR: a busybox-static tree for the container
-	local d=$1 a
-	mkdir -p "$d"/{bin,proc,sys,dev,tmp,etc,root}
-	cp /bin/busybox "$d/bin/busybox"
-	for a in $(/bin/busybox --list); do
-		[ "$a" = busybox ] || ln -sf busybox "$d/bin/$a"
-	done
-	echo "root:x:0:0:root:/root:/bin/sh" >"$d/etc/passwd"
-	echo "root:x:0:" >"$d/etc/group"
 }
 
 # vm_start NAME TRANSPORT APPEND QEMU-ARGS...: boot in the background.

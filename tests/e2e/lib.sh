@@ -8,6 +8,7 @@
 #
 # Run from the repository root.  HUSK_E2E_DEBUG=1 keeps debug logs.
 set -u
+. "$(dirname "${BASH_SOURCE[0]}")/../common.sh"
 
 TOP=$(pwd)
 BUILD=${BUILD:-build}
@@ -25,30 +26,6 @@ CTD_PID=
 FIFO_BEFORE=
 RUN_EXISTED=
 RUNC_USED=
-tap_n=0
-tap_failed=0
-
-ok() { tap_n=$((tap_n + 1)); echo "ok $tap_n - $*"; }
-not_ok() {
-	tap_n=$((tap_n + 1))
-	tap_failed=$((tap_failed + 1))
-	echo "not ok $tap_n - $*"
-}
-# expect DESCRIPTION WANT GOT
-expect() {
-	if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1 (want '$2', got '$3')"; fi
-}
-# check DESCRIPTION COMMAND...
-check() {
-	local d=$1
-	shift
-	if "$@"; then ok "$d"; else not_ok "$d"; fi
-}
-diag() { sed 's/^/# /'; }
-skip_all() {
-	echo "1..0 # SKIP $*"
-	exit 0
-}
 now_ms() { date +%s%3N; }
 
 ctr() { command ctr -a "$T/c.sock" -n "$NS" "$@"; }
@@ -66,18 +43,6 @@ husk_run() {
 shim_socket() {
 	printf '/run/containerd/s/%s' \
 		"$(printf %s "$T/c.sock/$NS/$1" | sha256sum | cut -d' ' -f1)"
-}
-
-make_rootfs() { # DIR
-	local d=$1 a
-	mkdir -p "$d"/{bin,proc,sys,dev,tmp,etc,root,run}
-	cp /bin/busybox "$d/bin/busybox"
-	for a in $(/bin/busybox --list); do
-		[ "$a" = busybox ] || ln -sf busybox "$d/bin/$a"
-	done
-	echo "root:x:0:0:root:/root:/bin/sh" >"$d/etc/passwd"
-	echo "root:x:0:" >"$d/etc/group"
-	chmod 1777 "$d/tmp"
 }
 
 sha() { sha256sum "$1" | cut -d' ' -f1; }
