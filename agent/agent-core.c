@@ -60,7 +60,7 @@ void agent_fini(struct agent *a)
 	closep(&a->sb.pid_fd);
 	if (a->sb.created && !a->dry_run)
 		storage_put_all();
-	strv_free(a->sb.storages, a->sb.n_storages);
+	strvn_free(a->sb.storages, a->sb.n_storages);
 	free(a->sb.id);
 	free(a->sb.hostname);
 	free(a->state_dir);

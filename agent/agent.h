@@ -280,8 +280,7 @@ void oom_cancel_all(struct agent *a, const char *why);
 int rm_rf(const char *path);
 int write_file(const char *path, const char *data);
 char *strdupf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void strv_free(char **v, size_t n);
-/* Deep copy a protobuf-c message by packing and unpacking it. */
-void *pb_dup(const ProtobufCMessage *m);
+/* Free @n strings and the array that holds them. */
+void strvn_free(char **v, size_t n);
 
 #endif

@@ -18,6 +18,7 @@
 #include "caps.h"
 #include "cgroup.h"
 #include "log.h"
+#include "pb.h"
 #include "seccomp.h"
 #include "storage.h"
 #include "util.h"
@@ -135,7 +136,7 @@ void container_free(struct container *c)
 		seccomp_filter_free(c->filter);
 	if (c->spec)
 		protobuf_c_message_free_unpacked(&c->spec->base, NULL);
-	strv_free(c->storages, c->n_storages);
+	strvn_free(c->storages, c->n_storages);
 	free(c->bundle);
 	free(c->id);
 	free(c);

@@ -105,22 +105,10 @@ char *strdupf(const char *fmt, ...)
 	return s;
 }
 
-void strv_free(char **v, size_t n)
+void strvn_free(char **v, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		free(v[i]);
 	free(v);
 }
 
-void *pb_dup(const ProtobufCMessage *m)
-{
-	size_t len = protobuf_c_message_get_packed_size(m);
-	_cleanup_free_ uint8_t *buf = xmalloc(len ? len : 1);
-	void *copy;
-
-	protobuf_c_message_pack(m, buf);
-	copy = protobuf_c_message_unpack(m->descriptor, NULL, len, buf);
-	if (!copy)
-		abort(); /* it was just packed from a valid message */
-	return copy;
-}

@@ -123,7 +123,7 @@ void oom_cancel_all(struct agent *a, const char *why)
 		waiter_drop(w);
 		ttrpc_call_fail(call, GRPC_ABORTED, "GetOOMEvent: %s", why);
 	}
-	strv_free(a->oom_queue, a->n_oom_queue);
+	strvn_free(a->oom_queue, a->n_oom_queue);
 	a->oom_queue = NULL;
 	a->n_oom_queue = 0;
 }

@@ -98,7 +98,7 @@ static void sandbox_reset(struct agent *a)
 	closep(&sb->pid_fd);
 	sb->ipc_fd = sb->uts_fd = sb->pid_fd = -1;
 	storage_put_all();
-	strv_free(sb->storages, sb->n_storages);
+	strvn_free(sb->storages, sb->n_storages);
 	sb->storages = NULL;
 	sb->n_storages = 0;
 	free(sb->id);

@@ -109,14 +109,6 @@ __attribute__((format(printf, 2, 3))) static void sv_addf(struct strv *sv,
 	free(s);
 }
 
-void strv_free(char **v)
-{
-	if (!v)
-		return;
-	for (char **p = v; *p; p++)
-		free(*p);
-	free(v);
-}
 
 /* QEMU option values separate on ','; a literal comma is written ",,". */
 static char *opt_escape(const char *s)

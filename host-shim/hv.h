@@ -158,7 +158,6 @@ char *qemu_kernel_cmdline(const struct husk_config *cfg,
 			  const struct qemu_host *h);
 /* argv for virtiofsd (shared_fs = "virtio-fs"). */
 char **virtiofsd_build_argv(const struct vm_params *p);
-void strv_free(char **v);
 
 /* ---- Cloud Hypervisor (hv-clh.c), CONFIG_HV_CLOUD_HYPERVISOR ----------- */
 

@@ -14,6 +14,7 @@
 #include "containerd/runtimeoptions.pb-c.h"
 #include "events.h"
 #include "log.h"
+#include "pb.h"
 #include "shim.h"
 #include "task.h"
 #include "util.h"
@@ -65,17 +66,8 @@ static void copy_rootfs(struct container *c,
 			const Containerd__Task__V2__CreateTaskRequest *req)
 {
 	c->rootfs = xcalloc(req->n_rootfs, sizeof(*c->rootfs));
-	for (size_t i = 0; i < req->n_rootfs; i++) {
-		size_t len = containerd__types__mount__get_packed_size(
-			req->rootfs[i]);
-		_cleanup_free_ uint8_t *buf = xmalloc(len);
-
-		containerd__types__mount__pack(req->rootfs[i], buf);
-		c->rootfs[i] = containerd__types__mount__unpack(NULL, len, buf);
-		if (!c->rootfs[i])
-			abort();
-		c->n_rootfs++;
-	}
+	for (size_t i = 0; i < req->n_rootfs; i++)
+		c->rootfs[c->n_rootfs++] = pb_dup(&req->rootfs[i]->base);
 }
 
 static void create_failed(struct container *c, const struct herr *err)

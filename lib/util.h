@@ -55,6 +55,9 @@ void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t size);
 char *xstrdup(const char *s);
 
+/* Free a NULL-terminated string vector (NULL is fine). */
+void strv_free(char **v);
+
 /* Monotonic clock in milliseconds. */
 long long now_ms(void);
 

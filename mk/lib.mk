@@ -1,7 +1,7 @@
 # libhusk: the code both tiers share (error type, logging, event loop,
 # ttRPC runtime) plus the generated protobuf-c code.
 
-LIB_SRCS += lib/err.c lib/log.c lib/util.c lib/evloop.c lib/path.c
+LIB_SRCS += lib/err.c lib/log.c lib/util.c lib/evloop.c lib/path.c lib/pb.c
 
 libhusk = $(call objdir,$(1))/libhusk.a
 
