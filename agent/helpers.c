@@ -111,4 +111,3 @@ void strvn_free(char **v, size_t n)
 		free(v[i]);
 	free(v);
 }
-
