@@ -58,11 +58,15 @@ vm_kill() {
 }
 
 # Stop this test's virtiofsd by its PID (it also exits when QEMU goes).
-# In namespace mode it is a monitor whose sandboxed child dies with it.
+# In namespace mode it is a monitor, and its sandboxed child outlives a
+# killed monitor while QEMU stays connected: the child goes first.
 vfs_kill() {
-	local pid=$VFS_PID
+	local pid=$VFS_PID child
 	[ -n "$pid" ] || return 0
 	VFS_PID=
+	for child in $(pgrep -P "$pid"); do
+		kill -KILL "$child" 2>/dev/null
+	done
 	kill -TERM "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null; return 0; }
 	for _ in $(seq 50); do
 		kill -0 "$pid" 2>/dev/null || break
