@@ -412,6 +412,100 @@ static unsigned long propagation_flags(const char *name)
 	return MS_SLAVE | MS_REC; /* nothing leaks back to the agent */
 }
 
+/* mountinfo escapes space, tab, newline and backslash as \ooo. */
+static void unescape_octal(char *s)
+{
+	char *out = s;
+
+	for (; *s; s++) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' &&
+		    s[2] <= '7' && s[3] >= '0' && s[3] <= '7') {
+			*out++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 +
+					(s[3] - '0'));
+			s += 3;
+		} else {
+			*out++ = *s;
+		}
+	}
+	*out = '\0';
+}
+
+/* Is @mp @path or one of its ancestors, by whole components? */
+static bool path_under(const char *path, const char *mp)
+{
+	size_t n = strlen(mp);
+
+	if (!strcmp(mp, "/"))
+		return true;
+	return !strncmp(path, mp, n) && (path[n] == '/' || !path[n]);
+}
+
+/*
+ * The mount that holds @path (the deepest mount point above it; the last
+ * one listed when mounts are stacked) and whether it is shared.
+ */
+static int mount_of(const char *path, char *mp, size_t size, bool *shared,
+		    struct herr *err)
+{
+	_cleanup_free_ char *line = NULL;
+	size_t cap = 0, best = 0;
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+
+	if (!f)
+		return herr_errno(err, errno, "open /proc/self/mountinfo");
+	mp[0] = '\0';
+	while (getline(&line, &cap, f) > 0) {
+		char *save, *fld, *point = NULL;
+		bool is_shared = false;
+		int i = 0;
+
+		/* id parent dev root POINT opts [optional...] - fstype ... */
+		for (fld = strtok_r(line, " \n", &save); fld;
+		     fld = strtok_r(NULL, " \n", &save), i++) {
+			if (i == 4)
+				point = fld;
+			else if (i >= 6 && !strcmp(fld, "-"))
+				break;
+			else if (i >= 6 && !strncmp(fld, "shared:", 7))
+				is_shared = true;
+		}
+		if (!point)
+			continue;
+		unescape_octal(point);
+		if (!path_under(path, point) || strlen(point) < best ||
+		    strlen(point) >= size)
+			continue;
+		best = strlen(point);
+		strcpy(mp, point);
+		*shared = is_shared;
+	}
+	fclose(f);
+	if (!mp[0])
+		return herr_set(err, GRPC_INTERNAL, ENOENT,
+				"no mount holds %s in /proc/self/mountinfo",
+				path);
+	return 0;
+}
+
+/*
+ * pivot_root(2) refuses a new root whose parent mount is shared (as it is
+ * when rootfsPropagation is shared or rshared, or the volumes' sources
+ * are shared): make that one mount private, as runc does, so the rootfs
+ * bind below is private too and nothing the container mounts leaks out
+ * through it.
+ */
+static int rootfs_parent_private(const char *root, struct herr *err)
+{
+	char mp[PATH_MAX];
+	bool shared = false;
+
+	if (mount_of(root, mp, sizeof(mp), &shared, err) < 0)
+		return -1;
+	if (shared && mount(NULL, mp, NULL, MS_PRIVATE, NULL) < 0)
+		return herr_errno(err, errno, "make %s private", mp);
+	return 0;
+}
+
 static int do_pivot_root(const char *root, struct herr *err)
 {
 	_cleanup_close_ int oldroot = -1, newroot = -1;
@@ -440,13 +534,16 @@ int mounts_setup_rootfs(const Grpc__Spec *spec, const char *cid,
 			struct herr *err)
 {
 	const char *root = spec->root->path;
+	const char *name = spec->linux->rootfspropagation;
+	unsigned long prop = propagation_flags(name);
 	char rootbuf[PATH_MAX];
 
 	if (!realpath(root, rootbuf))
 		return herr_errno(err, errno, "rootfs %s", root);
-	if (mount(NULL, "/", NULL,
-		  propagation_flags(spec->linux->rootfspropagation), NULL) < 0)
+	if (mount(NULL, "/", NULL, prop, NULL) < 0)
 		return herr_errno(err, errno, "set rootfs propagation");
+	if (rootfs_parent_private(rootbuf, err) < 0)
+		return herr_prefix(err, "rootfs %s", rootbuf);
 	/* pivot_root needs the rootfs to be a mount point. */
 	if (mount(rootbuf, rootbuf, NULL, MS_BIND | MS_REC, NULL) < 0)
 		return herr_errno(err, errno, "bind rootfs %s", rootbuf);
@@ -456,7 +553,17 @@ int mounts_setup_rootfs(const Grpc__Spec *spec, const char *cid,
 					   spec->mounts[i]->destination);
 	if (setup_dev(rootbuf, spec, err) < 0)
 		return -1;
-	return do_pivot_root(rootbuf, err);
+	if (do_pivot_root(rootbuf, err) < 0)
+		return -1;
+	/*
+	 * The spec's propagation again, now on the container's own root:
+	 * before pivot_root it could not be shared.  Private it already is.
+	 */
+	if (name && *name && !(prop & MS_PRIVATE) &&
+	    mount(NULL, "/", NULL, prop, NULL) < 0)
+		return herr_errno(err, errno, "set rootfs propagation %s",
+				  name);
+	return 0;
 }
 
 static int mask_path(const char *path, struct herr *err)

@@ -53,7 +53,7 @@ $(AGENT_TEST_HELPER): tests/agent/malformed.c $(call libhusk,host) | $(GEN_STAMP
 CHECK_PROGS += tests/agent/lifecycle.sh tests/agent/process.sh \
 	tests/agent/security.sh tests/agent/resources.sh \
 	tests/agent/malformed.sh tests/agent/cycles.sh \
-	tests/agent/sanitized.sh
+	tests/agent/sanitized.sh tests/agent/propagation.sh
 CHECK_DEPS += $(AGENT_BIN) $(AGENT_SAN_BIN) $(BIN)/husk $(AGENT_TEST_HELPER)
 
 # Benchmark: size, idle RSS, lifecycle rate, ReadStdout throughput.

@@ -10,6 +10,10 @@ libseccomp-dev libjson-c-dev gperf
 python3-kconfiglib linux-source-6.1
 flex bison bc libelf-dev libssl-dev lz4 zstd cpio e2fsprogs busybox-static
 qemu-system-x86 containerd runc nettle-dev python3-grpcio python3-grpc-tools"
+# virtiofsd (/usr/lib/qemu/virtiofsd, QEMU 7.2's C daemon) is in
+# qemu-system-common, which qemu-system-x86 depends on: named here so the
+# virtio-fs tests' dependency is explicit.
+PKGS="$PKGS qemu-system-common"
 
 missing=""
 for p in $PKGS; do

@@ -1,8 +1,9 @@
 # Shared by the boot tests (sourced, bash): boot husk's kernel and guest
 # images under QEMU with the agent channel on a virtio-serial port behind
-# a unix socket and a 9p share (tag kataShared) for container rootfs, drive
-# the agent with husk ctl, print TAP.  Every QEMU is started here, killed
-# by its PID on exit, and every wait is bounded.
+# a unix socket and a share (tag kataShared) for container rootfs, 9p or,
+# with VM_SHARE=virtio-fs, Debian's virtiofsd; drive the agent with husk
+# ctl, print TAP.  Every QEMU and virtiofsd is started here, killed by its
+# PID on exit, and every wait is bounded.
 #
 # KVM is used when a tiny guest really runs under it (the result is
 # cached per host boot); otherwise TCG.  Run from the repository root.
@@ -25,9 +26,18 @@ EXIT_TIMEOUT=${BOOT_EXIT_TIMEOUT:-30}
 # The 9p storage Kata's runtime sends, and where the rootfs then appears.
 SHARED=/run/kata-containers/shared/containers
 STORAGE="9p:kataShared:9p:$SHARED/:trans=virtio,version=9p2000.L,cache=mmap:nodev:msize=8192"
+# The virtio-fs storage Kata's runtime sends (no options without DAX).
+STORAGE_VFS="virtio-fs:kataShared:virtiofs:$SHARED/"
+# VM_SHARE: 9p or virtio-fs, for the next vm_start.  VM_MEM: guest RAM,
+# which virtio-fs needs as a shared memfd of this size.
+VM_SHARE=9p
+VM_MEM=256M
+VIRTIOFSD=${VIRTIOFSD:-/usr/lib/qemu/virtiofsd}
+VFS_TIMEOUT=${BOOT_VFS_TIMEOUT:-10}
 
 T=
 QEMU_PID=
+VFS_PID=
 VM_DIR=
 now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.3f", b - a }'; }
@@ -47,8 +57,29 @@ vm_kill() {
 	return 0
 }
 
+# Stop this test's virtiofsd by its PID (it also exits when QEMU goes).
+# In namespace mode it is a monitor, and its sandboxed child outlives a
+# killed monitor while QEMU stays connected: the child goes first.
+vfs_kill() {
+	local pid=$VFS_PID child
+	[ -n "$pid" ] || return 0
+	VFS_PID=
+	for child in $(pgrep -P "$pid"); do
+		kill -KILL "$child" 2>/dev/null
+	done
+	kill -TERM "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null; return 0; }
+	for _ in $(seq 50); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -KILL "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	return 0
+}
+
 cleanup() {
 	vm_kill
+	vfs_kill
 	[ -n "$T" ] && rm -rf "$T"
 }
 
@@ -101,25 +132,83 @@ pick_accel() {
 	echo "# accelerator: $ACCEL"
 }
 
+# vfs_start DIR SOCKET LOG: Debian's virtiofsd (QEMU 7.2's C daemon)
+# serving DIR on SOCKET, sandboxed in its own mount, pid and net
+# namespaces (pivot_root into DIR) with its seccomp filter, which it
+# applies once QEMU connects.  Sets VFS_PID; returns 1 with VFS_ERROR if
+# the socket does not appear.
+vfs_start() {
+	local dir=$1 sock=$2 log=$3 end
+	VFS_ERROR=
+	"$VIRTIOFSD" --socket-path="$sock" -o source="$dir" \
+		-o sandbox=namespace -o cache=auto -o xattr \
+		-o announce_submounts --thread-pool-size=1 \
+		>"$log" 2>&1 </dev/null &
+	VFS_PID=$!
+	end=$(($(date +%s) + VFS_TIMEOUT))
+	while [ ! -S "$sock" ]; do
+		if ! kill -0 "$VFS_PID" 2>/dev/null; then
+			wait "$VFS_PID"
+			VFS_ERROR="virtiofsd exited with status $? before its socket appeared: $(tail -n 2 "$log")"
+			VFS_PID=
+			return 1
+		fi
+		if [ "$(date +%s)" -ge "$end" ]; then
+			VFS_ERROR="virtiofsd: no socket $sock after ${VFS_TIMEOUT}s"
+			vfs_kill
+			return 1
+		fi
+		sleep 0.01
+	done
+}
+
 # vm_start NAME TRANSPORT APPEND QEMU-ARGS...: boot in the background.
-# TRANSPORT is pci or mmio (virtio-serial and 9p device flavours).
-# Sets VM_DIR (console.log, qemu.log, agent.sock, share/), QEMU_PID and
-# VM_START (host time just before QEMU was spawned).
+# TRANSPORT is pci or mmio (virtio-serial and share device flavours).
+# With VM_SHARE=virtio-fs it first starts virtiofsd on share/ and gives
+# QEMU a shared memfd of VM_MEM as RAM (the caller passes no -m; microvm needs
+# memory-backend=mem from the caller; q35 gets it as its NUMA node).
+# Sets VM_DIR (console.log, qemu.log, agent.sock, share/, vfs.sock,
+# virtiofsd.log), QEMU_PID, VFS_PID and VM_START (host time just before
+# QEMU was spawned).  Returns 1 with VM_ERROR when virtiofsd fails.
 vm_start() {
-	local name=$1 transport=$2 append=$3 serial=virtio-serial-pci p9=virtio-9p-pci
+	local name=$1 transport=$2 append=$3 serial=virtio-serial-pci dev
+	local share=()
 	shift 3
-	[ "$transport" = mmio ] && serial=virtio-serial-device p9=virtio-9p-device
+	[ "$transport" = mmio ] && serial=virtio-serial-device
 	VM_DIR=$T/$name
 	mkdir -p "$VM_DIR/share"
 	SOCK=$VM_DIR/agent.sock
+	if [ "$VM_SHARE" = virtio-fs ]; then
+		dev=vhost-user-fs-pci
+		[ "$transport" = mmio ] && dev=vhost-user-fs-device
+		if ! vfs_start "$VM_DIR/share" "$VM_DIR/vfs.sock" "$VM_DIR/virtiofsd.log"; then
+			VM_ERROR=$VFS_ERROR
+			return 1
+		fi
+		share=(-m "$VM_MEM"
+			-object "memory-backend-memfd,id=mem,size=$VM_MEM,share=on"
+			-chardev "socket,id=vfs,path=$VM_DIR/vfs.sock"
+			-device "$dev,chardev=vfs,tag=kataShared,queue-size=1024")
+		# libvhost-user refuses legacy virtio-mmio (virtiofsd aborts).
+		if [ "$transport" = mmio ]; then
+			share+=(-global virtio-mmio.force-legacy=false)
+		else
+			# shellcheck disable=SC2054 # one -numa value
+			share+=(-numa node,memdev=mem)
+		fi
+	else
+		dev=virtio-9p-pci
+		[ "$transport" = mmio ] && dev=virtio-9p-device
+		share=(-fsdev "local,id=fs0,path=$VM_DIR/share,security_model=none"
+			-device "$dev,fsdev=fs0,mount_tag=kataShared")
+	fi
 	VM_START=$(now)
 	"$QEMU" "${ACCEL_ARGS[@]}" -smp 1 -nodefaults -no-user-config -nographic \
 		-no-reboot -serial "file:$VM_DIR/console.log" \
 		-device "$serial" \
 		-chardev "socket,id=agent,path=$SOCK,server=on,wait=off" \
 		-device "virtserialport,chardev=agent,name=${VM_CHANNEL:-agent.channel.0}" \
-		-fsdev "local,id=fs0,path=$VM_DIR/share,security_model=none" \
-		-device "$p9,fsdev=fs0,mount_tag=kataShared" \
+		"${share[@]}" \
 		"$@" -append "console=ttyS0 quiet panic=-1 $append" \
 		>"$VM_DIR/qemu.log" 2>&1 </dev/null &
 	QEMU_PID=$!
