@@ -29,39 +29,7 @@ expect "masked /proc/timer_list" "0" "$(run c10 sh -c 'wc -c </proc/timer_list')
 CREATE_OPTS=()
 expect "readonly /proc/sys" ro "$(run c11 sh -c 'echo 1 >/proc/sys/kernel/ns_last_pid 2>/dev/null && echo rw || echo ro')"
 
-# The hierarchies the agent really put a container in (cgroup2, or the v1
-# controllers beside a cgroup2 that has none of them): what the container
-# reads in /proc/self/cgroup (no cgroup namespace: host paths), each line
-# "N:controllers:/husk/ID" mapped to the mount of that hierarchy.
-CG_HIER=$(run cgprobe cat /proc/self/cgroup | sed -n 's|^[0-9]*:\([^:]*\):/husk/cgprobe$|\1|p')
-hier_mount() { # hier_mount CONTROLLERS ("" for cgroup2)
-	awk -v want="$1" '
-	want == "" && $3 == "cgroup2" { print $2; exit }
-	want != "" && $3 == "cgroup" {
-		n = split(want, w, ",")
-		ok = 1
-		for (i = 1; i <= n; i++)
-			if (("," $4 ",") !~ ("," w[i] ",")) ok = 0
-		if (ok) { print $2; exit }
-	}' /proc/self/mounts
-}
-cgroup_dirs() { # cgroup_dirs ID: the agent's cgroup of ID in each hierarchy
-	local h
-	while IFS= read -r h; do
-		echo "$(hier_mount "$h")/husk/$1"
-	done <<<"$CG_HIER"
-}
-cgroups_exist() { # cgroups_exist ID: 0 if all exist, 1 if none, 2 if some
-	local d have=0 miss=0
-	for d in $(cgroup_dirs "$1"); do
-		if [ -d "$d" ]; then have=1; else miss=1; fi
-	done
-	[ "$miss" = 0 ] && [ "$have" = 1 ] && return 0
-	[ "$have" = 0 ] && return 1
-	return 2
-}
-check "a container's cgroups found: $(cgroup_dirs '*' | tr '\n' ' ')" \
-	test -n "$CG_HIER"
+cgroup_probe
 
 # A process that cannot start leaves nothing behind.
 err=$(ctl create --id bad1 --rootfs "$ROOTFS" -- /no/such/binary 2>&1)
