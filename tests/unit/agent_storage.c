@@ -162,6 +162,28 @@ static const char *at(FIXTURE_DATA(st) * self, const char *rel)
 	return self->path;
 }
 
+/*
+ * storage_add(&self->s) at <dir>/@rel through the stand-in mount(): exactly
+ * one mount(2), of s.source with these arguments; then storage_put()
+ * unmounts it.
+ */
+static void stand_in_round_trip(struct __test_metadata *_metadata,
+				FIXTURE_DATA(st) * self, const char *rel,
+				const char *fstype, unsigned long flags,
+				const char *data)
+{
+	self->s.mount_point = (char *)at(self, rel);
+	mount_stand_in = true;
+	n_mount_calls = 0;
+	ASSERT_EQ(0, storage_add(&self->s, 0, &self->err))
+	TH_LOG("%s", self->err.msg);
+	expect_one_mount(_metadata, self->s.source, self->path, fstype, flags,
+			 data);
+	EXPECT_TRUE(is_mounted(self->path, "tmpfs"));
+	ASSERT_EQ(0, storage_put(self->path, &self->err));
+	EXPECT_FALSE(is_mounted(self->path, NULL));
+}
+
 TEST(mount_options_table)
 {
 	static const struct {
@@ -665,25 +687,15 @@ TEST_F(st, shared_fs_9p_mounts_the_tag_with_its_options)
 	self->s.fstype = "9p";
 	self->s.options = opts;
 	self->s.n_options = ARRAY_SIZE(opts);
-	self->s.mount_point = (char *)at(self, "shared9p");
-	mount_stand_in = true;
-	ASSERT_EQ(0, storage_add(&self->s, 0, &self->err))
-	TH_LOG("%s", self->err.msg);
-	expect_one_mount(_metadata, "kataShared", self->path, "9p", MS_NODEV,
-			 "trans=virtio,version=9p2000.L,cache=mmap,msize=8192");
-	EXPECT_TRUE(is_mounted(self->path, "tmpfs"));
-	ASSERT_EQ(0, storage_put(self->path, &self->err));
-	EXPECT_FALSE(is_mounted(self->path, NULL));
+	stand_in_round_trip(
+		_metadata, self, "shared9p", "9p", MS_NODEV,
+		"trans=virtio,version=9p2000.L,cache=mmap,msize=8192");
 
 	/* No fstype: 9p is the driver's filesystem. */
 	self->s.fstype = "";
 	self->s.options = NULL;
 	self->s.n_options = 0;
-	self->s.mount_point = (char *)at(self, "shared9p-default");
-	n_mount_calls = 0;
-	ASSERT_EQ(0, storage_add(&self->s, 0, &self->err))
-	TH_LOG("%s", self->err.msg);
-	expect_one_mount(_metadata, "kataShared", self->path, "9p", 0, NULL);
+	stand_in_round_trip(_metadata, self, "shared9p-default", "9p", 0, NULL);
 }
 
 TEST_F(st, virtio_fs_mounts_the_tag)
@@ -695,26 +707,15 @@ TEST_F(st, virtio_fs_mounts_the_tag)
 	self->s.fstype = "virtiofs";
 	self->s.options = nodev;
 	self->s.n_options = 1;
-	self->s.mount_point = (char *)at(self, "sharedfs");
-	mount_stand_in = true;
-	ASSERT_EQ(0, storage_add(&self->s, 0, &self->err))
-	TH_LOG("%s", self->err.msg);
-	expect_one_mount(_metadata, "kataShared", self->path, "virtiofs",
-			 MS_NODEV, NULL);
-	EXPECT_TRUE(is_mounted(self->path, "tmpfs"));
-	ASSERT_EQ(0, storage_put(self->path, &self->err));
-	EXPECT_FALSE(is_mounted(self->path, NULL));
+	stand_in_round_trip(_metadata, self, "sharedfs", "virtiofs", MS_NODEV,
+			    NULL);
 
 	/* No fstype: virtiofs is the driver's filesystem. */
 	self->s.fstype = "";
 	self->s.options = NULL;
 	self->s.n_options = 0;
-	self->s.mount_point = (char *)at(self, "sharedfs-default");
-	n_mount_calls = 0;
-	ASSERT_EQ(0, storage_add(&self->s, 0, &self->err))
-	TH_LOG("%s", self->err.msg);
-	expect_one_mount(_metadata, "kataShared", self->path, "virtiofs", 0,
-			 NULL);
+	stand_in_round_trip(_metadata, self, "sharedfs-default", "virtiofs", 0,
+			    NULL);
 
 	/* For real: no virtio-fs device here, so it fails, leaving nothing. */
 	mount_stand_in = false;
@@ -746,12 +747,7 @@ TEST_F(st, nvdimm_mounts_the_pmem_device_with_dax)
 	EXPECT_EQ(0u, n_mount_calls);
 
 	write_file(dev, "");
-	ASSERT_EQ(0, storage_add(&self->s, 0, &self->err))
-	TH_LOG("%s", self->err.msg);
-	expect_one_mount(_metadata, dev, self->path, "ext4", MS_RDONLY, "dax");
-	EXPECT_TRUE(is_mounted(self->path, "tmpfs"));
-	ASSERT_EQ(0, storage_put(self->path, &self->err));
-	EXPECT_FALSE(is_mounted(self->path, NULL));
+	stand_in_round_trip(_metadata, self, "pmem", "ext4", MS_RDONLY, "dax");
 
 	/* A device needs its filesystem named and a path. */
 	n_mount_calls = 0;
