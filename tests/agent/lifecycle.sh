@@ -29,18 +29,25 @@ expect "masked /proc/timer_list" "0" "$(run c10 sh -c 'wc -c </proc/timer_list')
 CREATE_OPTS=()
 expect "readonly /proc/sys" ro "$(run c11 sh -c 'echo 1 >/proc/sys/kernel/ns_last_pid 2>/dev/null && echo rw || echo ro')"
 
+cgroup_probe
+
 # A process that cannot start leaves nothing behind.
 err=$(ctl create --id bad1 --rootfs "$ROOTFS" -- /no/such/binary 2>&1)
 case $err in *NOT_FOUND*"/no/such/binary"*) ok "missing binary: NOT_FOUND naming it" ;;
 *) not_ok "missing binary: got '$err'" ;; esac
 check "failed create left no state dir" test ! -e "$T/state/bad1"
-check "failed create left no cgroup" test ! -e /sys/fs/cgroup/pids/husk/bad1
+cgroups_exist bad1
+expect "failed create left no cgroup in any hierarchy" 1 $?
 err=$(ctl start --id bad1 2>&1)
 case $err in *NOT_FOUND*) ok "failed container is gone" ;; *) not_ok "start bad1: $err" ;; esac
 
 # Start of a created container that was never started, then removal.
 ctl create --id c12 --rootfs "$ROOTFS" -- sleep 100
+cgroups_exist c12
+expect "created container has its cgroup in every hierarchy" 0 $?
 check "remove a created (never started) container" ctl remove --id c12
+cgroups_exist c12
+expect "removed container left no cgroup in any hierarchy" 1 $?
 ctl create --id c13 --rootfs "$ROOTFS" -- sleep 100
 ctl start --id c13
 check "remove a running container (kills it)" ctl remove --id c13

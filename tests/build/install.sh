@@ -3,6 +3,7 @@
 # distro package expects it, with the right modes, and nothing else.
 set -u
 BUILD=${BUILD:-build}
+IMAGES=${IMAGES:-images}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 n=0 fail=0
@@ -10,7 +11,7 @@ ok() { n=$((n + 1)); echo "ok $n - $1"; }
 nok() { n=$((n + 1)); fail=1; echo "not ok $n - $1"; }
 
 if make -s --no-print-directory install DESTDIR="$tmp" PREFIX=/usr \
-	BUILD="$BUILD" >"$tmp.log" 2>&1; then
+	BUILD="$BUILD" IMAGES="$IMAGES" >"$tmp.log" 2>&1; then
 	ok "make install succeeds"
 else
 	nok "make install succeeds"
@@ -18,10 +19,12 @@ else
 fi
 rm -f "$tmp.log"
 
-# Every built binary lands in its place, executable.
+# make check builds everything first ("all"), so a binary or guest asset
+# that is missing is a failure, never a comment: install would silently
+# leave it out of the package.
 check_bin() { # built-path installed-path
 	if [ ! -f "$1" ]; then
-		echo "# $(basename "$1") is not built in this tree"
+		nok "$(basename "$1") installed as $2: $1 was not built"
 	elif [ -x "$tmp$2" ] && cmp -s "$1" "$tmp$2"; then
 		ok "$(basename "$1") installed as $2"
 	else
@@ -33,9 +36,10 @@ check_bin "$BUILD/bin/husk" /usr/bin/husk
 check_bin "$BUILD/bin/containerd-shim-husk-v2" /usr/bin/containerd-shim-husk-v2
 
 for a in vmlinux-husk vmlinuz-husk husk-initrd.img husk-rootfs.img; do
-	if [ ! -f "images/$a" ]; then
-		echo "# $a is not built in this tree"
-	elif [ "$(stat -c %a "$tmp/usr/share/husk/$a" 2>/dev/null)" = 644 ]; then
+	if [ ! -f "$IMAGES/$a" ]; then
+		nok "$a installed 0644 in /usr/share/husk: $IMAGES/$a was not built"
+	elif [ "$(stat -c %a "$tmp/usr/share/husk/$a" 2>/dev/null)" = 644 ] &&
+		cmp -s "$IMAGES/$a" "$tmp/usr/share/husk/$a"; then
 		ok "$a installed 0644 in /usr/share/husk"
 	else
 		nok "$a installed 0644 in /usr/share/husk"

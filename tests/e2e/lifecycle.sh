@@ -62,8 +62,22 @@ else
 fi
 ctr task ps t-life 2>&1 | grep -qw "$pid" && ok "ps lists the VM process" ||
 	not_ok "ps lists the VM process"
+# Metrics come from the agent's StatsContainer through the shim as cgroup
+# v1 Metrics, which ctr prints as a table "METRIC VALUE".  A running
+# container has memory charged, has used CPU, and has exactly one process
+# (sleep: every exec above has ended).
+metric() { awk -v m="$1" '$1 == m { print $2 }' "$T/metrics"; }
+in_range() { # VALUE MIN MAX
+	[[ $1 =~ ^[0-9]+$ ]] && [ "$1" -ge "$2" ] && [ "$1" -le "$3" ]
+}
 if ctr task metrics t-life >"$T/metrics" 2>&1; then
-	ok "metrics"
+	diag <"$T/metrics"
+	mem=$(metric memory.usage_in_bytes)
+	check "metrics: memory usage $mem bytes, between 64 KiB and 1 GiB" \
+		in_range "$mem" 65536 1073741824
+	cpu=$(metric cpuacct.usage)
+	check "metrics: CPU usage $cpu ns, above 0" in_range "$cpu" 1 1000000000000
+	expect "metrics: one process (pids.current)" 1 "$(metric pids.current)"
 else
 	not_ok "metrics: $(head -3 "$T/metrics")"
 fi

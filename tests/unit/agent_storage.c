@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -19,6 +20,61 @@
 #include "util.h"
 /* After util.h, whose ARRAY_SIZE the harness then keeps. */
 #include "kselftest_harness.h"
+
+/*
+ * mount(2) as agent/storage.c calls it: defined here, this takes the place
+ * of libc's mount() in the whole test binary.  Every call is recorded and
+ * then made; while mount_stand_in is set the filesystem is replaced by a
+ * tmpfs (same target and flags), for drivers whose filesystem cannot be
+ * mounted on this host.
+ */
+struct mount_call {
+	char source[256], target[256], fstype[64], data[256];
+	unsigned long flags;
+};
+static struct mount_call mount_calls[8];
+static size_t n_mount_calls;
+static bool mount_stand_in;
+
+static void copy_arg(char *buf, size_t len, const char *s)
+{
+	snprintf(buf, len, "%s", s ? s : "(null)");
+}
+
+int mount(const char *source, const char *target, const char *fstype,
+	  unsigned long flags, const void *data)
+{
+	if (n_mount_calls < ARRAY_SIZE(mount_calls)) {
+		struct mount_call *c = &mount_calls[n_mount_calls];
+
+		copy_arg(c->source, sizeof(c->source), source);
+		copy_arg(c->target, sizeof(c->target), target);
+		copy_arg(c->fstype, sizeof(c->fstype), fstype);
+		copy_arg(c->data, sizeof(c->data), data);
+		c->flags = flags;
+	}
+	n_mount_calls++;
+	if (mount_stand_in)
+		return syscall(SYS_mount, "husk-stand-in", target, "tmpfs",
+			       flags, NULL);
+	return syscall(SYS_mount, source, target, fstype, flags, data);
+}
+
+/* Exactly one mount(2) since the count was reset, with these arguments. */
+static void expect_one_mount(struct __test_metadata *_metadata,
+			     const char *source, const char *target,
+			     const char *fstype, unsigned long flags,
+			     const char *data)
+{
+	const struct mount_call *c = &mount_calls[0];
+
+	ASSERT_EQ(1u, n_mount_calls);
+	EXPECT_STREQ(source, c->source);
+	EXPECT_STREQ(target, c->target);
+	EXPECT_STREQ(fstype, c->fstype);
+	EXPECT_EQ(flags, c->flags);
+	EXPECT_STREQ(data ? data : "(null)", c->data);
+}
 
 /* The mountinfo line of the topmost mount at @mp (malloc'd), or NULL. */
 static char *mountinfo_line(const char *mp)
@@ -80,6 +136,7 @@ FIXTURE_SETUP(st)
 	ASSERT_NE(NULL, mkdtemp(self->dir));
 	grpc__storage__init(&self->s);
 	herr_clear(&self->err);
+	n_mount_calls = 0; /* the handler's calls only */
 }
 
 FIXTURE_TEARDOWN(st)
@@ -103,6 +160,28 @@ static const char *at(FIXTURE_DATA(st) * self, const char *rel)
 {
 	snprintf(self->path, sizeof(self->path), "%s/%s", self->dir, rel);
 	return self->path;
+}
+
+/*
+ * storage_add(&self->s) at <dir>/@rel through the stand-in mount(): exactly
+ * one mount(2), of s.source with these arguments; then storage_put()
+ * unmounts it.
+ */
+static void stand_in_round_trip(struct __test_metadata *_metadata,
+				FIXTURE_DATA(st) * self, const char *rel,
+				const char *fstype, unsigned long flags,
+				const char *data)
+{
+	self->s.mount_point = (char *)at(self, rel);
+	mount_stand_in = true;
+	n_mount_calls = 0;
+	ASSERT_EQ(0, storage_add(&self->s, 0, &self->err))
+	TH_LOG("%s", self->err.msg);
+	expect_one_mount(_metadata, self->s.source, self->path, fstype, flags,
+			 data);
+	EXPECT_TRUE(is_mounted(self->path, "tmpfs"));
+	ASSERT_EQ(0, storage_put(self->path, &self->err));
+	EXPECT_FALSE(is_mounted(self->path, NULL));
 }
 
 TEST(mount_options_table)
@@ -592,60 +671,112 @@ TEST_F(st, fs_group_applied_to_volume)
 }
 
 /*
- * The shared-fs and pmem drivers cannot really mount here (no 9p or
- * virtiofs transport, no pmem): check that the attempt used the fstype
- * and options the runtime sent.
+ * The 9p and virtio-fs drivers mount a tag the VMM exports, and nvdimm a
+ * /dev/pmemN: none of these can mount here.  The stand-in mount() above
+ * records what the driver asks for and gives it a tmpfs, so each driver
+ * runs to the end (mounted, counted, unmounted) and its request is checked
+ * exactly.
  */
-TEST_F(st, shared_fs_and_nvdimm_attempt_right_mount)
+TEST_F(st, shared_fs_9p_mounts_the_tag_with_its_options)
 {
-	char *opts9p[] = { "trans=virtio,version=9p2000.L,cache=mmap", "nodev",
-			   "msize=8192" };
-	char *dax[] = { "dax" };
+	char *opts[] = { "trans=virtio,version=9p2000.L,cache=mmap", "nodev",
+			 "msize=8192" };
 
 	self->s.driver = "9p";
 	self->s.source = "kataShared";
 	self->s.fstype = "9p";
-	self->s.options = opts9p;
-	self->s.n_options = 3;
-	self->s.mount_point = (char *)at(self, "shared9p");
-	if (storage_add(&self->s, 0, &self->err) == 0) {
-		EXPECT_TRUE(is_mounted(self->path, "9p"));
-	} else {
-		EXPECT_NE(NULL,
-			  strstr(self->err.msg, "mount kataShared (9p, "
-						"trans=virtio,version=9p2000.L,"
-						"cache=mmap,msize=8192)"))
-		TH_LOG("%s", self->err.msg);
-		EXPECT_NE(NULL, strstr(self->err.msg, "storage "));
-	}
+	self->s.options = opts;
+	self->s.n_options = ARRAY_SIZE(opts);
+	stand_in_round_trip(
+		_metadata, self, "shared9p", "9p", MS_NODEV,
+		"trans=virtio,version=9p2000.L,cache=mmap,msize=8192");
 
-	self->s.driver = "virtio-fs";
-	self->s.fstype = "virtiofs";
+	/* No fstype: 9p is the driver's filesystem. */
+	self->s.fstype = "";
 	self->s.options = NULL;
 	self->s.n_options = 0;
-	self->s.mount_point = (char *)at(self, "sharedfs");
-	if (storage_add(&self->s, 0, &self->err) == 0) {
-		EXPECT_TRUE(is_mounted(self->path, "virtiofs"));
-	} else {
-		EXPECT_NE(NULL,
-			  strstr(self->err.msg, "mount kataShared (virtiofs)"))
-		TH_LOG("%s", self->err.msg);
-	}
+	stand_in_round_trip(_metadata, self, "shared9p-default", "9p", 0, NULL);
+}
 
-	/* /dev/null exists, so the driver gets as far as mount(2). */
-	self->s.driver = "nvdimm";
-	self->s.source = "/dev/null";
-	self->s.fstype = "ext4";
-	self->s.options = dax;
+TEST_F(st, virtio_fs_mounts_the_tag)
+{
+	char *nodev[] = { "nodev" };
+
+	self->s.driver = "virtio-fs";
+	self->s.source = "kataShared";
+	self->s.fstype = "virtiofs";
+	self->s.options = nodev;
 	self->s.n_options = 1;
+	stand_in_round_trip(_metadata, self, "sharedfs", "virtiofs", MS_NODEV,
+			    NULL);
+
+	/* No fstype: virtiofs is the driver's filesystem. */
+	self->s.fstype = "";
+	self->s.options = NULL;
+	self->s.n_options = 0;
+	stand_in_round_trip(_metadata, self, "sharedfs-default", "virtiofs", 0,
+			    NULL);
+
+	/* For real: no virtio-fs device here, so it fails, leaving nothing. */
+	mount_stand_in = false;
+	self->s.mount_point = (char *)at(self, "sharedfs-real");
+	ASSERT_EQ(-1, storage_add(&self->s, 0, &self->err));
+	EXPECT_NE(NULL, strstr(self->err.msg, "mount kataShared (virtiofs)"))
+	TH_LOG("%s", self->err.msg);
+	EXPECT_FALSE(is_mounted(self->path, NULL));
+}
+
+TEST_F(st, nvdimm_mounts_the_pmem_device_with_dax)
+{
+	char *opts[] = { "dax", "ro" };
+	char dev[256];
+
+	/* The device node the driver waits for: any file will do. */
+	snprintf(dev, sizeof(dev), "%s/pmem1", self->dir);
+	self->s.driver = "nvdimm";
+	self->s.source = dev;
+	self->s.fstype = "ext4";
+	self->s.options = opts;
+	self->s.n_options = ARRAY_SIZE(opts);
 	self->s.mount_point = (char *)at(self, "pmem");
+	mount_stand_in = true;
+
+	/* Not there (yet): the wait is bounded and nothing is mounted. */
+	ASSERT_EQ(-1, storage_add(&self->s, 20, &self->err));
+	EXPECT_EQ(GRPC_DEADLINE_EXCEEDED, self->err.code);
+	EXPECT_EQ(0u, n_mount_calls);
+
+	write_file(dev, "");
+	stand_in_round_trip(_metadata, self, "pmem", "ext4", MS_RDONLY, "dax");
+
+	/* A device needs its filesystem named and a path. */
+	n_mount_calls = 0;
+	self->s.fstype = "";
+	ASSERT_EQ(-1, storage_add(&self->s, 0, &self->err));
+	EXPECT_EQ(GRPC_INVALID_ARGUMENT, self->err.code);
+	EXPECT_NE(NULL, strstr(self->err.msg, "fstype is empty"));
+	self->s.fstype = "ext4";
+	self->s.source = "pmem1";
+	ASSERT_EQ(-1, storage_add(&self->s, 0, &self->err));
+	EXPECT_EQ(GRPC_INVALID_ARGUMENT, self->err.code);
+	EXPECT_NE(NULL, strstr(self->err.msg, "not a device path"));
+	EXPECT_EQ(0u, n_mount_calls);
+
+	/* For real: /dev/null is no ext4, so it fails, leaving nothing. */
+	mount_stand_in = false;
+	self->s.source = "/dev/null";
 	ASSERT_EQ(-1, storage_add(&self->s, 0, &self->err));
 	EXPECT_NE(NULL, strstr(self->err.msg, "mount /dev/null (ext4, dax)"))
 	TH_LOG("%s", self->err.msg);
 	EXPECT_FALSE(is_mounted(self->path, NULL));
+}
 
+TEST_F(st, mmioblk_missing_device_times_out)
+{
 	self->s.driver = "mmioblk";
 	self->s.source = "/dev/vdq-husk-missing";
+	self->s.fstype = "ext4";
+	self->s.mount_point = (char *)at(self, "mmio");
 	ASSERT_EQ(-1, storage_add(&self->s, 20, &self->err));
 	EXPECT_EQ(GRPC_DEADLINE_EXCEEDED, self->err.code);
 }
