@@ -1,3 +1,9 @@
+/*
+ * Guest networking over rtnetlink (lib/netlink.h): the agent's
+ * UpdateInterface, UpdateRoutes, ListInterfaces, ListRoutes and
+ * AddARPNeighbors, one file each under agent/net-*.c.  Every function
+ * works in the calling process's network namespace.
+ */
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Guest networking over plain rtnetlink (<linux/rtnetlink.h>, NO libmnl: its

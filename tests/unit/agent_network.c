@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * agent/network.c against the real kernel: every test runs in its own
- * forked child, which moves into a fresh network namespace first, so the
- * host's links are never touched.  A veth pair (v0 02:00:00:00:00:01, v1)
- * stands in for the NIC the runtime hot-plugs.
+ * The agent's network calls (agent/net-*.c) against the real kernel: every test
+ * runs in its own forked child, which moves into a fresh network namespace
+ * first, so the host's links are never touched.  A veth pair (v0
+ * 02:00:00:00:00:01, v1) stands in for the NIC the runtime hot-plugs.
  */
 #include <errno.h>
 #include <net/if.h>
