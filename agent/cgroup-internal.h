@@ -15,7 +15,7 @@
 #include "err.h"
 
 enum {
-	/* The v1 controllers a container joins (cgroup.c: cg_v1_ctrls). */
+	/* The v1 controllers a container joins (cgroup.c: v1_ctrls). */
 	CG_V1_CTRLS = 8,
 	/* How deep below its own cgroup a container's cgroups are followed. */
 	CG_MAX_DEPTH = 16,
