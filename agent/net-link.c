@@ -121,24 +121,3 @@ int net_link_set(struct nl_sock *nl, int index, unsigned int change,
 		nl_attr_put_u32(&req, IFLA_MTU, mtu);
 	return nl_talk(nl, &req, NULL, NULL);
 }
-
-int net_loopback_up(struct herr *err)
-{
-	_cleanup_nl_sock_ struct nl_sock nl = { .fd = -1 };
-	_cleanup_net_vec_ struct net_vec links = NET_VEC_INIT(struct net_link);
-	const struct net_link *lo;
-	int r;
-
-	if (nl_open(&nl, err) < 0 || net_link_dump(&nl, &links, err) < 0)
-		return -1;
-	lo = net_link_by_name(&links, "lo");
-	if (!lo)
-		return herr_set(err, GRPC_NOT_FOUND, 0,
-				"interface lo: Link not found");
-	if (lo->flags & IFF_UP)
-		return 0;
-	r = net_link_set(&nl, lo->index, IFF_UP, IFF_UP, NULL, 0);
-	if (r < 0)
-		return nl_fail(err, &nl, -r, "interface lo: set up");
-	return 0;
-}

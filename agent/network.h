@@ -46,9 +46,6 @@ int net_list_routes(Grpc__Routes **out, struct herr *err);
 int net_add_arp_neighbors(const Grpc__ARPNeighbors *neighbors,
 			  struct herr *err);
 
-/* Bring up "lo" (PID-1 init duty). */
-int net_loopback_up(struct herr *err);
-
 /* Free what the functions above return. */
 void net_interface_free(Types__Interface *ifc);
 void net_interfaces_free(Grpc__Interfaces *ifcs);

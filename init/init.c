@@ -12,7 +12,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../agent/network.h"
 #include "init.h"
 #include "log.h"
 
@@ -69,8 +68,7 @@ void init_early(struct init_config *cfg)
 	/* Hooks and the debug shell look programs up in PATH. */
 	setenv("PATH", "/bin:/sbin:/usr/bin:/usr/sbin", 1);
 	set_hostname();
-	if (net_loopback_up(&err) < 0)
+	if (init_loopback_up(&err) < 0)
 		log_warn("%s", err.msg);
-	log_debug("init: early setup done at uptime %lld ms",
-		  init_uptime_ms());
+	log_debug("init: early setup done at uptime %lld ms", init_uptime_ms());
 }

@@ -5,9 +5,17 @@
 # AGENT_SRCS into husk-agent.
 
 AGENT_SRCS += init/init.c init/mounts.c init/cmdline.c init/channel.c \
-	init/console.c init/shutdown.c
+	init/console.c init/shutdown.c init/loopback.c
 
-UNIT_TESTS += init_cmdline init_channel
+INIT_TESTS := init_cmdline init_channel init_loopback
+UNIT_TESTS += $(INIT_TESTS)
 
 TEST_SRCS_init_cmdline := init/cmdline.c
 TEST_SRCS_init_channel := init/channel.c init/shutdown.c
+TEST_SRCS_init_loopback := init/loopback.c
+
+# init's interface is init/init.h, found by -Iinit (no ../ includes): by
+# init's own files, agent/main.c (mk/agent.mk) and the init unit tests.
+INIT_CFLAGS := -Iinit
+$(foreach v,host san,$(foreach t,$(INIT_TESTS),$(eval \
+	$(call objdir,$(v))/tests/$(t): CFLAGS_$(v) += $(INIT_CFLAGS))))
