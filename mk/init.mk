@@ -1,10 +1,10 @@
 # init/: the PID-1 duties linked into husk-agent (mounts, kernel cmdline,
-# the agent channel, debug console, shutdown), with unit tests for the
-# pure parts: the cmdline table, port discovery against a fake sysfs tree
-# and the serial framing.  Included before mk/agent.mk, which links
-# AGENT_SRCS into husk-agent.
+# loopback, the agent channel, debug console, shutdown), with unit tests:
+# the cmdline table, port discovery against a fake sysfs tree, the serial
+# framing, and lo in a private network namespace.  Included before
+# mk/agent.mk, which links INIT_SRCS into husk-agent.
 
-AGENT_SRCS += init/init.c init/mounts.c init/cmdline.c init/channel.c \
+INIT_SRCS := init/init.c init/mounts.c init/cmdline.c init/channel.c \
 	init/console.c init/shutdown.c init/loopback.c
 
 INIT_TESTS := init_cmdline init_channel init_loopback
