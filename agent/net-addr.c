@@ -42,14 +42,9 @@ static int addr_cb(const struct nlmsghdr *nlh, void *data)
 
 int net_addr_dump(struct nl_sock *nl, struct net_vec *addrs, struct herr *err)
 {
-	struct nl_req req;
-	struct ifaddrmsg *ifa;
-	int r;
+	int r = nl_dump_all(nl, RTM_GETADDR, sizeof(struct ifaddrmsg), addr_cb,
+			    net_vec_restart, addrs);
 
-	nl_req_init(&req, RTM_GETADDR, NLM_F_DUMP);
-	ifa = nl_req_hdr(&req, struct ifaddrmsg);
-	ifa->ifa_family = AF_UNSPEC;
-	r = nl_dump(nl, &req, addr_cb, net_vec_restart, addrs);
 	if (r < 0)
 		return nl_fail(err, nl, -r, "list addresses");
 	return 0;

@@ -54,14 +54,9 @@ static int link_cb(const struct nlmsghdr *nlh, void *data)
 
 int net_link_dump(struct nl_sock *nl, struct net_vec *links, struct herr *err)
 {
-	struct nl_req req;
-	struct ifinfomsg *ifi;
-	int r;
+	int r = nl_dump_all(nl, RTM_GETLINK, sizeof(struct ifinfomsg), link_cb,
+			    net_vec_restart, links);
 
-	nl_req_init(&req, RTM_GETLINK, NLM_F_DUMP);
-	ifi = nl_req_hdr(&req, struct ifinfomsg);
-	ifi->ifi_family = AF_UNSPEC;
-	r = nl_dump(nl, &req, link_cb, net_vec_restart, links);
 	if (r < 0)
 		return nl_fail(err, nl, -r, "list links");
 	return 0;

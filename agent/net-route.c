@@ -60,14 +60,9 @@ static int route_cb(const struct nlmsghdr *nlh, void *data)
 static int route_dump(struct nl_sock *nl, struct net_vec *routes,
 		      struct herr *err)
 {
-	struct nl_req req;
-	struct rtmsg *rtm;
-	int r;
+	int r = nl_dump_all(nl, RTM_GETROUTE, sizeof(struct rtmsg), route_cb,
+			    net_vec_restart, routes);
 
-	nl_req_init(&req, RTM_GETROUTE, NLM_F_DUMP);
-	rtm = nl_req_hdr(&req, struct rtmsg);
-	rtm->rtm_family = AF_UNSPEC;
-	r = nl_dump(nl, &req, route_cb, net_vec_restart, routes);
 	if (r < 0)
 		return nl_fail(err, nl, -r, "list routes");
 	return 0;

@@ -353,3 +353,13 @@ int nl_dump(struct nl_sock *nl, struct nl_req *req, nl_msg_cb cb,
 			restart(data);
 	}
 }
+
+int nl_dump_all(struct nl_sock *nl, uint16_t type, size_t hdrlen, nl_msg_cb cb,
+		void (*restart)(void *data), void *data)
+{
+	struct nl_req req;
+
+	nl_req_init(&req, type, NLM_F_DUMP);
+	nl_req_reserve(&req, hdrlen);
+	return nl_dump(nl, &req, cb, restart, data);
+}

@@ -114,6 +114,15 @@ int nl_dump(struct nl_sock *nl, struct nl_req *req, nl_msg_cb cb,
 	    void (*restart)(void *data), void *data);
 
 /*
+ * Dump every object of @type (RTM_GETLINK, RTM_GETADDR, RTM_GETROUTE,
+ * RTM_GETNEIGH, RTM_GETQDISC, ...) in every family: nl_dump() of a request
+ * whose family header is @hdrlen zero bytes (struct ifinfomsg, ifaddrmsg,
+ * rtmsg, ndmsg, tcmsg: family AF_UNSPEC, no filter).
+ */
+int nl_dump_all(struct nl_sock *nl, uint16_t type, size_t hdrlen, nl_msg_cb cb,
+		void (*restart)(void *data), void *data);
+
+/*
  * Walk one batch of @len bytes received on @nl: messages of another
  * sequence number or port are skipped, each data message goes to @cb.
  * Returns 1 when the reply goes on in the next batch, 0 at its end (ACK

@@ -303,14 +303,9 @@ static void seen_restart(void *data)
 
 static int dump_links(struct nl_sock *nl, struct seen *s)
 {
-	struct nl_req req;
-	struct ifinfomsg *ifi;
-
 	memset(s, 0, sizeof(*s));
-	nl_req_init(&req, RTM_GETLINK, NLM_F_DUMP);
-	ifi = nl_req_hdr(&req, struct ifinfomsg);
-	ifi->ifi_family = AF_UNSPEC;
-	return nl_dump(nl, &req, link_seen, seen_restart, s);
+	return nl_dump_all(nl, RTM_GETLINK, sizeof(struct ifinfomsg), link_seen,
+			   seen_restart, s);
 }
 
 TEST(real_dump_and_change_in_private_netns)
