@@ -31,7 +31,7 @@ AGENT_ALL_SRCS = agent/main.c $(AGENT_LIB_SRCS)
 # agent/main.c runs PID 1 through init's interface (init/init.h); init
 # never includes the agent's headers.
 $(foreach v,$(VARIANTS),$(eval \
-	$(call objs,$(v),agent/main.c): CFLAGS_$(v) += $(INIT_CFLAGS)))
+	$(call objs,$(v),agent/main.c): private CFLAGS_$(v) += $(INIT_CFLAGS)))
 
 AGENT_BIN := $(BIN)/husk-agent
 AGENT_SAN_BIN := $(BUILD)/san/bin/husk-agent
@@ -74,7 +74,9 @@ AGENT_FUZZ_OBJS = $(call objs,fuzz,$(AGENT_LIB_SRCS))
 $(AGENT_FUZZ_BIN): $(call objs,fuzz,$(AGENT_LIB_SRCS))
 $(AGENT_FUZZ_BIN): LDFLAGS_fuzz += $(AGENT_FUZZ_OBJS)
 $(AGENT_FUZZ_BIN): LIBS_fuzz += $(AGENT_HOST_LIBS)
-$(AGENT_FUZZ_BIN): CFLAGS_fuzz += -Iagent
+# private: not for the agent objects built as its prerequisites, where
+# agent/seccomp.h would hide libseccomp's <seccomp.h>.
+$(AGENT_FUZZ_BIN): private CFLAGS_fuzz += -Iagent
 
 # Host-mode integration tests (root; each in private mount+pid namespaces).
 AGENT_TEST_HELPER := $(BUILD)/host/tests/agent_malformed

@@ -18,4 +18,4 @@ TEST_SRCS_init_loopback := init/loopback.c
 # init's own files, agent/main.c (mk/agent.mk) and the init unit tests.
 INIT_CFLAGS := -Iinit
 $(foreach v,host san,$(foreach t,$(INIT_TESTS),$(eval \
-	$(call objdir,$(v))/tests/$(t): CFLAGS_$(v) += $(INIT_CFLAGS))))
+	$(call objdir,$(v))/tests/$(t): private CFLAGS_$(v) += $(INIT_CFLAGS))))
