@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * Reading and writing cgroup files, every one by its full path so that
- * errors can name it, and parsing the values they hold.
+ * errors can name it, parsing the values they hold, and walking the
+ * cgroups below one.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -219,4 +220,18 @@ void cg_sleep_ms(long ms)
 
 	while (nanosleep(&ts, &ts) && errno == EINTR)
 		;
+}
+
+bool cg_next_subdir(DIR *d, const char *dir, char *sub)
+{
+	struct dirent *e;
+
+	while ((e = readdir(d))) {
+		if (e->d_type != DT_DIR || !strcmp(e->d_name, ".") ||
+		    !strcmp(e->d_name, ".."))
+			continue;
+		if (snprintf(sub, PATH_MAX, "%s/%s", dir, e->d_name) < PATH_MAX)
+			return true;
+	}
+	return false;
 }

@@ -7,6 +7,7 @@
 #ifndef HUSK_AGENT_CGROUP_INTERNAL_H
 #define HUSK_AGENT_CGROUP_INTERNAL_H
 
+#include <dirent.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -73,5 +74,11 @@ bool cg_kv_get(const char *buf, const char *key, uint64_t *v);
 /* Is @word one of the space-separated words of @list? */
 bool cg_word_in(const char *list, const char *word);
 void cg_sleep_ms(long ms);
+/*
+ * The next cgroup below @dir (opened as @d) as "<dir>/<name>" in @sub
+ * (PATH_MAX bytes); false at the end.  Files, "." and ".." are skipped,
+ * and so are names too long for a path.
+ */
+bool cg_next_subdir(DIR *d, const char *dir, char *sub);
 
 #endif

@@ -115,7 +115,7 @@ static int collect_pids(const struct cgroup *cg, const char *dir, int depth,
 			struct pid_list *l, struct herr *err)
 {
 	_cleanup_free_ char *buf = NULL;
-	struct dirent *e;
+	char sub[PATH_MAX];
 	DIR *d;
 	int rc;
 
@@ -152,16 +152,8 @@ static int collect_pids(const struct cgroup *cg, const char *dir, int depth,
 			       : herr_errno(err, errno, "cgroup %s: opendir %s",
 					    cg->path, dir);
 	rc = 0;
-	while (!rc && (e = readdir(d))) {
-		char sub[PATH_MAX];
-
-		if (e->d_type != DT_DIR || !strcmp(e->d_name, ".") ||
-		    !strcmp(e->d_name, ".."))
-			continue;
-		if (snprintf(sub, sizeof(sub), "%s/%s", dir, e->d_name) <
-		    (int)sizeof(sub))
-			rc = collect_pids(cg, sub, depth + 1, l, err);
-	}
+	while (!rc && cg_next_subdir(d, dir, sub))
+		rc = collect_pids(cg, sub, depth + 1, l, err);
 	closedir(d);
 	return rc;
 }

@@ -193,7 +193,7 @@ static int make_dirs(struct cgroup *cg, struct cg_dir *d, const char *base,
  */
 static int rmdir_tree(const char *dir, int depth)
 {
-	struct dirent *e;
+	char sub[PATH_MAX];
 	DIR *d;
 
 	if (!rmdir(dir) || errno == ENOENT)
@@ -203,16 +203,8 @@ static int rmdir_tree(const char *dir, int depth)
 	d = opendir(dir);
 	if (!d)
 		return errno == ENOENT ? 0 : -1;
-	while ((e = readdir(d))) {
-		char sub[PATH_MAX];
-
-		if (e->d_type != DT_DIR || !strcmp(e->d_name, ".") ||
-		    !strcmp(e->d_name, ".."))
-			continue;
-		if (snprintf(sub, sizeof(sub), "%s/%s", dir, e->d_name) <
-		    (int)sizeof(sub))
-			rmdir_tree(sub, depth + 1);
-	}
+	while (cg_next_subdir(d, dir, sub))
+		rmdir_tree(sub, depth + 1);
 	closedir(d);
 	if (!rmdir(dir) || errno == ENOENT)
 		return 0;
