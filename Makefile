@@ -43,10 +43,8 @@ include mk/ttrpc.mk
 -include mk/musl.mk
 include mk/lib.mk
 -include mk/kernel.mk
--include mk/agent-spec.mk
--include mk/agent-net.mk
--include mk/init.mk
--include mk/agent.mk
+include mk/init.mk
+include mk/agent.mk
 -include mk/vm.mk
 -include mk/cli.mk
 -include mk/shim.mk

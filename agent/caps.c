@@ -233,8 +233,7 @@ static int set_groups(const Grpc__User *user, struct herr *err)
 {
 	size_t n = user ? user->n_additionalgids : 0;
 	gid_t *gids = n ? (gid_t *)user->additionalgids : NULL;
-	char buf[16] = "";
-	int fd;
+	char buf[16];
 
 	_Static_assert(sizeof(gid_t) == sizeof(uint32_t), "gid_t is 32 bits");
 	if (!setgroups(n, gids))
@@ -244,14 +243,9 @@ static int set_groups(const Grpc__User *user, struct herr *err)
 		 * A user namespace with setgroups "deny" has no supplementary
 		 * groups to clear; only asking for some is an error there.
 		 */
-		fd = open("/proc/self/setgroups", O_RDONLY | O_CLOEXEC);
-		if (fd >= 0) {
-			ssize_t r = read(fd, buf, sizeof(buf) - 1);
-
-			close(fd);
-			if (r > 0 && !strncmp(buf, "deny", 4))
-				return 0;
-		}
+		read_file_str("/proc/self/setgroups", buf, sizeof(buf));
+		if (!strncmp(buf, "deny", 4))
+			return 0;
 		errno = EPERM;
 	}
 	return herr_errno(err, errno, "process user: setgroups (%zu groups)",

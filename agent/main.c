@@ -23,8 +23,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "../init/init.h"
 #include "agent.h"
+#include "init.h"
 #include "log.h"
 #include "util.h"
 

@@ -209,19 +209,14 @@ static int mount_cgroup_v1(const char *dst, unsigned long flags,
 
 static int mount_cgroup(const char *dst, unsigned long flags, struct herr *err)
 {
-	char buf[256] = "";
-	int fd = open("/sys/fs/cgroup/cgroup.controllers", O_RDONLY | O_CLOEXEC);
+	char buf[256];
 
-	if (fd >= 0) {
-		ssize_t n = read(fd, buf, sizeof(buf) - 1);
-
-		close(fd);
-		if (n > 1) {
-			if (mount("cgroup2", dst, "cgroup2", flags, NULL) < 0)
-				return herr_errno(err, errno,
-						  "mount cgroup2 on %s", dst);
-			return 0;
-		}
+	if (read_file_str("/sys/fs/cgroup/cgroup.controllers", buf,
+			  sizeof(buf)) > 1) {
+		if (mount("cgroup2", dst, "cgroup2", flags, NULL) < 0)
+			return herr_errno(err, errno, "mount cgroup2 on %s",
+					  dst);
+		return 0;
 	}
 	return mount_cgroup_v1(dst, flags, err);
 }

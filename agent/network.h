@@ -1,3 +1,9 @@
+/*
+ * Guest networking over rtnetlink (lib/netlink.h): the agent's
+ * UpdateInterface, UpdateRoutes, ListInterfaces, ListRoutes and
+ * AddARPNeighbors, one file each under agent/net-*.c.  Every function
+ * works in the calling process's network namespace.
+ */
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Guest networking over plain rtnetlink (<linux/rtnetlink.h>, NO libmnl: its
@@ -39,9 +45,6 @@ int net_list_routes(Grpc__Routes **out, struct herr *err);
 /* Add or replace neighbour entries (state 0 means NUD_PERMANENT). */
 int net_add_arp_neighbors(const Grpc__ARPNeighbors *neighbors,
 			  struct herr *err);
-
-/* Bring up "lo" (PID-1 init duty). */
-int net_loopback_up(struct herr *err);
 
 /* Free what the functions above return. */
 void net_interface_free(Types__Interface *ifc);

@@ -6,9 +6,9 @@
 #include "rpc.h"
 #include "util.h"
 
-RPC_HANDLER(create_container)
+void rpc_create_container(struct ttrpc_call *call, const void *msg, void *ctx)
 {
-	const Grpc__CreateContainerRequest *req = req_;
+	const Grpc__CreateContainerRequest *req = msg;
 	struct agent *a = ctx;
 	struct herr err;
 
@@ -18,8 +18,8 @@ RPC_HANDLER(create_container)
 		goto fail;
 	for (size_t i = 0; i < req->n_devices; i++) {
 		herr_set(&err, GRPC_INVALID_ARGUMENT, 0,
-			 "devices[%zu]: device type \"%s\" is not supported",
-			 i, req->devices[i]->type);
+			 "devices[%zu]: device type \"%s\" is not supported", i,
+			 req->devices[i]->type);
 		goto fail;
 	}
 	if (req->n_shared_mounts) {
@@ -29,7 +29,8 @@ RPC_HANDLER(create_container)
 	}
 	if (req->stdin_port || req->stdout_port || req->stderr_port) {
 		herr_set(&err, GRPC_INVALID_ARGUMENT, 0,
-			 "stdin_port/stdout_port/stderr_port: vsock stdio is not supported");
+			 "stdin_port/stdout_port/stderr_port: vsock stdio is "
+			 "not supported");
 		goto fail;
 	}
 	for (size_t i = 0; i < req->n_storages; i++)
@@ -57,9 +58,9 @@ fail:
 	ttrpc_call_fail_err(call, &err);
 }
 
-RPC_HANDLER(start_container)
+void rpc_start_container(struct ttrpc_call *call, const void *msg, void *ctx)
 {
-	const Grpc__StartContainerRequest *req = req_;
+	const Grpc__StartContainerRequest *req = msg;
 	struct agent *a = ctx;
 	struct container *c = rpc_container(a, req->container_id, call);
 
@@ -67,9 +68,9 @@ RPC_HANDLER(start_container)
 		container_start(c, call);
 }
 
-RPC_HANDLER(remove_container)
+void rpc_remove_container(struct ttrpc_call *call, const void *msg, void *ctx)
 {
-	const Grpc__RemoveContainerRequest *req = req_;
+	const Grpc__RemoveContainerRequest *req = msg;
 	struct agent *a = ctx;
 	struct container *c = rpc_container(a, req->container_id, call);
 
@@ -77,9 +78,9 @@ RPC_HANDLER(remove_container)
 		container_remove(c, req->timeout, call);
 }
 
-RPC_HANDLER(exec_process)
+void rpc_exec_process(struct ttrpc_call *call, const void *msg, void *ctx)
 {
-	const Grpc__ExecProcessRequest *req = req_;
+	const Grpc__ExecProcessRequest *req = msg;
 	struct agent *a = ctx;
 	struct container *c;
 	struct herr err;
@@ -97,7 +98,8 @@ RPC_HANDLER(exec_process)
 	}
 	if (req->stdin_port || req->stdout_port || req->stderr_port) {
 		ttrpc_call_fail(call, GRPC_INVALID_ARGUMENT,
-				"stdin_port/stdout_port/stderr_port: vsock stdio is not supported");
+				"stdin_port/stdout_port/stderr_port: vsock "
+				"stdio is not supported");
 		return;
 	}
 	c = rpc_container(a, req->container_id, call);
@@ -105,9 +107,9 @@ RPC_HANDLER(exec_process)
 		container_exec(c, req, call);
 }
 
-RPC_HANDLER(signal_process)
+void rpc_signal_process(struct ttrpc_call *call, const void *msg, void *ctx)
 {
-	const Grpc__SignalProcessRequest *req = req_;
+	const Grpc__SignalProcessRequest *req = msg;
 	struct agent *a = ctx;
 	struct container *c;
 	struct herr err;
@@ -131,11 +133,11 @@ RPC_HANDLER(signal_process)
 		ttrpc_call_reply(call, NULL);
 }
 
-RPC_HANDLER(wait_process)
+void rpc_wait_process(struct ttrpc_call *call, const void *msg, void *ctx)
 {
-	const Grpc__WaitProcessRequest *req = req_;
-	struct process *p = rpc_process(ctx, req->container_id, req->exec_id,
-					call);
+	const Grpc__WaitProcessRequest *req = msg;
+	struct process *p =
+		rpc_process(ctx, req->container_id, req->exec_id, call);
 
 	if (p)
 		process_wait(p, call);
@@ -154,9 +156,9 @@ static struct container *running_container(struct agent *a, const char *id,
 	return c;
 }
 
-RPC_HANDLER(update_container)
+void rpc_update_container(struct ttrpc_call *call, const void *msg, void *ctx)
 {
-	const Grpc__UpdateContainerRequest *req = req_;
+	const Grpc__UpdateContainerRequest *req = msg;
 	struct container *c;
 	struct herr err;
 
@@ -176,10 +178,11 @@ RPC_HANDLER(update_container)
 	ttrpc_call_reply(call, NULL);
 }
 
-RPC_HANDLER(stats_container)
+void rpc_stats_container(struct ttrpc_call *call, const void *msg, void *ctx)
 {
-	const Grpc__StatsContainerRequest *req = req_;
-	Grpc__StatsContainerResponse resp = GRPC__STATS_CONTAINER_RESPONSE__INIT;
+	const Grpc__StatsContainerRequest *req = msg;
+	Grpc__StatsContainerResponse resp =
+		GRPC__STATS_CONTAINER_RESPONSE__INIT;
 	Grpc__CgroupStats st = GRPC__CGROUP_STATS__INIT;
 	struct container *c = running_container(ctx, req->container_id, call);
 	struct herr err;
@@ -225,21 +228,21 @@ static void pause_resume(struct agent *a, const char *id, bool pause,
 	ttrpc_call_reply(call, NULL);
 }
 
-RPC_HANDLER(pause_container)
+void rpc_pause_container(struct ttrpc_call *call, const void *msg, void *ctx)
 {
-	const Grpc__PauseContainerRequest *req = req_;
+	const Grpc__PauseContainerRequest *req = msg;
 
 	pause_resume(ctx, req->container_id, true, call);
 }
 
-RPC_HANDLER(resume_container)
+void rpc_resume_container(struct ttrpc_call *call, const void *msg, void *ctx)
 {
-	const Grpc__ResumeContainerRequest *req = req_;
+	const Grpc__ResumeContainerRequest *req = msg;
 
 	pause_resume(ctx, req->container_id, false, call);
 }
 
-RPC_HANDLER(get_oom_event)
+void rpc_get_oom_event(struct ttrpc_call *call, const void *msg, void *ctx)
 {
 	if (rpc_dry_run(ctx, call))
 		return;

@@ -18,9 +18,9 @@
 #include "storage.h"
 #include "util.h"
 
-RPC_HANDLER(get_guest_details)
+void rpc_get_guest_details(struct ttrpc_call *call, const void *msg, void *ctx)
 {
-	const Grpc__GuestDetailsRequest *req = req_;
+	const Grpc__GuestDetailsRequest *req = msg;
 	struct agent *a = ctx;
 	Grpc__GuestDetailsResponse resp = GRPC__GUEST_DETAILS_RESPONSE__INIT;
 	Grpc__AgentDetails det = GRPC__AGENT_DETAILS__INIT;
@@ -51,9 +51,10 @@ RPC_HANDLER(get_guest_details)
 	ttrpc_call_reply(call, &resp.base);
 }
 
-RPC_HANDLER(set_guest_date_time)
+void rpc_set_guest_date_time(struct ttrpc_call *call, const void *msg,
+			     void *ctx)
 {
-	const Grpc__SetGuestDateTimeRequest *req = req_;
+	const Grpc__SetGuestDateTimeRequest *req = msg;
 	struct agent *a = ctx;
 	struct timespec ts;
 
@@ -67,7 +68,8 @@ RPC_HANDLER(set_guest_date_time)
 		return;
 	if (!a->init_mode) {
 		ttrpc_call_fail(call, GRPC_FAILED_PRECONDITION,
-				"SetGuestDateTime: refused in host mode (it would set the host's clock)");
+				"SetGuestDateTime: refused in host mode (it "
+				"would set the host's clock)");
 		return;
 	}
 	ts.tv_sec = req->sec;
@@ -112,9 +114,9 @@ static int online_all(const char *dir, const char *prefix, const char *file,
 	return done;
 }
 
-RPC_HANDLER(online_cpu_mem)
+void rpc_online_cpu_mem(struct ttrpc_call *call, const void *msg, void *ctx)
 {
-	const Grpc__OnlineCPUMemRequest *req = req_;
+	const Grpc__OnlineCPUMemRequest *req = msg;
 
 	if (req->nb_cpus > 4096) {
 		ttrpc_call_fail(call, GRPC_INVALID_ARGUMENT,
@@ -132,9 +134,9 @@ RPC_HANDLER(online_cpu_mem)
 	ttrpc_call_reply(call, NULL);
 }
 
-RPC_HANDLER(reseed_random_dev)
+void rpc_reseed_random_dev(struct ttrpc_call *call, const void *msg, void *ctx)
 {
-	const Grpc__ReseedRandomDevRequest *req = req_;
+	const Grpc__ReseedRandomDevRequest *req = msg;
 	int fd;
 
 	if (req->data.len == 0) {
@@ -159,9 +161,9 @@ RPC_HANDLER(reseed_random_dev)
 	ttrpc_call_reply(call, NULL);
 }
 
-RPC_HANDLER(copy_file)
+void rpc_copy_file(struct ttrpc_call *call, const void *msg, void *ctx)
 {
-	const Grpc__CopyFileRequest *req = req_;
+	const Grpc__CopyFileRequest *req = msg;
 	struct agent *a = ctx;
 	_cleanup_free_ char *root = NULL;
 	struct herr err;

@@ -7,9 +7,9 @@
 #include "network.h"
 #include "rpc.h"
 
-RPC_HANDLER(update_interface)
+void rpc_update_interface(struct ttrpc_call *call, const void *msg, void *ctx)
 {
-	const Grpc__UpdateInterfaceRequest *req = req_;
+	const Grpc__UpdateInterfaceRequest *req = msg;
 	Types__Interface *out = NULL;
 	struct herr err;
 
@@ -28,9 +28,9 @@ RPC_HANDLER(update_interface)
 	net_interface_free(out);
 }
 
-RPC_HANDLER(update_routes)
+void rpc_update_routes(struct ttrpc_call *call, const void *msg, void *ctx)
 {
-	const Grpc__UpdateRoutesRequest *req = req_;
+	const Grpc__UpdateRoutesRequest *req = msg;
 	Grpc__Routes *out = NULL;
 	struct herr err;
 
@@ -48,7 +48,7 @@ RPC_HANDLER(update_routes)
 	net_routes_free(out);
 }
 
-RPC_HANDLER(list_interfaces)
+void rpc_list_interfaces(struct ttrpc_call *call, const void *msg, void *ctx)
 {
 	Grpc__Interfaces *out = NULL;
 	struct herr err;
@@ -63,7 +63,7 @@ RPC_HANDLER(list_interfaces)
 	net_interfaces_free(out);
 }
 
-RPC_HANDLER(list_routes)
+void rpc_list_routes(struct ttrpc_call *call, const void *msg, void *ctx)
 {
 	Grpc__Routes *out = NULL;
 	struct herr err;
@@ -78,9 +78,9 @@ RPC_HANDLER(list_routes)
 	net_routes_free(out);
 }
 
-RPC_HANDLER(add_arp_neighbors)
+void rpc_add_arp_neighbors(struct ttrpc_call *call, const void *msg, void *ctx)
 {
-	const Grpc__AddARPNeighborsRequest *req = req_;
+	const Grpc__AddARPNeighborsRequest *req = msg;
 	struct herr err;
 
 	if (!req->neighbors) {

@@ -17,31 +17,31 @@ static void read_stream(struct agent *a, const Grpc__ReadStreamRequest *req,
 		stdio_read(p, is_stderr, req->len, call);
 }
 
-RPC_HANDLER(read_stdout)
+void rpc_read_stdout(struct ttrpc_call *call, const void *msg, void *ctx)
 {
-	read_stream(ctx, req_, false, call);
+	read_stream(ctx, msg, false, call);
 }
 
-RPC_HANDLER(read_stderr)
+void rpc_read_stderr(struct ttrpc_call *call, const void *msg, void *ctx)
 {
-	read_stream(ctx, req_, true, call);
+	read_stream(ctx, msg, true, call);
 }
 
-RPC_HANDLER(write_stdin)
+void rpc_write_stdin(struct ttrpc_call *call, const void *msg, void *ctx)
 {
-	const Grpc__WriteStreamRequest *req = req_;
-	struct process *p = rpc_process(ctx, req->container_id, req->exec_id,
-					call);
+	const Grpc__WriteStreamRequest *req = msg;
+	struct process *p =
+		rpc_process(ctx, req->container_id, req->exec_id, call);
 
 	if (p)
 		stdio_write(p, &req->data, call);
 }
 
-RPC_HANDLER(close_stdin)
+void rpc_close_stdin(struct ttrpc_call *call, const void *msg, void *ctx)
 {
-	const Grpc__CloseStdinRequest *req = req_;
-	struct process *p = rpc_process(ctx, req->container_id, req->exec_id,
-					call);
+	const Grpc__CloseStdinRequest *req = msg;
+	struct process *p =
+		rpc_process(ctx, req->container_id, req->exec_id, call);
 	struct herr err;
 
 	if (!p)
@@ -52,9 +52,9 @@ RPC_HANDLER(close_stdin)
 		ttrpc_call_reply(call, NULL);
 }
 
-RPC_HANDLER(tty_win_resize)
+void rpc_tty_win_resize(struct ttrpc_call *call, const void *msg, void *ctx)
 {
-	const Grpc__TtyWinResizeRequest *req = req_;
+	const Grpc__TtyWinResizeRequest *req = msg;
 	struct process *p;
 	struct herr err;
 

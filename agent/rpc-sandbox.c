@@ -6,7 +6,7 @@
 #include "rpc.h"
 #include "util.h"
 
-RPC_HANDLER(check)
+void rpc_check(struct ttrpc_call *call, const void *msg, void *ctx)
 {
 	Grpc__HealthCheckResponse resp = GRPC__HEALTH_CHECK_RESPONSE__INIT;
 
@@ -14,7 +14,7 @@ RPC_HANDLER(check)
 	ttrpc_call_reply(call, &resp.base);
 }
 
-RPC_HANDLER(version)
+void rpc_version(struct ttrpc_call *call, const void *msg, void *ctx)
 {
 	Grpc__VersionCheckResponse resp = GRPC__VERSION_CHECK_RESPONSE__INIT;
 
@@ -23,16 +23,17 @@ RPC_HANDLER(version)
 	ttrpc_call_reply(call, &resp.base);
 }
 
-RPC_HANDLER(create_sandbox)
+void rpc_create_sandbox(struct ttrpc_call *call, const void *msg, void *ctx)
 {
-	const Grpc__CreateSandboxRequest *req = req_;
+	const Grpc__CreateSandboxRequest *req = msg;
 	struct agent *a = ctx;
 	struct herr err;
 
-	if (req->hostname && (strlen(req->hostname) > 64 ||
-			      strpbrk(req->hostname, "\n\r/"))) {
+	if (req->hostname &&
+	    (strlen(req->hostname) > 64 || strpbrk(req->hostname, "\n\r/"))) {
 		ttrpc_call_fail(call, GRPC_INVALID_ARGUMENT,
-				"hostname: longer than 64 characters or has '/' or a newline");
+				"hostname: longer than 64 characters or has "
+				"'/' or a newline");
 		return;
 	}
 	if (*req->sandbox_id &&
@@ -42,7 +43,8 @@ RPC_HANDLER(create_sandbox)
 		if (!req->dns[i] || strpbrk(req->dns[i], "\n\r") ||
 		    strlen(req->dns[i]) > 1024) {
 			ttrpc_call_fail(call, GRPC_INVALID_ARGUMENT,
-					"dns[%zu]: must be one line of at most 1024 bytes",
+					"dns[%zu]: must be one line of at most "
+					"1024 bytes",
 					i);
 			return;
 		}
@@ -52,13 +54,15 @@ RPC_HANDLER(create_sandbox)
 				  &err) < 0)
 			goto fail;
 	if (req->n_kernel_modules) {
-		ttrpc_call_fail(call, GRPC_INVALID_ARGUMENT,
-				"kernel_modules: loading modules is not supported");
+		ttrpc_call_fail(
+			call, GRPC_INVALID_ARGUMENT,
+			"kernel_modules: loading modules is not supported");
 		return;
 	}
 	if (req->guest_hook_path && *req->guest_hook_path) {
 		ttrpc_call_fail(call, GRPC_INVALID_ARGUMENT,
-				"guest_hook_path: guest hook directories are not supported");
+				"guest_hook_path: guest hook directories are "
+				"not supported");
 		return;
 	}
 	if (rpc_dry_run(a, call))
@@ -71,7 +75,7 @@ fail:
 	ttrpc_call_fail_err(call, &err);
 }
 
-RPC_HANDLER(destroy_sandbox)
+void rpc_destroy_sandbox(struct ttrpc_call *call, const void *msg, void *ctx)
 {
 	struct agent *a = ctx;
 

@@ -117,8 +117,8 @@ struct container *rpc_container(struct agent *a, const char *id,
 	}
 	c = container_find(a, id);
 	if (!c)
-		ttrpc_call_fail(call, GRPC_NOT_FOUND,
-				"container %s: not found", id);
+		ttrpc_call_fail(call, GRPC_NOT_FOUND, "container %s: not found",
+				id);
 	return c;
 }
 

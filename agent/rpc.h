@@ -9,9 +9,6 @@
 
 #include "agent.h"
 
-#define RPC_HANDLER(name)                                                    \
-	void rpc_##name(struct ttrpc_call *call, const void *req_, void *ctx)
-
 /* Find container @id or fail @call (INVALID_ARGUMENT / NOT_FOUND). */
 struct container *rpc_container(struct agent *a, const char *id,
 				struct ttrpc_call *call);
@@ -22,35 +19,43 @@ struct process *rpc_process(struct agent *a, const char *cid,
 /* In dry-run mode, answer an empty OK and return true. */
 bool rpc_dry_run(struct agent *a, struct ttrpc_call *call);
 
-RPC_HANDLER(check);
-RPC_HANDLER(version);
-RPC_HANDLER(create_sandbox);
-RPC_HANDLER(destroy_sandbox);
-RPC_HANDLER(create_container);
-RPC_HANDLER(start_container);
-RPC_HANDLER(remove_container);
-RPC_HANDLER(exec_process);
-RPC_HANDLER(signal_process);
-RPC_HANDLER(wait_process);
-RPC_HANDLER(update_container);
-RPC_HANDLER(stats_container);
-RPC_HANDLER(pause_container);
-RPC_HANDLER(resume_container);
-RPC_HANDLER(get_oom_event);
-RPC_HANDLER(write_stdin);
-RPC_HANDLER(read_stdout);
-RPC_HANDLER(read_stderr);
-RPC_HANDLER(close_stdin);
-RPC_HANDLER(tty_win_resize);
-RPC_HANDLER(update_interface);
-RPC_HANDLER(update_routes);
-RPC_HANDLER(list_interfaces);
-RPC_HANDLER(list_routes);
-RPC_HANDLER(add_arp_neighbors);
-RPC_HANDLER(get_guest_details);
-RPC_HANDLER(set_guest_date_time);
-RPC_HANDLER(online_cpu_mem);
-RPC_HANDLER(reseed_random_dev);
-RPC_HANDLER(copy_file);
+/*
+ * The handlers, in the method table of rpc.c: each has the signature of
+ * ttrpc_handler_fn, @msg is the decoded request of its method
+ * (Grpc__<Method>Request) and @ctx the struct agent.  rpc_<method> in
+ * agent/rpc-<concern>.c.
+ */
+
+void rpc_check(struct ttrpc_call *call, const void *msg, void *ctx);
+void rpc_version(struct ttrpc_call *call, const void *msg, void *ctx);
+void rpc_create_sandbox(struct ttrpc_call *call, const void *msg, void *ctx);
+void rpc_destroy_sandbox(struct ttrpc_call *call, const void *msg, void *ctx);
+void rpc_create_container(struct ttrpc_call *call, const void *msg, void *ctx);
+void rpc_start_container(struct ttrpc_call *call, const void *msg, void *ctx);
+void rpc_remove_container(struct ttrpc_call *call, const void *msg, void *ctx);
+void rpc_exec_process(struct ttrpc_call *call, const void *msg, void *ctx);
+void rpc_signal_process(struct ttrpc_call *call, const void *msg, void *ctx);
+void rpc_wait_process(struct ttrpc_call *call, const void *msg, void *ctx);
+void rpc_update_container(struct ttrpc_call *call, const void *msg, void *ctx);
+void rpc_stats_container(struct ttrpc_call *call, const void *msg, void *ctx);
+void rpc_pause_container(struct ttrpc_call *call, const void *msg, void *ctx);
+void rpc_resume_container(struct ttrpc_call *call, const void *msg, void *ctx);
+void rpc_get_oom_event(struct ttrpc_call *call, const void *msg, void *ctx);
+void rpc_write_stdin(struct ttrpc_call *call, const void *msg, void *ctx);
+void rpc_read_stdout(struct ttrpc_call *call, const void *msg, void *ctx);
+void rpc_read_stderr(struct ttrpc_call *call, const void *msg, void *ctx);
+void rpc_close_stdin(struct ttrpc_call *call, const void *msg, void *ctx);
+void rpc_tty_win_resize(struct ttrpc_call *call, const void *msg, void *ctx);
+void rpc_update_interface(struct ttrpc_call *call, const void *msg, void *ctx);
+void rpc_update_routes(struct ttrpc_call *call, const void *msg, void *ctx);
+void rpc_list_interfaces(struct ttrpc_call *call, const void *msg, void *ctx);
+void rpc_list_routes(struct ttrpc_call *call, const void *msg, void *ctx);
+void rpc_add_arp_neighbors(struct ttrpc_call *call, const void *msg, void *ctx);
+void rpc_get_guest_details(struct ttrpc_call *call, const void *msg, void *ctx);
+void rpc_set_guest_date_time(struct ttrpc_call *call, const void *msg,
+			     void *ctx);
+void rpc_online_cpu_mem(struct ttrpc_call *call, const void *msg, void *ctx);
+void rpc_reseed_random_dev(struct ttrpc_call *call, const void *msg, void *ctx);
+void rpc_copy_file(struct ttrpc_call *call, const void *msg, void *ctx);
 
 #endif

@@ -49,21 +49,13 @@ int init_find_serial_port(const char *class_dir, const char *name, char *dev,
 		return -ENOENT;
 	while ((de = readdir(d))) {
 		char path[512], got[128];
-		ssize_t n;
-		int fd;
 
 		if (de->d_name[0] == '.' || strlen(de->d_name) >= dev_len)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s/name", class_dir,
 			 de->d_name);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		n = read(fd, got, sizeof(got) - 1);
-		close(fd);
-		if (n <= 0)
+		if (read_file_str(path, got, sizeof(got)) <= 0)
 			continue; /* not named yet: the host names it later */
-		got[n] = '\0';
 		got[strcspn(got, "\n")] = '\0';
 		/* Two ports with one name: take the lowest, every boot. */
 		if (!strcmp(got, name) &&
@@ -379,16 +371,11 @@ static void marker(const char *what)
 	long long up = init_uptime_ms();
 	unsigned long total = 0, used = 0;
 	char buf[1024];
-	int fd = open("/proc/meminfo", O_RDONLY | O_CLOEXEC);
-	ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
 
-	if (n > 0) {
-		buf[n] = '\0';
+	if (read_file_str("/proc/meminfo", buf, sizeof(buf)) > 0) {
 		total = meminfo_kib(buf, "MemTotal:");
 		used = total - meminfo_kib(buf, "MemFree:");
 	}
-	if (fd >= 0)
-		close(fd);
 	dprintf(2, "husk-agent: serving on %s at uptime %lld.%03llds (mem used %lu KiB of %lu KiB)\n",
 		what, up / 1000, up % 1000, used, total);
 }

@@ -12,42 +12,26 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../agent/network.h"
 #include "init.h"
 #include "log.h"
+#include "util.h"
 
 /* The whole of /proc/cmdline (the kernel caps it at 2 KiB on x86). */
 static void read_cmdline(char *buf, size_t len)
 {
-	int fd = open("/proc/cmdline", O_RDONLY | O_CLOEXEC);
-	ssize_t n = fd < 0 ? -1 : read(fd, buf, len - 1);
-
-	if (n < 0) {
+	if (read_file_str("/proc/cmdline", buf, len) < 0)
 		log_warn("read /proc/cmdline: %s: using defaults",
 			 strerror(errno));
-		n = 0;
-	}
-	buf[n] = '\0';
-	if (fd >= 0)
-		close(fd);
 }
 
 static void set_hostname(void)
 {
-	char name[65] = "localhost";
-	int fd = open("/etc/hostname", O_RDONLY | O_CLOEXEC);
+	char name[65];
 
-	if (fd >= 0) {
-		ssize_t n = read(fd, name, sizeof(name) - 1);
-
-		close(fd);
-		if (n > 0) {
-			name[n] = '\0';
-			name[strcspn(name, "\n")] = '\0';
-		}
-		if (!*name)
-			strcpy(name, "localhost");
-	}
+	read_file_str("/etc/hostname", name, sizeof(name));
+	name[strcspn(name, "\n")] = '\0';
+	if (!*name)
+		strcpy(name, "localhost");
 	if (sethostname(name, strlen(name)) < 0)
 		log_warn("sethostname %s: %s", name, strerror(errno));
 }
@@ -69,8 +53,7 @@ void init_early(struct init_config *cfg)
 	/* Hooks and the debug shell look programs up in PATH. */
 	setenv("PATH", "/bin:/sbin:/usr/bin:/usr/sbin", 1);
 	set_hostname();
-	if (net_loopback_up(&err) < 0)
+	if (init_loopback_up(&err) < 0)
 		log_warn("%s", err.msg);
-	log_debug("init: early setup done at uptime %lld ms",
-		  init_uptime_ms());
+	log_debug("init: early setup done at uptime %lld ms", init_uptime_ms());
 }

@@ -50,6 +50,9 @@ int init_cmdline_parse(const char *cmdline, struct init_config *cfg);
 /* mounts.c: /proc, /sys, /dev, /dev/pts, /dev/shm, /run, cgroup2. */
 int init_mounts(struct herr *err);
 
+/* loopback.c: bring "lo" up (setting it up again is no error). */
+int init_loopback_up(struct herr *err);
+
 /* init.c: mounts, cmdline, environment, loopback.  Powers off on failure. */
 void init_early(struct init_config *cfg);
 

@@ -47,6 +47,28 @@ int read_all(int fd, void *buf, size_t len)
 	return 0;
 }
 
+ssize_t read_file_str(const char *path, char *buf, size_t size)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+	int e;
+
+	buf[0] = '\0';
+	if (fd < 0)
+		return -1;
+	do
+		n = read(fd, buf, size - 1);
+	while (n < 0 && errno == EINTR);
+	e = errno;
+	close(fd);
+	if (n < 0) {
+		errno = e;
+		return -1;
+	}
+	buf[n] = '\0';
+	return n;
+}
+
 int fd_set_nonblock(int fd, int on)
 {
 	int flags = fcntl(fd, F_GETFL);

@@ -47,6 +47,13 @@ int write_all(int fd, const void *buf, size_t len);
 /* Read exactly @len bytes; returns 0, or -1 with errno (0 at EOF). */
 int read_all(int fd, void *buf, size_t len);
 
+/*
+ * A small text file (/proc, /sys, /etc) in one read: at most @size - 1
+ * bytes of @path into @buf, NUL-terminated.  The byte count, or -1 with
+ * errno and @buf "".
+ */
+ssize_t read_file_str(const char *path, char *buf, size_t size);
+
 /* Set or clear O_NONBLOCK. Returns 0 or -1 with errno. */
 int fd_set_nonblock(int fd, int on);
 

@@ -1,13 +1,21 @@
 # init/: the PID-1 duties linked into husk-agent (mounts, kernel cmdline,
-# the agent channel, debug console, shutdown), with unit tests for the
-# pure parts: the cmdline table, port discovery against a fake sysfs tree
-# and the serial framing.  Included before mk/agent.mk, which links
-# AGENT_SRCS into husk-agent.
+# loopback, the agent channel, debug console, shutdown), with unit tests:
+# the cmdline table, port discovery against a fake sysfs tree, the serial
+# framing, and lo in a private network namespace.  Included before
+# mk/agent.mk, which links INIT_SRCS into husk-agent.
 
-AGENT_SRCS += init/init.c init/mounts.c init/cmdline.c init/channel.c \
-	init/console.c init/shutdown.c
+INIT_SRCS := init/init.c init/mounts.c init/cmdline.c init/channel.c \
+	init/console.c init/shutdown.c init/loopback.c
 
-UNIT_TESTS += init_cmdline init_channel
+INIT_TESTS := init_cmdline init_channel init_loopback
+UNIT_TESTS += $(INIT_TESTS)
 
 TEST_SRCS_init_cmdline := init/cmdline.c
 TEST_SRCS_init_channel := init/channel.c init/shutdown.c
+TEST_SRCS_init_loopback := init/loopback.c
+
+# init's interface is init/init.h, found by -Iinit (no ../ includes): by
+# init's own files, agent/main.c (mk/agent.mk) and the init unit tests.
+INIT_CFLAGS := -Iinit
+$(foreach v,host san,$(foreach t,$(INIT_TESTS),$(eval \
+	$(call objdir,$(v))/tests/$(t): private CFLAGS_$(v) += $(INIT_CFLAGS))))

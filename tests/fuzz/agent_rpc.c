@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "../../agent/agent.h"
+#include "agent.h"
 #include "log.h"
 #include "ttrpc.pb-c.h"
 #include "util.h"

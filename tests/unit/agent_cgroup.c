@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * Container cgroups (agent/cgroup.c) on the real hierarchies of this host:
+ * Container cgroups (agent/cgroup*.c) on the real hierarchies of this host:
  * the v1 controllers under /sys/fs/cgroup, and, where a cgroup2 is mounted
  * at /sys/fs/cgroup/unified, the v2 code paths its controllers allow.
  * Each test works below /husk-test-<pid>; teardown thaws, kills the

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "../../init/init.h"
+#include "init.h"
 #include "ttrpc/frame.h"
 #include "util.h"
 /* After util.h, whose ARRAY_SIZE the harness then keeps. */

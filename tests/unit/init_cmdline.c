@@ -6,7 +6,7 @@
  */
 #include <string.h>
 
-#include "../../init/init.h"
+#include "init.h"
 #include "log.h"
 #include "util.h"
 /* After util.h, whose ARRAY_SIZE the harness then keeps. */
