@@ -55,6 +55,7 @@ include mk/lib.mk
 -include mk/e2e.mk
 include mk/tests.mk
 include mk/install.mk
+include mk/deb.mk
 
 all: $(ALL_TARGETS)
 
