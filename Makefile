@@ -53,6 +53,7 @@ include mk/agent.mk
 -include mk/e2e.mk
 include mk/tests.mk
 include mk/install.mk
+include mk/deb.mk
 
 all: $(ALL_TARGETS)
 

@@ -1,6 +1,7 @@
 #!/bin/sh
 # Install husk's build and test dependencies from Debian's archive.
 # Idempotent: does nothing when every package is already installed.
+# debhelper and lintian: "make deb" and its test (tests/build/deb.sh).
 set -eu
 
 PKGS="make gcc clang libclang-rt-14-dev llvm pkg-config dpkg-dev
@@ -9,7 +10,8 @@ protobuf-c-compiler libprotobuf-c-dev protobuf-compiler libprotobuf-dev
 libseccomp-dev libjson-c-dev gperf
 python3-kconfiglib linux-source-6.1
 flex bison bc libelf-dev libssl-dev lz4 zstd cpio e2fsprogs busybox-static
-qemu-system-x86 containerd runc nettle-dev python3-grpcio python3-grpc-tools"
+qemu-system-x86 containerd runc nettle-dev python3-grpcio python3-grpc-tools
+debhelper lintian"
 # virtiofsd (/usr/lib/qemu/virtiofsd, QEMU 7.2's C daemon) is in
 # qemu-system-common, which qemu-system-x86 depends on: named here so the
 # virtio-fs tests' dependency is explicit.
