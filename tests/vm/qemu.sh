@@ -1,6 +1,6 @@
 #!/bin/bash
-# TAP: host-shim's QEMU driver against real VMs (TCG here), through
-# tests/vm/vm_driver.c, plus "husk check" and "husk env":
+# TAP: the host library's QEMU driver (host/hv-qemu.c) against real VMs (TCG
+# here), through tests/vm/vm_driver.c, plus "husk check" and "husk env":
 #   boot       microvm + initrd: vm_start, vm_connect_agent, Health.Check
 #              SERVING, DestroySandbox, graceful vm_stop
 #   dax        q35 + the DAX image on nvdimm, the same (if the image exists)

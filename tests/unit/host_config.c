@@ -14,7 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../../host-shim/config.h"
+#include "config.h"
 #include "log.h"
 #include "util.h"
 /* After util.h, whose ARRAY_SIZE the harness then keeps. */

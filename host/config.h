@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The shim's configuration: /usr/share/defaults/husk/configuration.toml,
- * overridden by /etc/husk/configuration.toml, plus drop-ins from
- * config.d/ next to the chosen file (sorted by name).  Key names follow
+ * The host configuration, read by the shim and the husk utility:
+ * /usr/share/defaults/husk/configuration.toml, overridden by
+ * /etc/husk/configuration.toml, plus drop-ins from config.d/ next to the
+ * chosen file (sorted by name).  Key names follow
  * Kata's where they mean the same thing.  Parsed by a strict parser for the
  * TOML subset used (tables, strings, integers, booleans, string arrays);
  * anything else is an error naming file, line and key.
@@ -49,7 +50,7 @@ struct husk_config {
 	char *sources; /* newline-separated list of files read */
 };
 
-/* Where config_load() looks (mk/vm.mk passes make's PREFIX). */
+/* Where config_load() looks (mk/host.mk passes make's PREFIX). */
 #ifndef HUSK_PREFIX
 #define HUSK_PREFIX "/usr"
 #endif
