@@ -7,7 +7,7 @@
 
 # hv-qemu.c is always built (husk env shows its command line); without
 # CONFIG_HV_QEMU its vm_start() refuses to run.
-HOST_LIB_SRCS := host/config.c host/hv-probe.c host/hv-qemu.c \
+HOST_LIB_SRCS := host/config.c host/toml.c host/hv-probe.c host/hv-qemu.c \
 	host/agent-client.c host/spec.c
 # Cloud Hypervisor: the REST API client and hybrid vsock (not packaged
 # here, so tested against servers that follow its published API).
@@ -41,15 +41,15 @@ HOST_INC := -Ihost
 # the Cloud Hypervisor protocol against test servers; config.json to the
 # agent's spec; the agent client against an in-process agent.
 HOST_TESTS := host_config host_qemu host_spec host_agent
-TEST_SRCS_host_config := host/config.c
-TEST_SRCS_host_qemu := host/config.c host/hv-probe.c host/hv-qemu.c \
+TEST_SRCS_host_config := host/config.c host/toml.c
+TEST_SRCS_host_qemu := host/config.c host/toml.c host/hv-probe.c host/hv-qemu.c \
 	$(filter host/hv-clh.c,$(HOST_LIB_SRCS))
 TEST_SRCS_host_spec := host/spec.c
 TEST_LIBS_host_spec := -ljson-c
 TEST_SRCS_host_agent := host/agent-client.c
 ifeq ($(CONFIG_HV_CLOUD_HYPERVISOR),y)
 HOST_TESTS += host_clh
-TEST_SRCS_host_clh := host/config.c host/hv-clh.c
+TEST_SRCS_host_clh := host/config.c host/toml.c host/hv-clh.c
 endif
 UNIT_TESTS += $(HOST_TESTS)
 $(foreach t,$(HOST_TESTS),$(call objdir,host)/tests/$(t)): CFLAGS_host += $(HOST_INC)
@@ -61,7 +61,7 @@ $(foreach t,$(HOST_TESTS),$(call objdir,san)/tests/$(t)): CFLAGS_san += $(HOST_I
 # objects through target-specific variables.
 FUZZERS += config_toml host_spec
 # (mk/tests.mk, which defines fuzz_bin, comes later: spell the paths out.)
-CONFIG_FUZZ_SRCS := host/config.c
+CONFIG_FUZZ_SRCS := host/config.c host/toml.c
 CONFIG_FUZZ_BIN := $(BUILD)/fuzz/bin/config_toml
 SPEC_FUZZ_BIN := $(BUILD)/fuzz/bin/host_spec
 $(CONFIG_FUZZ_BIN): $(call objs,fuzz,$(CONFIG_FUZZ_SRCS))

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * The shim's configuration: the TOML subset parser (every value form it
- * takes, every form it refuses, each error naming file:line and the key),
+ * The host configuration (host/config.c) and its TOML subset parser
+ * (host/toml.c): every value form it takes, every form it refuses, each
+ * error naming file:line and the key,
  * the mapping onto struct husk_config with its ranges and choices, a
  * Kata-style file, the layering of defaults < share < etc < config.d
  * drop-ins on temp dirs, and config_dump() read back by the parser.
