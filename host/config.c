@@ -227,10 +227,11 @@ static int on_table(struct toml_parser *ps, const char *name, void *data)
 		return 0;
 	hv = name + 11;
 	/* A hypervisor we do not drive is an error, not a silent default. */
-	if (strcmp(hv, "qemu") && strcmp(hv, "clh"))
+	if (!strcmp(hv, "clh"))
+		return toml_error(ps, "[%s]: %s", name, CONFIG_CLH_REFUSED);
+	if (strcmp(hv, "qemu"))
 		return toml_error(
-			ps,
-			"[%s]: hypervisor \"%s\" is not supported (qemu, clh)",
+			ps, "[%s]: hypervisor \"%s\" is not supported (qemu)",
 			name, hv);
 	set_str(&cp->cfg->hypervisor, hv);
 	return 0;

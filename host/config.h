@@ -25,8 +25,8 @@ enum shared_fs {
 };
 
 struct husk_config {
-	/* [hypervisor.qemu] (or [hypervisor.clh]) */
-	char *hypervisor; /* "qemu" or "clh": which table was used */
+	/* [hypervisor.qemu] ([hypervisor.clh] is refused, see below) */
+	char *hypervisor; /* "qemu": which table was used */
 	char *hypervisor_path; /* path */
 	char *kernel; /* kernel */
 	char *initrd; /* initrd (either initrd or image) */
@@ -49,6 +49,14 @@ struct husk_config {
 	/* Where each value came from, for "husk env". */
 	char *sources; /* newline-separated list of files read */
 };
+
+/*
+ * [hypervisor.clh] is refused until hv-clh.c can boot a VM: today it has
+ * the API client and hybrid vsock, not the VM's lifecycle.
+ */
+#define CONFIG_CLH_REFUSED                                            \
+	"Cloud Hypervisor cannot boot a VM yet: only its API client " \
+	"exists (use [hypervisor.qemu])"
 
 /* Where config_load() looks (mk/host.mk passes make's PREFIX). */
 #ifndef HUSK_PREFIX

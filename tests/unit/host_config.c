@@ -282,7 +282,9 @@ static const struct bad_case bad_cases[] = {
 	{ "a = \"\xff\"", "t.toml:1: not valid UTF-8 (byte 0xff)" },
 	{ "\n\na = \"\xc0\xaf\"", "t.toml:3: not valid UTF-8 (byte 0xc0)" },
 	{ "[hypervisor.firecracker]",
-	  "t.toml:1: [hypervisor.firecracker]: hypervisor \"firecracker\" is not supported (qemu, clh)" },
+	  "t.toml:1: [hypervisor.firecracker]: hypervisor \"firecracker\" is not supported (qemu)" },
+	{ "[hypervisor.clh]\nkernel = \"/k\"",
+	  "t.toml:1: [hypervisor.clh]: Cloud Hypervisor cannot boot a VM yet: only its API client exists (use [hypervisor.qemu])" },
 	/* types and ranges of known keys */
 	{ "[hypervisor.qemu]\ndefault_vcpus = \"2\"",
 	  "t.toml:2: key 'hypervisor.qemu.default_vcpus': expected an integer, got a string" },
