@@ -7,25 +7,25 @@
 #include "shim.h"
 #include "util.h"
 
-struct container *container_new(struct sandbox *sb, const char *id,
-				const char *bundle)
+struct pod_container *pod_container_new(struct pod *pod, const char *id,
+					const char *bundle)
 {
-	struct container *c = xcalloc(1, sizeof(*c));
+	struct pod_container *c = xcalloc(1, sizeof(*c));
 
-	c->sb = sb;
+	c->pod = pod;
 	c->id = xstrdup(id);
 	c->bundle = xstrdup(bundle);
-	c->state = CT_CREATING;
+	c->state = POD_CONTAINER_CREATING;
 	c->refs = 1;
 	return c;
 }
 
-void container_ref(struct container *c)
+void pod_container_ref(struct pod_container *c)
 {
 	c->refs++;
 }
 
-static void container_free(struct container *c)
+static void pod_container_free(struct pod_container *c)
 {
 	spec_result_free(&c->spec);
 	for (size_t i = 0; i < c->n_rootfs; i++)
@@ -36,27 +36,28 @@ static void container_free(struct container *c)
 	free(c);
 }
 
-void container_unref(struct container *c)
+void pod_container_unref(struct pod_container *c)
 {
 	if (--c->refs == 0)
-		container_free(c);
+		pod_container_free(c);
 }
 
-struct process *container_find_process(struct container *c, const char *exec_id)
+struct pod_process *pod_container_find_process(struct pod_container *c,
+					       const char *exec_id)
 {
 	if (!exec_id || !*exec_id)
 		return c->init;
-	for (struct process *p = c->execs; p; p = p->next)
+	for (struct pod_process *p = c->execs; p; p = p->next)
 		if (!strcmp(p->exec_id, exec_id))
 			return p;
 	return NULL;
 }
 
-void container_release_host(struct container *c)
+void pod_container_release_host(struct pod_container *c)
 {
 	while (c->execs)
-		process_remove(c->execs);
+		pod_process_remove(c->execs);
 	if (c->init)
-		process_remove(c->init);
+		pod_process_remove(c->init);
 	rootfs_teardown(c);
 }

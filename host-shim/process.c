@@ -21,18 +21,19 @@ static char *dup_or_empty(const char *s)
 	return xstrdup(s ? s : "");
 }
 
-struct process *process_new(struct container *c, const char *exec_id,
-			    bool terminal, const char *in, const char *out,
-			    const char *err_path)
+struct pod_process *pod_process_new(struct pod_container *c,
+				    const char *exec_id, bool terminal,
+				    const char *in, const char *out,
+				    const char *err_path)
 {
-	struct process *p = xcalloc(1, sizeof(*p));
+	struct pod_process *p = xcalloc(1, sizeof(*p));
 
 	p->c = c;
-	container_ref(c);
+	pod_container_ref(c);
 	p->exec_id = dup_or_empty(exec_id);
 	/* The agent names the init process after its container. */
 	p->agent_exec_id = xstrdup(*p->exec_id ? p->exec_id : c->id);
-	p->status = TASK_CREATED;
+	p->status = POD_PROCESS_CREATED;
 	p->terminal = terminal;
 	p->stdin_path = dup_or_empty(in);
 	p->stdout_path = dup_or_empty(out);
@@ -42,14 +43,14 @@ struct process *process_new(struct container *c, const char *exec_id,
 	return p;
 }
 
-void process_ref(struct process *p)
+void pod_process_ref(struct pod_process *p)
 {
 	p->refs++;
 }
 
-static void process_free(struct process *p)
+static void pod_process_free(struct pod_process *p)
 {
-	stdio_close(p);
+	shim_stdio_close(p);
 	if (p->exec_spec)
 		protobuf_c_message_free_unpacked(&p->exec_spec->base, NULL);
 	free(p->exec_id);
@@ -57,14 +58,14 @@ static void process_free(struct process *p)
 	free(p->stdin_path);
 	free(p->stdout_path);
 	free(p->stderr_path);
-	container_unref(p->c);
+	pod_container_unref(p->c);
 	free(p);
 }
 
-void process_unref(struct process *p)
+void pod_process_unref(struct pod_process *p)
 {
 	if (--p->refs == 0)
-		process_free(p);
+		pod_process_free(p);
 }
 
 void timestamp_set(Google__Protobuf__Timestamp *ts, const struct timespec *t)
@@ -73,7 +74,7 @@ void timestamp_set(Google__Protobuf__Timestamp *ts, const struct timespec *t)
 	ts->nanos = (int32_t)t->tv_nsec;
 }
 
-static void answer_waiter(struct process *p, struct ttrpc_call *call)
+static void answer_waiter(struct pod_process *p, struct ttrpc_call *call)
 {
 	Containerd__Task__V2__WaitResponse resp =
 		CONTAINERD__TASK__V2__WAIT_RESPONSE__INIT;
@@ -87,25 +88,25 @@ static void answer_waiter(struct process *p, struct ttrpc_call *call)
 
 static void waiter_cancelled(struct ttrpc_call *call, void *data)
 {
-	struct process *p = data;
+	struct pod_process *p = data;
 
-	for (struct waiter **pp = &p->waiters; *pp; pp = &(*pp)->next) {
+	for (struct shim_waiter **pp = &p->waiters; *pp; pp = &(*pp)->next) {
 		if ((*pp)->call == call) {
-			struct waiter *w = *pp;
+			struct shim_waiter *w = *pp;
 
 			*pp = w->next;
 			free(w);
 			break;
 		}
 	}
-	process_unref(p);
+	pod_process_unref(p);
 }
 
-void process_add_waiter(struct process *p, struct ttrpc_call *call)
+void pod_process_add_waiter(struct pod_process *p, struct ttrpc_call *call)
 {
-	struct waiter *w;
+	struct shim_waiter *w;
 
-	if (p->status == TASK_STOPPED) {
+	if (p->status == POD_PROCESS_STOPPED) {
 		answer_waiter(p, call);
 		return;
 	}
@@ -113,31 +114,31 @@ void process_add_waiter(struct process *p, struct ttrpc_call *call)
 	w->call = call;
 	w->next = p->waiters;
 	p->waiters = w;
-	process_ref(p);
+	pod_process_ref(p);
 	ttrpc_call_on_cancel(call, waiter_cancelled, p);
 }
 
-static void answer_waiters(struct process *p)
+static void answer_wait_calls(struct pod_process *p)
 {
 	while (p->waiters) {
-		struct waiter *w = p->waiters;
+		struct shim_waiter *w = p->waiters;
 
 		p->waiters = w->next;
 		ttrpc_call_on_cancel(w->call, NULL, NULL);
 		answer_waiter(p, w->call);
 		free(w);
-		process_unref(p);
+		pod_process_unref(p);
 	}
 }
 
-static void record_exit(struct process *p, uint32_t status, bool publish)
+static void record_exit(struct pod_process *p, uint32_t status, bool publish)
 {
-	struct shim *s = p->c->sb->shim;
+	struct shim *s = p->c->pod->shim;
 
-	p->status = TASK_STOPPED;
+	p->status = POD_PROCESS_STOPPED;
 	p->exit_status = status;
 	clock_gettime(CLOCK_REALTIME, &p->exited_at);
-	stdio_close(p);
+	shim_stdio_close(p);
 	log_msg(LOG_INFO, "process exited", "container=%s exec=%s status=%u",
 		p->c->id, p->exec_id, status);
 	if (publish) {
@@ -155,43 +156,43 @@ static void record_exit(struct process *p, uint32_t status, bool publish)
 		ev.exited_at = &ts;
 		events_publish(s->events, "/tasks/exit", &ev.base);
 	}
-	answer_waiters(p);
+	answer_wait_calls(p);
 }
 
-void process_exited(struct process *p, uint32_t status)
+void pod_process_exited(struct pod_process *p, uint32_t status)
 {
-	if (p->status == TASK_STOPPED)
+	if (p->status == POD_PROCESS_STOPPED)
 		return;
 	record_exit(p, status, true);
 }
 
-void process_lost(struct process *p)
+void pod_process_lost(struct pod_process *p)
 {
-	if (p->status == TASK_STOPPED)
+	if (p->status == POD_PROCESS_STOPPED)
 		return;
-	if (p->status == TASK_CREATED) {
+	if (p->status == POD_PROCESS_CREATED) {
 		/* Never ran: nothing to wait for, no exit to publish. */
 		record_exit(p, EXIT_STATUS_LOST, false);
 		return;
 	}
 	/* Running: stop waiting for output that will never come. */
-	stdio_abort(p);
+	shim_stdio_abort(p);
 }
 
-static void drained(struct process *p)
+static void drained(struct pod_process *p)
 {
-	process_exited(p, p->wait_status);
+	pod_process_exited(p, p->wait_status);
 }
 
 static void on_wait(void *resp, const struct herr *err, void *data)
 {
-	struct process *p = data;
+	struct pod_process *p = data;
 	const Grpc__WaitProcessResponse *r = resp;
 	uint32_t status = EXIT_STATUS_LOST;
 
 	if (err) {
 		/* A dead sandbox already said why; this is its echo. */
-		if (!p->removed && p->c->sb->state != SB_DEAD)
+		if (!p->removed && p->c->pod->state != POD_DEAD)
 			log_warn("container %s: wait for %s: %s", p->c->id,
 				 p->agent_exec_id, err->msg);
 	} else if (r->status < 0 || r->status > 255) {
@@ -204,51 +205,51 @@ static void on_wait(void *resp, const struct herr *err, void *data)
 	} else {
 		status = (uint32_t)r->status;
 	}
-	if (p->removed || p->status == TASK_STOPPED) {
-		process_unref(p);
+	if (p->removed || p->status == POD_PROCESS_STOPPED) {
+		pod_process_unref(p);
 		return;
 	}
 	p->wait_status = status;
-	stdio_wait_drained(p, drained);
-	process_unref(p);
+	shim_stdio_wait_drained(p, drained);
+	pod_process_unref(p);
 }
 
-void process_output_done(struct process *p)
+void pod_process_output_done(struct pod_process *p)
 {
-	if (p->waiting || p->status == TASK_STOPPED)
+	if (p->waiting || p->status == POD_PROCESS_STOPPED)
 		return;
 	p->waiting = true;
-	process_ref(p);
-	agent_wait_process(p->c->sb->agent, p->c->id, p->agent_exec_id, on_wait,
-			   p);
+	pod_process_ref(p);
+	agent_wait_process(p->c->pod->agent, p->c->id, p->agent_exec_id,
+			   on_wait, p);
 }
 
 static void on_resized(void *resp, const struct herr *err, void *data)
 {
-	struct process *p = data;
+	struct pod_process *p = data;
 
 	(void)resp;
 	if (err && !p->removed)
 		log_warn("container %s: resize %s: %s", p->c->id,
 			 p->agent_exec_id, err->msg);
-	process_unref(p);
+	pod_process_unref(p);
 }
 
-void process_started(struct process *p)
+void pod_process_started(struct pod_process *p)
 {
-	p->status = TASK_RUNNING;
+	p->status = POD_PROCESS_RUNNING;
 	if (p->terminal && p->pending_rows && p->pending_cols) {
-		process_ref(p);
-		agent_tty_resize(p->c->sb->agent, p->c->id, p->agent_exec_id,
+		pod_process_ref(p);
+		agent_tty_resize(p->c->pod->agent, p->c->id, p->agent_exec_id,
 				 p->pending_rows, p->pending_cols, on_resized,
 				 p);
 	}
-	stdio_start(p);
+	shim_stdio_start(p);
 }
 
-void process_remove(struct process *p)
+void pod_process_remove(struct pod_process *p)
 {
-	struct container *c = p->c;
+	struct pod_container *c = p->c;
 
 	if (p->removed)
 		return;
@@ -256,20 +257,21 @@ void process_remove(struct process *p)
 	if (c->init == p) {
 		c->init = NULL;
 	} else {
-		for (struct process **pp = &c->execs; *pp; pp = &(*pp)->next)
+		for (struct pod_process **pp = &c->execs; *pp;
+		     pp = &(*pp)->next)
 			if (*pp == p) {
 				*pp = p->next;
 				break;
 			}
 	}
-	stdio_close(p);
+	shim_stdio_close(p);
 	/* Wait calls still pending get the recorded exit (or lose it). */
 	while (p->waiters) {
-		struct waiter *w = p->waiters;
+		struct shim_waiter *w = p->waiters;
 
 		p->waiters = w->next;
 		ttrpc_call_on_cancel(w->call, NULL, NULL);
-		if (p->status == TASK_STOPPED)
+		if (p->status == POD_PROCESS_STOPPED)
 			answer_waiter(p, w->call);
 		else
 			ttrpc_call_fail(
@@ -277,7 +279,7 @@ void process_remove(struct process *p)
 				"process %s of container %s was deleted",
 				p->exec_id, c->id);
 		free(w);
-		process_unref(p);
+		pod_process_unref(p);
 	}
-	process_unref(p);
+	pod_process_unref(p);
 }

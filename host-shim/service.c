@@ -38,7 +38,7 @@
 
 uint32_t shim_task_pid(const struct shim *s)
 {
-	return s->sb && s->sb->vm_pid > 0 ? (uint32_t)s->sb->vm_pid : 0;
+	return s->pod && s->pod->vm_pid > 0 ? (uint32_t)s->pod->vm_pid : 0;
 }
 
 void shim_maybe_exit(struct shim *s)
@@ -108,8 +108,8 @@ static void reap(struct shim *s)
 
 		if (pid <= 0)
 			return;
-		if (s->sb && s->sb->vm && pid == s->sb->vm_pid)
-			sandbox_vm_exited(s->sb, st);
+		if (s->pod && s->pod->vm && pid == s->pod->vm_pid)
+			pod_vm_exited(s->pod, st);
 		else
 			log_debug("reaped pid %d", (int)pid);
 	}
@@ -117,27 +117,28 @@ static void reap(struct shim *s)
 
 static void terminate(struct shim *s)
 {
-	struct sandbox *sb = s->sb;
+	struct pod *pod = s->pod;
 	struct herr why;
 
 	log_warn("terminating: killing the VM and releasing every container");
 	herr_set(&why, GRPC_UNAVAILABLE, 0, "the shim was told to terminate");
-	if (sb->state != SB_NEW)
-		sandbox_fail(sb, &why);
-	while (sb->containers) {
-		struct container *c = sb->containers;
+	if (pod->state != POD_NEW)
+		pod_fail(pod, &why);
+	while (pod->containers) {
+		struct pod_container *c = pod->containers;
 
-		container_ref(c);
-		container_release_host(c);
-		sandbox_remove_container(sb, c);
-		container_unref(c);
+		pod_container_ref(c);
+		pod_container_release_host(c);
+		pod_remove_container(pod, c);
+		pod_container_unref(c);
 	}
-	sandbox_teardown(sb, NULL, NULL);
+	pod_teardown(pod, NULL, NULL);
 	s->shutdown = true;
 	s->shutdown_deadline = now_ms() + 500;
 }
 
-static void on_signal(struct evloop *loop, int fd, uint32_t events, void *data)
+static void on_signalfd(struct evloop *loop, int fd, uint32_t events,
+			void *data)
 {
 	struct shim *s = data;
 	struct signalfd_siginfo si;
@@ -166,7 +167,7 @@ static int setup_signals(struct shim *s, struct herr *err)
 	s->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 	if (s->sigfd < 0)
 		return herr_errno(err, errno, "signalfd");
-	if (evloop_add(s->loop, s->sigfd, EPOLLIN, on_signal, s) < 0)
+	if (evloop_add(s->loop, s->sigfd, EPOLLIN, on_signalfd, s) < 0)
 		return herr_set(err, GRPC_INTERNAL, 0, "watch signalfd");
 	return 0;
 }
@@ -219,7 +220,8 @@ static char *bound_path(int fd)
 
 static bool may_exit(struct shim *s)
 {
-	if (!s->shutdown || s->sb->n_containers || s->sb->state == SB_STOPPING)
+	if (!s->shutdown || s->pod->n_containers ||
+	    s->pod->state == POD_STOPPING)
 		return false;
 	return events_idle(s->events) || now_ms() >= s->shutdown_deadline;
 }
@@ -247,7 +249,7 @@ static void cleanup_files(struct shim *s)
 static void shim_free(struct shim *s)
 {
 	ttrpc_server_free(s->srv);
-	sandbox_free(s->sb);
+	pod_free(s->pod);
 	events_free(s->events);
 	if (s->cfg_loaded)
 		config_free(&s->cfg);
@@ -293,7 +295,7 @@ int shim_serve(const struct shim_flags *f)
 	if (write_file_atomic(s.run_dir, "shim.pid", pid, &err) < 0)
 		goto fail;
 	s.events = events_new(s.loop, getenv("TTRPC_ADDRESS"), f->namespace_);
-	s.sb = sandbox_new(&s, f->id);
+	s.pod = pod_new(&s, f->id);
 	s.srv = ttrpc_server_new(s.loop, task_methods, task_n_methods, &s);
 	if (ttrpc_server_listen_fd(s.srv, lfd, &err) < 0)
 		goto fail;

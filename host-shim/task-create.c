@@ -19,14 +19,14 @@
 #include "task.h"
 #include "util.h"
 
-#define ID_MAX 128
+#define CONTAINER_ID_MAX 128
 
 /* The agent's rule for container ids: ^[a-zA-Z0-9][a-zA-Z0-9_.-]+$ */
 static int check_id(const char *id, struct herr *err)
 {
 	size_t n = strlen(id);
 
-	if (n < 2 || n > ID_MAX || !isalnum((unsigned char)id[0]))
+	if (n < 2 || n > CONTAINER_ID_MAX || !isalnum((unsigned char)id[0]))
 		goto bad;
 	for (size_t i = 1; i < n; i++)
 		if (!isalnum((unsigned char)id[i]) && !strchr("_.-", id[i]))
@@ -36,7 +36,7 @@ bad:
 	return herr_set(err, GRPC_INVALID_ARGUMENT, 0,
 			"container id \"%.*s\": must match "
 			"[a-zA-Z0-9][a-zA-Z0-9_.-]+ (at most %d characters)",
-			ID_MAX, id, ID_MAX);
+			CONTAINER_ID_MAX, id, CONTAINER_ID_MAX);
 }
 
 /* runtimeoptions.v1.Options{config_path} chooses the configuration file. */
@@ -62,7 +62,7 @@ static void take_options(struct shim *s, const Google__Protobuf__Any *opts)
 	runtimeoptions__v1__options__free_unpacked(o, NULL);
 }
 
-static void copy_rootfs(struct container *c,
+static void copy_rootfs(struct pod_container *c,
 			const Containerd__Task__V2__CreateTaskRequest *req)
 {
 	c->rootfs = xcalloc(req->n_rootfs, sizeof(*c->rootfs));
@@ -70,33 +70,33 @@ static void copy_rootfs(struct container *c,
 		c->rootfs[c->n_rootfs++] = pb_dup(&req->rootfs[i]->base);
 }
 
-static void create_failed(struct container *c, const struct herr *err)
+static void create_failed(struct pod_container *c, const struct herr *err)
 {
-	struct sandbox *sb = c->sb;
+	struct pod *pod = c->pod;
 	struct ttrpc_call *call = c->create_call;
 
 	log_msg(LOG_ERROR, "create failed", "container=%s error=\"%s\"", c->id,
 		err->msg);
-	c->state = CT_FAILED;
+	c->state = POD_CONTAINER_FAILED;
 	c->create_call = NULL;
-	container_release_host(c);
-	sandbox_remove_container(sb, c);
+	pod_container_release_host(c);
+	pod_remove_container(pod, c);
 	if (call)
 		ttrpc_call_fail(call, err->code ? err->code : GRPC_UNKNOWN,
 				"create container %s: %s", c->id, err->msg);
 	/* A VM with nothing to run is not left behind. */
-	if (!sb->n_containers)
-		sandbox_teardown(sb, NULL, NULL);
-	container_unref(c);
-	shim_maybe_exit(sb->shim);
+	if (!pod->n_containers)
+		pod_teardown(pod, NULL, NULL);
+	pod_container_unref(c);
+	shim_maybe_exit(pod->shim);
 }
 
-static void publish_create(struct container *c)
+static void publish_create(struct pod_container *c)
 {
 	Containerd__Events__TaskCreate ev =
 		CONTAINERD__EVENTS__TASK_CREATE__INIT;
 	Containerd__Events__TaskIO io = CONTAINERD__EVENTS__TASK_IO__INIT;
-	struct process *p = c->init;
+	struct pod_process *p = c->init;
 
 	ev.container_id = c->id;
 	ev.bundle = c->bundle;
@@ -107,15 +107,15 @@ static void publish_create(struct container *c)
 	io.stderr = p->stderr_path;
 	io.terminal = p->terminal;
 	ev.io = &io;
-	ev.pid = shim_task_pid(c->sb->shim);
-	events_publish(c->sb->shim->events, "/tasks/create", &ev.base);
+	ev.pid = shim_task_pid(c->pod->shim);
+	events_publish(c->pod->shim->events, "/tasks/create", &ev.base);
 }
 
 static void on_container_created(void *resp, const struct herr *err, void *data)
 {
 	Containerd__Task__V2__CreateTaskResponse r =
 		CONTAINERD__TASK__V2__CREATE_TASK_RESPONSE__INIT;
-	struct container *c = data;
+	struct pod_container *c = data;
 	struct herr e;
 
 	(void)resp;
@@ -125,23 +125,23 @@ static void on_container_created(void *resp, const struct herr *err, void *data)
 		create_failed(c, &e);
 		return;
 	}
-	c->state = CT_READY;
+	c->state = POD_CONTAINER_READY;
 	log_msg(LOG_INFO, "container created", "container=%s sandbox=%s", c->id,
-		c->sb->id);
+		c->pod->id);
 	publish_create(c);
-	r.pid = shim_task_pid(c->sb->shim);
+	r.pid = shim_task_pid(c->pod->shim);
 	if (c->create_call)
 		ttrpc_call_reply(c->create_call, &r.base);
 	c->create_call = NULL;
-	container_unref(c);
+	pod_container_unref(c);
 }
 
-void container_boot_done(struct container *c, const struct herr *err)
+void pod_container_boot_done(struct pod_container *c, const struct herr *err)
 {
 	Grpc__CreateContainerRequest req = GRPC__CREATE_CONTAINER_REQUEST__INIT;
 	Grpc__Spec *spec = c->spec.spec;
 
-	if (c->state != CT_CREATING)
+	if (c->state != POD_CONTAINER_CREATING)
 		return;
 	if (err) {
 		create_failed(c, err);
@@ -158,15 +158,15 @@ void container_boot_done(struct container *c, const struct herr *err)
 	req.exec_id = c->id;
 	req.oci = spec;
 	req.sandbox_pidns = c->spec.sandbox_pidns;
-	agent_create_container(c->sb->agent, &req, on_container_created, c);
+	agent_create_container(c->pod->agent, &req, on_container_created, c);
 }
 
-TASK_HANDLER(create)
+void task_create(struct ttrpc_call *call, const void *req_, void *ctx)
 {
 	const Containerd__Task__V2__CreateTaskRequest *req = req_;
 	struct shim *s = ctx;
-	struct sandbox *sb = s->sb;
-	struct container *c;
+	struct pod *pod = s->pod;
+	struct pod_container *c;
 	struct herr err;
 
 	if (check_id(req->id, &err) < 0) {
@@ -180,7 +180,7 @@ TASK_HANDLER(create)
 				req->id, req->bundle ? req->bundle : "");
 		return;
 	}
-	if (sandbox_find(sb, req->id)) {
+	if (pod_find(pod, req->id)) {
 		ttrpc_call_fail(call, GRPC_ALREADY_EXISTS,
 				"container %s: already exists", req->id);
 		return;
@@ -201,32 +201,32 @@ TASK_HANDLER(create)
 	}
 	take_options(s, req->options);
 
-	c = container_new(sb, req->id, req->bundle);
+	c = pod_container_new(pod, req->id, req->bundle);
 	c->create_call = call;
 	if (spec_read_bundle(req->bundle, req->id, &c->spec, &err) < 0)
 		goto fail;
 	if (c->spec.pod_member && c->spec.sandbox_id &&
-	    strcmp(c->spec.sandbox_id, sb->id)) {
+	    strcmp(c->spec.sandbox_id, pod->id)) {
 		herr_set(&err, GRPC_INVALID_ARGUMENT, 0,
 			 "belongs to pod %s, but this shim serves pod %s",
-			 c->spec.sandbox_id, sb->id);
+			 c->spec.sandbox_id, pod->id);
 		goto fail;
 	}
 	copy_rootfs(c, req);
-	c->init = process_new(c, "", req->terminal, req->stdin, req->stdout,
-			      req->stderr);
-	sandbox_add_container(sb, c);
-	if (stdio_open(c->init, &err) < 0 || rootfs_setup(c, &err) < 0) {
+	c->init = pod_process_new(c, "", req->terminal, req->stdin, req->stdout,
+				  req->stderr);
+	pod_add_container(pod, c);
+	if (shim_stdio_open(c->init, &err) < 0 || rootfs_setup(c, &err) < 0) {
 		create_failed(c, &err);
 		return;
 	}
 	log_msg(LOG_DEBUG, "creating container", "container=%s bundle=%s",
 		c->id, c->bundle);
-	sandbox_boot(sb, c);
+	pod_boot(pod, c);
 	return;
 fail:
 	c->create_call = NULL;
-	container_unref(c);
+	pod_container_unref(c);
 	ttrpc_call_fail(call, err.code, "create container %s: %s", req->id,
 			err.msg);
 }

@@ -6,40 +6,54 @@
 #include "task.h"
 
 #define SVC "containerd.task.v2.Task"
-#define M(name, fn, desc)                                               \
-	{                                                               \
-		SVC, name, &containerd__task__v2__##desc##__descriptor, \
-			task_##fn                                       \
-	}
 
 const struct ttrpc_method task_methods[] = {
-	M("State", state, state_request),
-	M("Create", create, create_task_request),
-	M("Start", start, start_request),
-	M("Delete", delete, delete_request),
-	M("Pids", pids, pids_request),
-	M("Pause", pause, pause_request),
-	M("Resume", resume, resume_request),
-	M("Checkpoint", checkpoint, checkpoint_task_request),
-	M("Kill", kill, kill_request),
-	M("Exec", exec, exec_process_request),
-	M("ResizePty", resize_pty, resize_pty_request),
-	M("CloseIO", close_io, close_iorequest),
-	M("Update", update, update_task_request),
-	M("Wait", wait, wait_request),
-	M("Stats", stats, stats_request),
-	M("Connect", connect, connect_request),
-	M("Shutdown", shutdown, shutdown_request),
+	{ SVC, "State", &containerd__task__v2__state_request__descriptor,
+	  task_state },
+	{ SVC, "Create", &containerd__task__v2__create_task_request__descriptor,
+	  task_create },
+	{ SVC, "Start", &containerd__task__v2__start_request__descriptor,
+	  task_start },
+	{ SVC, "Delete", &containerd__task__v2__delete_request__descriptor,
+	  task_delete },
+	{ SVC, "Pids", &containerd__task__v2__pids_request__descriptor,
+	  task_pids },
+	{ SVC, "Pause", &containerd__task__v2__pause_request__descriptor,
+	  task_pause },
+	{ SVC, "Resume", &containerd__task__v2__resume_request__descriptor,
+	  task_resume },
+	{ SVC, "Checkpoint",
+	  &containerd__task__v2__checkpoint_task_request__descriptor,
+	  task_checkpoint },
+	{ SVC, "Kill", &containerd__task__v2__kill_request__descriptor,
+	  task_kill },
+	{ SVC, "Exec", &containerd__task__v2__exec_process_request__descriptor,
+	  task_exec },
+	{ SVC, "ResizePty",
+	  &containerd__task__v2__resize_pty_request__descriptor,
+	  task_resize_pty },
+	{ SVC, "CloseIO", &containerd__task__v2__close_iorequest__descriptor,
+	  task_close_io },
+	{ SVC, "Update", &containerd__task__v2__update_task_request__descriptor,
+	  task_update },
+	{ SVC, "Wait", &containerd__task__v2__wait_request__descriptor,
+	  task_wait },
+	{ SVC, "Stats", &containerd__task__v2__stats_request__descriptor,
+	  task_stats },
+	{ SVC, "Connect", &containerd__task__v2__connect_request__descriptor,
+	  task_connect },
+	{ SVC, "Shutdown", &containerd__task__v2__shutdown_request__descriptor,
+	  task_shutdown },
 };
 
 const size_t task_n_methods = sizeof(task_methods) / sizeof(task_methods[0]);
 
-struct container *task_container(struct shim *s, const char *id,
-				 struct ttrpc_call *call)
+struct pod_container *task_container(struct shim *s, const char *id,
+				     struct ttrpc_call *call)
 {
-	struct container *c = id && *id ? sandbox_find(s->sb, id) : NULL;
+	struct pod_container *c = id && *id ? pod_find(s->pod, id) : NULL;
 
-	if (!c || c->state != CT_READY) {
+	if (!c || c->state != POD_CONTAINER_READY) {
 		ttrpc_call_fail(call, GRPC_NOT_FOUND, "container %s: not found",
 				id ? id : "");
 		return NULL;
@@ -47,15 +61,15 @@ struct container *task_container(struct shim *s, const char *id,
 	return c;
 }
 
-struct process *task_process(struct shim *s, const char *id,
-			     const char *exec_id, struct ttrpc_call *call)
+struct pod_process *task_process(struct shim *s, const char *id,
+				 const char *exec_id, struct ttrpc_call *call)
 {
-	struct container *c = task_container(s, id, call);
-	struct process *p;
+	struct pod_container *c = task_container(s, id, call);
+	struct pod_process *p;
 
 	if (!c)
 		return NULL;
-	p = container_find_process(c, exec_id);
+	p = pod_container_find_process(c, exec_id);
 	if (!p) {
 		ttrpc_call_fail(call, GRPC_NOT_FOUND,
 				"process %s of container %s: not found",

@@ -8,8 +8,8 @@
  * TOML subset used (tables, strings, integers, booleans, string arrays);
  * anything else is an error naming file, line and key.
  */
-#ifndef HUSK_SHIM_CONFIG_H
-#define HUSK_SHIM_CONFIG_H
+#ifndef HUSK_HOST_CONFIG_H
+#define HUSK_HOST_CONFIG_H
 
 #include <stdbool.h>
 #include <stddef.h>

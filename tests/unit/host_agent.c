@@ -91,7 +91,7 @@ FIXTURE(ag)
 {
 	struct evloop *loop;
 	struct ttrpc_server *srv;
-	struct agent *a;
+	struct agent_client *a;
 	struct result closes;
 };
 
