@@ -24,6 +24,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "containerd/events/task.pb-c.h"
 #include "delete.h"
 #include "events.h"
 #include "hv.h"
@@ -60,6 +61,27 @@ int shim_load_config(struct shim *s, struct herr *err)
 		log_set_level(LOG_DEBUG);
 	return 0;
 }
+
+/* The agent saw an OOM kill in one of the pod's containers. */
+static void on_oom(struct pod *pod, const char *container_id, void *data)
+{
+	Containerd__Events__TaskOOM oom = CONTAINERD__EVENTS__TASK_OOM__INIT;
+	struct shim *s = data;
+
+	oom.container_id = (char *)container_id;
+	events_publish(s->events, "/tasks/oom", &oom.base);
+}
+
+/* How the pod reports to the shim (host/pod.h). */
+static const struct pod_ops shim_pod_ops = {
+	.oom = on_oom,
+	.process_started = shim_process_started,
+	.process_waited = shim_process_waited,
+	.process_exited = shim_process_exited,
+	.process_lost = shim_process_lost,
+	.process_removed = shim_process_removed,
+	.process_free = shim_process_free,
+};
 
 static void open_log(void)
 {
@@ -295,7 +317,7 @@ int shim_serve(const struct shim_flags *f)
 	if (write_file_atomic(s.run_dir, "shim.pid", pid, &err) < 0)
 		goto fail;
 	s.events = events_new(s.loop, getenv("TTRPC_ADDRESS"), f->namespace_);
-	s.pod = pod_new(&s, f->id);
+	s.pod = pod_new(s.loop, f->id, s.run_dir, &shim_pod_ops, &s);
 	s.srv = ttrpc_server_new(s.loop, task_methods, task_n_methods, &s);
 	if (ttrpc_server_listen_fd(s.srv, lfd, &err) < 0)
 		goto fail;

@@ -17,7 +17,7 @@
 
 #include "err.h"
 
-struct pod_process;
+struct shim_process;
 struct ev_timer;
 
 struct shim_out_stream {
@@ -44,29 +44,29 @@ struct shim_stdio {
 	bool output_done;
 	struct ev_timer *drain_timer;
 	long long drain_deadline;
-	void (*drained)(struct pod_process *p);
+	void (*drained)(struct shim_process *sp);
 };
 
-/* Open the process's FIFOs (paths in the process). Nothing is read yet. */
-int shim_stdio_open(struct pod_process *p, struct herr *err);
+/* Open the process's FIFOs (paths in the shim_process). Nothing is read yet. */
+int shim_stdio_open(struct shim_process *sp, struct herr *err);
 
 /* The process runs in the guest: start pumping. */
-void shim_stdio_start(struct pod_process *p);
+void shim_stdio_start(struct shim_process *sp);
 
 /* containerd's CloseIO{stdin}: forward what is buffered, then close. */
-void shim_stdio_close_stdin(struct pod_process *p);
+void shim_stdio_close_stdin(struct shim_process *sp);
 
 /* Give up on output (the VM is gone): report output done now. */
-void shim_stdio_abort(struct pod_process *p);
+void shim_stdio_abort(struct shim_process *sp);
 
 /*
  * Wait (bounded) until containerd has read everything written to the
  * output FIFOs, then call @done.  The exit is reported only after this.
  */
-void shim_stdio_wait_drained(struct pod_process *p,
-			     void (*done)(struct pod_process *p));
+void shim_stdio_wait_drained(struct shim_process *sp,
+			     void (*done)(struct shim_process *sp));
 
 /* Close every fd and stop every watch (no callbacks afterwards). */
-void shim_stdio_close(struct pod_process *p);
+void shim_stdio_close(struct shim_process *sp);
 
 #endif

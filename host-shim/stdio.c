@@ -1,4 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
+/*
+ * A process's stdio FIFOs pumped through the agent (shim-stdio.h says
+ * how).  Every agent call in flight holds a reference on the pod process,
+ * so the shim_process hanging off it stays valid until the answer.
+ */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -16,9 +21,19 @@
 #define DRAIN_MAX_MS 2000
 #define DRAIN_POLL_MS 5
 
+static struct shim_process *shim_of(struct pod_process *p)
+{
+	return p->fe;
+}
+
+static struct shim_stdio *io_of(struct pod_process *p)
+{
+	return &shim_of(p)->io;
+}
+
 static struct evloop *loop_of(struct pod_process *p)
 {
-	return p->c->pod->shim->loop;
+	return p->c->pod->loop;
 }
 
 static struct agent_client *agent_of(struct pod_process *p)
@@ -28,7 +43,7 @@ static struct agent_client *agent_of(struct pod_process *p)
 
 static struct shim_out_stream *out_of(struct pod_process *p, bool is_stderr)
 {
-	return is_stderr ? &p->io.err : &p->io.out;
+	return is_stderr ? &io_of(p)->err : &io_of(p)->out;
 }
 
 /*
@@ -73,18 +88,19 @@ static int open_stream(const char *uri, bool input, int *fd, struct herr *err)
 	return 0;
 }
 
-int shim_stdio_open(struct pod_process *p, struct herr *err)
+int shim_stdio_open(struct shim_process *sp, struct herr *err)
 {
-	struct shim_stdio *io = &p->io;
+	struct pod_process *p = sp->p;
+	struct shim_stdio *io = io_of(p);
 
 	io->terminal = p->terminal;
 	io->in_fd = io->out.fd = io->err.fd = -1;
 	io->err.is_stderr = true;
-	if (open_stream(p->stdin_path, true, &io->in_fd, err) < 0 ||
-	    open_stream(p->stdout_path, false, &io->out.fd, err) < 0 ||
+	if (open_stream(sp->stdin_path, true, &io->in_fd, err) < 0 ||
+	    open_stream(sp->stdout_path, false, &io->out.fd, err) < 0 ||
 	    (!p->terminal &&
-	     open_stream(p->stderr_path, false, &io->err.fd, err) < 0)) {
-		shim_stdio_close(p);
+	     open_stream(sp->stderr_path, false, &io->err.fd, err) < 0)) {
+		shim_stdio_close(sp);
 		return -1;
 	}
 	return 0;
@@ -96,7 +112,7 @@ static void read_more(struct pod_process *p, struct shim_out_stream *s);
 
 static void check_output_done(struct pod_process *p)
 {
-	struct shim_stdio *io = &p->io;
+	struct shim_stdio *io = io_of(p);
 
 	if (io->output_done || !io->out.eof || !io->err.eof)
 		return;
@@ -168,7 +184,7 @@ static void on_writable(struct evloop *loop, int fd, uint32_t events,
 {
 	struct pod_process *p = data;
 	struct shim_out_stream *s =
-		p->io.out.fd == fd ? &p->io.out : &p->io.err;
+		io_of(p)->out.fd == fd ? &io_of(p)->out : &io_of(p)->err;
 
 	(void)loop;
 	(void)events;
@@ -242,7 +258,7 @@ static void on_stdin_readable(struct evloop *loop, int fd, uint32_t events,
 
 static void stdin_watch(struct pod_process *p, bool on)
 {
-	struct shim_stdio *io = &p->io;
+	struct shim_stdio *io = io_of(p);
 
 	if (io->in_fd < 0 || io->in_watch == on)
 		return;
@@ -269,7 +285,7 @@ static void on_close_stdin(void *resp, const struct herr *err, void *data)
 
 static void send_close_stdin(struct pod_process *p)
 {
-	struct shim_stdio *io = &p->io;
+	struct shim_stdio *io = io_of(p);
 
 	if (io->in_closed)
 		return;
@@ -287,7 +303,7 @@ static void write_stdin_chunk(struct pod_process *p);
 static void on_write_stdin(void *resp, const struct herr *err, void *data)
 {
 	struct pod_process *p = data;
-	struct shim_stdio *io = &p->io;
+	struct shim_stdio *io = io_of(p);
 	const Grpc__WriteStreamResponse *r = resp;
 
 	io->in_busy = false;
@@ -316,7 +332,7 @@ static void on_write_stdin(void *resp, const struct herr *err, void *data)
 
 static void write_stdin_chunk(struct pod_process *p)
 {
-	struct shim_stdio *io = &p->io;
+	struct shim_stdio *io = io_of(p);
 
 	io->in_busy = true;
 	pod_process_ref(p);
@@ -332,7 +348,7 @@ static void write_stdin_chunk(struct pod_process *p)
  */
 static void stdin_pump(struct pod_process *p, bool from_event)
 {
-	struct shim_stdio *io = &p->io;
+	struct shim_stdio *io = io_of(p);
 	ssize_t n;
 
 	if (io->in_busy || io->in_closed || !io->started)
@@ -365,9 +381,10 @@ static void stdin_pump(struct pod_process *p, bool from_event)
 		stdin_watch(p, true);
 }
 
-void shim_stdio_close_stdin(struct pod_process *p)
+void shim_stdio_close_stdin(struct shim_process *sp)
 {
-	struct shim_stdio *io = &p->io;
+	struct pod_process *p = sp->p;
+	struct shim_stdio *io = io_of(p);
 
 	if (io->in_closed)
 		return;
@@ -377,9 +394,10 @@ void shim_stdio_close_stdin(struct pod_process *p)
 
 /* ---- lifecycle -------------------------------------------------------- */
 
-void shim_stdio_start(struct pod_process *p)
+void shim_stdio_start(struct shim_process *sp)
 {
-	struct shim_stdio *io = &p->io;
+	struct pod_process *p = sp->p;
+	struct shim_stdio *io = io_of(p);
 
 	io->started = true;
 	if (io->terminal)
@@ -394,9 +412,10 @@ void shim_stdio_start(struct pod_process *p)
 	check_output_done(p);
 }
 
-void shim_stdio_abort(struct pod_process *p)
+void shim_stdio_abort(struct shim_process *sp)
 {
-	struct shim_stdio *io = &p->io;
+	struct pod_process *p = sp->p;
+	struct shim_stdio *io = io_of(p);
 
 	if (!io->out.eof)
 		stream_eof(p, &io->out);
@@ -416,8 +435,8 @@ static int unread_bytes(int fd)
 static void drain_poll(struct evloop *loop, void *data)
 {
 	struct pod_process *p = data;
-	struct shim_stdio *io = &p->io;
-	void (*done)(struct pod_process * p) = io->drained;
+	struct shim_stdio *io = io_of(p);
+	void (*done)(struct shim_process * sp) = io->drained;
 
 	io->drain_timer = NULL;
 	if ((unread_bytes(io->out.fd) || unread_bytes(io->err.fd)) &&
@@ -427,14 +446,15 @@ static void drain_poll(struct evloop *loop, void *data)
 		return;
 	}
 	io->drained = NULL;
-	done(p);
+	done(shim_of(p));
 	pod_process_unref(p);
 }
 
-void shim_stdio_wait_drained(struct pod_process *p,
-			     void (*done)(struct pod_process *p))
+void shim_stdio_wait_drained(struct shim_process *sp,
+			     void (*done)(struct shim_process *sp))
 {
-	struct shim_stdio *io = &p->io;
+	struct pod_process *p = sp->p;
+	struct shim_stdio *io = io_of(p);
 
 	io->drained = done;
 	io->drain_deadline = now_ms() + DRAIN_MAX_MS;
@@ -454,9 +474,10 @@ static void close_out(struct pod_process *p, struct shim_out_stream *s)
 	s->len = s->off = 0;
 }
 
-void shim_stdio_close(struct pod_process *p)
+void shim_stdio_close(struct shim_process *sp)
 {
-	struct shim_stdio *io = &p->io;
+	struct pod_process *p = sp->p;
+	struct shim_stdio *io = io_of(p);
 
 	stdin_watch(p, false);
 	closep(&io->in_fd);

@@ -15,6 +15,7 @@ enum control_kind { CTL_PAUSE, CTL_RESUME, CTL_UPDATE };
 static const char *const control_names[] = { "pause", "resume", "update" };
 
 struct control_op {
+	struct shim *s;
 	struct ttrpc_call *call;
 	struct pod_container *c;
 	enum control_kind kind;
@@ -24,7 +25,7 @@ static void on_control(void *resp, const struct herr *err, void *data)
 {
 	struct control_op *op = data;
 	struct pod_container *c = op->c;
-	struct shim *s = c->pod->shim;
+	struct shim *s = op->s;
 
 	(void)resp;
 	if (err) {
@@ -71,6 +72,7 @@ static struct control_op *control_begin(struct shim *s, const char *id,
 		return NULL;
 	}
 	op = xcalloc(1, sizeof(*op));
+	op->s = s;
 	op->call = call;
 	op->c = c;
 	op->kind = kind;

@@ -15,6 +15,7 @@
 #include "util.h"
 
 struct delete_op {
+	struct shim *s;
 	struct ttrpc_call *call;
 	struct pod_container *c;
 	uint32_t exit_status;
@@ -26,7 +27,7 @@ static void reply(struct delete_op *op)
 	Containerd__Task__V2__DeleteResponse r =
 		CONTAINERD__TASK__V2__DELETE_RESPONSE__INIT;
 	Google__Protobuf__Timestamp ts = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
-	struct shim *s = op->c->pod->shim;
+	struct shim *s = op->s;
 
 	r.pid = shim_task_pid(s);
 	r.exit_status = op->exit_status;
@@ -55,11 +56,11 @@ static void finish(struct delete_op *op)
 	pod_remove_container(pod, c);
 	ev.container_id = c->id;
 	ev.id = c->id;
-	ev.pid = shim_task_pid(pod->shim);
+	ev.pid = shim_task_pid(op->s);
 	ev.exit_status = op->exit_status;
 	timestamp_set(&ts, &op->exited_at);
 	ev.exited_at = &ts;
-	events_publish(pod->shim->events, "/tasks/delete", &ev.base);
+	events_publish(op->s->events, "/tasks/delete", &ev.base);
 	log_msg(LOG_INFO, "container deleted", "container=%s", c->id);
 	if (!pod->n_containers) {
 		pod_teardown(pod, torn_down, op);
@@ -79,7 +80,8 @@ static void on_removed(void *resp, const struct herr *err, void *data)
 	finish(op);
 }
 
-static void delete_exec(struct ttrpc_call *call, struct pod_process *p)
+static void delete_exec(struct shim *s, struct ttrpc_call *call,
+			struct pod_process *p)
 {
 	Containerd__Task__V2__DeleteResponse r =
 		CONTAINERD__TASK__V2__DELETE_RESPONSE__INIT;
@@ -91,7 +93,7 @@ static void delete_exec(struct ttrpc_call *call, struct pod_process *p)
 				p->exec_id);
 		return;
 	}
-	r.pid = shim_task_pid(p->c->pod->shim);
+	r.pid = shim_task_pid(s);
 	r.exit_status = p->exit_status;
 	timestamp_set(&ts, &p->exited_at);
 	r.exited_at = &ts;
@@ -110,7 +112,7 @@ void task_delete(struct ttrpc_call *call, const void *req_, void *ctx)
 	if (!p)
 		return;
 	if (*req->exec_id) {
-		delete_exec(call, p);
+		delete_exec(s, call, p);
 		return;
 	}
 	c = p->c;
@@ -122,6 +124,7 @@ void task_delete(struct ttrpc_call *call, const void *req_, void *ctx)
 		return;
 	}
 	op = xcalloc(1, sizeof(*op));
+	op->s = s;
 	op->call = call;
 	op->c = c;
 	pod_container_ref(c);

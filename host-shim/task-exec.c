@@ -64,16 +64,15 @@ void task_exec(struct ttrpc_call *call, const void *req_, void *ctx)
 						 NULL);
 		spec->consolesize = NULL;
 	}
-	p = pod_process_new(c, req->exec_id, req->terminal, req->stdin,
-			    req->stdout, req->stderr);
+	p = pod_process_new(c, req->exec_id, req->terminal);
 	p->exec_spec = spec;
-	if (shim_stdio_open(p, &err) < 0) {
+	shim_process_new(p, req->stdin, req->stdout, req->stderr);
+	if (shim_stdio_open(p->fe, &err) < 0) {
 		p->removed = true;
 		pod_process_unref(p);
 		goto fail;
 	}
-	p->next = c->execs;
-	c->execs = p;
+	pod_container_add_exec(c, p);
 	ev.container_id = c->id;
 	ev.exec_id = p->exec_id;
 	events_publish(s->events, "/tasks/exec-added", &ev.base);

@@ -13,7 +13,7 @@ void task_wait(struct ttrpc_call *call, const void *req_, void *ctx)
 
 	/* Long poll: answered when the process exits, however long. */
 	if (p)
-		pod_process_add_waiter(p, call);
+		shim_process_add_waiter(p, call);
 }
 
 struct resize_op {
@@ -74,6 +74,6 @@ void task_close_io(struct ttrpc_call *call, const void *req_, void *ctx)
 		return;
 	/* Input already in the FIFO is forwarded before stdin closes. */
 	if (req->stdin)
-		shim_stdio_close_stdin(p);
+		shim_stdio_close_stdin(p->fe);
 	ttrpc_call_reply(call, NULL);
 }

@@ -15,6 +15,7 @@
 #include "util.h"
 
 struct start_op {
+	struct shim *s;
 	struct ttrpc_call *call;
 	struct pod_process *p;
 };
@@ -25,7 +26,7 @@ static void on_started(void *resp, const struct herr *err, void *data)
 		CONTAINERD__TASK__V2__START_RESPONSE__INIT;
 	struct start_op *op = data;
 	struct pod_process *p = op->p;
-	struct shim *s = p->c->pod->shim;
+	struct shim *s = op->s;
 
 	(void)resp;
 	if (err) {
@@ -88,6 +89,7 @@ void task_start(struct ttrpc_call *call, const void *req_, void *ctx)
 		return;
 	}
 	op = xcalloc(1, sizeof(*op));
+	op->s = s;
 	op->call = call;
 	op->p = p;
 	pod_process_ref(p);

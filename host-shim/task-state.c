@@ -10,6 +10,20 @@
 
 #define SHIM_VERSION "husk"
 
+static Containerd__V1__Types__Status task_status(const struct pod_process *p)
+{
+	switch (p->status) {
+	case POD_PROCESS_CREATED:
+		return CONTAINERD__V1__TYPES__STATUS__CREATED;
+	case POD_PROCESS_RUNNING:
+		return p->c->paused ? CONTAINERD__V1__TYPES__STATUS__PAUSED
+				    : CONTAINERD__V1__TYPES__STATUS__RUNNING;
+	case POD_PROCESS_STOPPED:
+		return CONTAINERD__V1__TYPES__STATUS__STOPPED;
+	}
+	return CONTAINERD__V1__TYPES__STATUS__UNKNOWN;
+}
+
 void task_state(struct ttrpc_call *call, const void *req_, void *ctx)
 {
 	const Containerd__Task__V2__StateRequest *req = req_;
@@ -18,18 +32,18 @@ void task_state(struct ttrpc_call *call, const void *req_, void *ctx)
 	Google__Protobuf__Timestamp ts = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
 	struct shim *s = ctx;
 	struct pod_process *p = task_process(s, req->id, req->exec_id, call);
+	struct shim_process *sp;
 
 	if (!p)
 		return;
+	sp = p->fe;
 	r.id = p->c->id;
 	r.bundle = p->c->bundle;
 	r.pid = shim_task_pid(s);
-	r.status = (Containerd__V1__Types__Status)p->status;
-	if (p->status == POD_PROCESS_RUNNING && p->c->paused)
-		r.status = CONTAINERD__V1__TYPES__STATUS__PAUSED;
-	r.stdin = p->stdin_path;
-	r.stdout = p->stdout_path;
-	r.stderr = p->stderr_path;
+	r.status = task_status(p);
+	r.stdin = sp->stdin_path;
+	r.stdout = sp->stdout_path;
+	r.stderr = sp->stderr_path;
 	r.terminal = p->terminal;
 	r.exec_id = p->exec_id;
 	if (p->status == POD_PROCESS_STOPPED) {

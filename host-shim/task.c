@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
-/* The Task service table and the lookups every handler starts with. */
+/*
+ * The Task service table, and the lookups and conversions every handler
+ * starts with.
+ */
 #include <string.h>
 
 #include "shim.h"
@@ -47,6 +50,12 @@ const struct ttrpc_method task_methods[] = {
 };
 
 const size_t task_n_methods = sizeof(task_methods) / sizeof(task_methods[0]);
+
+void timestamp_set(Google__Protobuf__Timestamp *ts, const struct timespec *t)
+{
+	ts->seconds = t->tv_sec;
+	ts->nanos = (int32_t)t->tv_nsec;
+}
 
 struct pod_container *task_container(struct shim *s, const char *id,
 				     struct ttrpc_call *call)

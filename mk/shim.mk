@@ -11,8 +11,8 @@ SHIM_LIBS := $(HOST_LIB_LIBS) -lnettle
 SHIM_CORE_SRCS := host-shim/flags.c host-shim/start.c host-shim/delete.c
 
 SHIM_SRCS := host-shim/main.c $(SHIM_CORE_SRCS) host-shim/service.c \
-	host-shim/sandbox.c host-shim/container.c host-shim/process.c \
-	host-shim/stdio.c host-shim/events.c host-shim/rootfs.c \
+	host-shim/shim-process.c \
+	host-shim/stdio.c host-shim/events.c \
 	host-shim/metrics.c host-shim/task.c host-shim/task-create.c \
 	host-shim/task-start.c host-shim/task-delete.c host-shim/task-exec.c \
 	host-shim/task-kill.c host-shim/task-io.c host-shim/task-state.c \

@@ -5,8 +5,9 @@
  * the pod's shared directory as <cid>/rootfs; each host file or directory a
  * bind mount names is bound next to it as <cid>-m<n>-<name>.  The shared
  * directory is what the hypervisor exports (9p or virtio-fs, tag
- * kataShared).  All of it lives in the shim's private mount namespace, so
- * it disappears with the shim and its VM even if nothing unmounts it.
+ * kataShared).  The caller keeps all of it in a private mount namespace
+ * (the shim does), so it disappears with that process and its VM even if
+ * nothing unmounts it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -18,7 +19,7 @@
 #include <unistd.h>
 
 #include "log.h"
-#include "shim.h"
+#include "pod.h"
 #include "util.h"
 
 #define MOUNT_DATA_MAX 4096

@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * The pod: one VM per shim, booted by the first Create.  Boot is vm_start,
+ * The pod's VM, booted for its first container: vm_start,
  * vm_connect_agent, then Health.Check and CreateSandbox (with the shared
  * directory as the agent's first storage) under one deadline, the
  * configuration's dial_timeout.  Whatever goes wrong - the hypervisor
  * exits, the agent does not answer in time, a reply breaks the protocol -
  * ends in pod_fail(): the VM is killed, every agent call fails, every
- * task reports its exit.  The last Delete tears the VM down on purpose.
+ * process reports its exit.  pod_teardown() stops the VM on purpose once
+ * the last container is gone.  Also here: the container list, the
+ * hypervisor console and the OOM event watch (pod_ops.oom).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -20,12 +22,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "containerd/events/task.pb-c.h"
-#include "events.h"
 #include "hv.h"
 #include "log.h"
-#include "shim.h"
-#include "start.h"
+#include "pod.h"
 #include "util.h"
 
 #define POD_DESTROY_TIMEOUT_MS 2000
@@ -36,18 +35,21 @@
 static void on_agent_closed(const struct herr *why, void *data);
 static void stop_vm(struct pod *pod, bool graceful);
 
-struct pod *pod_new(struct shim *s, const char *id)
+struct pod *pod_new(struct evloop *loop, const char *id, const char *run_dir,
+		    const struct pod_ops *ops, void *ops_data)
 {
 	struct pod *pod = xcalloc(1, sizeof(*pod));
 
-	pod->shim = s;
+	pod->loop = loop;
+	pod->ops = ops;
+	pod->ops_data = ops_data;
 	pod->id = xstrdup(id);
-	pod->run_dir = xstrdup(s->run_dir);
+	pod->run_dir = xstrdup(run_dir);
 	if (asprintf(&pod->shared_dir, "%s/shared", pod->run_dir) < 0)
 		abort();
 	pod->state = POD_NEW;
 	pod->console_fd = -1;
-	pod->agent = agent_new(s->loop);
+	pod->agent = agent_new(loop);
 	agent_on_close(pod->agent, on_agent_closed, pod);
 	return pod;
 }
@@ -149,7 +151,7 @@ static void console_close(struct pod *pod)
 {
 	if (pod->console_fd < 0)
 		return;
-	evloop_del(pod->shim->loop, pod->console_fd);
+	evloop_del(pod->loop, pod->console_fd);
 	close(pod->console_fd);
 	pod->console_fd = -1;
 	if (pod->console_line_len)
@@ -188,7 +190,7 @@ static void console_drain(struct pod *pod)
 	for (int i = 0; i < 256 && pod->console_fd >= 0; i++) {
 		if (ioctl(pod->console_fd, FIONREAD, &n) < 0 || n == 0)
 			break;
-		on_console(pod->shim->loop, pod->console_fd, EPOLLIN, pod);
+		on_console(pod->loop, pod->console_fd, EPOLLIN, pod);
 	}
 }
 
@@ -314,7 +316,8 @@ void pod_vm_exited(struct pod *pod, int wait_status)
 /* ---- boot ------------------------------------------------------------- */
 
 struct deferred_boot {
-	struct pod_container *c;
+	pod_booted_cb done;
+	void *data;
 	struct herr err;
 	bool failed;
 };
@@ -324,23 +327,22 @@ static void deferred_boot_fire(struct evloop *loop, void *data)
 	struct deferred_boot *d = data;
 
 	(void)loop;
-	pod_container_boot_done(d->c, d->failed ? &d->err : NULL);
-	pod_container_unref(d->c);
+	d->done(d->failed ? &d->err : NULL, d->data);
 	free(d);
 }
 
-static void defer_boot_done(struct pod *pod, struct pod_container *c,
+static void defer_boot_done(struct pod *pod, pod_booted_cb done, void *data,
 			    const struct herr *err)
 {
 	struct deferred_boot *d = xcalloc(1, sizeof(*d));
 
-	d->c = c;
-	pod_container_ref(c);
+	d->done = done;
+	d->data = data;
 	if (err) {
 		d->failed = true;
 		d->err = *err;
 	}
-	evloop_timer(pod->shim->loop, 0, deferred_boot_fire, d);
+	evloop_timer(pod->loop, 0, deferred_boot_fire, d);
 }
 
 static void boot_waiters_done(struct pod *pod, const struct herr *err)
@@ -349,8 +351,7 @@ static void boot_waiters_done(struct pod *pod, const struct herr *err)
 		struct pod_boot_waiter *w = pod->boot_waiters;
 
 		pod->boot_waiters = w->next;
-		defer_boot_done(pod, w->c, err);
-		pod_container_unref(w->c);
+		defer_boot_done(pod, w->done, w->data, err);
 		free(w);
 	}
 }
@@ -397,17 +398,13 @@ static void on_oom(void *resp, const struct herr *err, void *data)
 		if (err->code == GRPC_UNIMPLEMENTED || pod->state != POD_READY)
 			return;
 		log_debug("sandbox %s: GetOOMEvent: %s", pod->id, err->msg);
-		evloop_timer(pod->shim->loop, OOM_RETRY_MS, oom_retry, pod);
+		evloop_timer(pod->loop, OOM_RETRY_MS, oom_retry, pod);
 		return;
 	}
 	if (ev->container_id && knows_container(pod, ev->container_id)) {
-		Containerd__Events__TaskOOM oom =
-			CONTAINERD__EVENTS__TASK_OOM__INIT;
-
 		log_msg(LOG_WARN, "container out of memory", "container=%s",
 			ev->container_id);
-		oom.container_id = ev->container_id;
-		events_publish(pod->shim->events, "/tasks/oom", &oom.base);
+		pod->ops->oom(pod, ev->container_id, pod->ops_data);
 	}
 	watch_oom(pod);
 }
@@ -441,7 +438,7 @@ static void on_sandbox_created(void *resp, const struct herr *err, void *data)
 
 static void create_sandbox(struct pod *pod)
 {
-	const struct husk_config *cfg = &pod->shim->cfg;
+	const struct husk_config *cfg = pod->cfg;
 	Grpc__CreateSandboxRequest req = GRPC__CREATE_SANDBOX_REQUEST__INIT;
 	Grpc__Storage st = GRPC__STORAGE__INIT, *sts[1] = { &st };
 	char msize[32];
@@ -481,8 +478,7 @@ static void on_checked(void *resp, const struct herr *err, void *data)
 			herr_set(&why, GRPC_DEADLINE_EXCEEDED, 0,
 				 "agent not ready within %u s (the VM is "
 				 "running; console: %s)",
-				 pod->shim->cfg.dial_timeout,
-				 console_tail(pod));
+				 pod->cfg->dial_timeout, console_tail(pod));
 		else
 			herr_set(&why, err->code, 0,
 				 "agent health check: %s (console: %s)",
@@ -511,7 +507,7 @@ static int open_console(struct pod *pod, int *wfd, struct herr *err)
 	/* Room for a chatty boot while vm_connect_agent blocks the loop. */
 	fcntl(p[0], F_SETPIPE_SZ, PIPE_CONSOLE_SIZE);
 	fd_set_nonblock(p[1], 0);
-	if (evloop_add(pod->shim->loop, p[0], EPOLLIN, on_console, pod) < 0) {
+	if (evloop_add(pod->loop, p[0], EPOLLIN, on_console, pod) < 0) {
 		close(p[0]);
 		close(p[1]);
 		return herr_set(err, GRPC_INTERNAL, 0, "watch console pipe");
@@ -524,20 +520,18 @@ static int open_console(struct pod *pod, int *wfd, struct herr *err)
 
 static int start_vm(struct pod *pod, struct herr *err)
 {
-	struct shim *s = pod->shim;
+	const struct husk_config *cfg = pod->cfg;
 	struct vm_params params = { 0 };
 	_cleanup_close_ int cons = -1;
 	char pid[32];
 	long long left;
 	int fd;
 
-	if (shim_load_config(s, err) < 0)
-		return -1;
 	if (mkdir(pod->shared_dir, 0700) < 0 && errno != EEXIST)
 		return herr_errno(err, errno, "mkdir %s", pod->shared_dir);
 	if (open_console(pod, &cons, err) < 0)
 		return -1;
-	params.cfg = &s->cfg;
+	params.cfg = cfg;
 	params.sandbox_id = pod->id;
 	params.run_dir = pod->run_dir;
 	params.shared_dir = pod->shared_dir;
@@ -545,8 +539,7 @@ static int start_vm(struct pod *pod, struct herr *err)
 	pod->boot_started = now_ms();
 	pod->boot_deadline =
 		pod->boot_started +
-		(long long)(s->cfg.dial_timeout ? s->cfg.dial_timeout : 30) *
-			1000;
+		(long long)(cfg->dial_timeout ? cfg->dial_timeout : 30) * 1000;
 	if (vm_start(&params, &pod->vm, err) < 0)
 		return herr_prefix(err, "start VM");
 	closep(&cons);
@@ -571,32 +564,35 @@ static int start_vm(struct pod *pod, struct herr *err)
 	return 0;
 }
 
-void pod_boot(struct pod *pod, struct pod_container *c)
+void pod_boot(struct pod *pod, const struct husk_config *cfg,
+	      pod_booted_cb done, void *data)
 {
 	struct pod_boot_waiter *w;
 	struct herr err;
 
 	switch (pod->state) {
 	case POD_READY:
-		defer_boot_done(pod, c, NULL);
+		defer_boot_done(pod, done, data, NULL);
 		return;
 	case POD_DEAD:
-		defer_boot_done(pod, c, &pod->death);
+		defer_boot_done(pod, done, data, &pod->death);
 		return;
 	case POD_STOPPING:
 		herr_set(&err, GRPC_FAILED_PRECONDITION, 0,
 			 "sandbox %s is shutting down", pod->id);
-		defer_boot_done(pod, c, &err);
+		defer_boot_done(pod, done, data, &err);
 		return;
 	case POD_NEW:
 	case POD_BOOTING:
 		break;
 	}
 	w = xcalloc(1, sizeof(*w));
-	w->c = c;
-	pod_container_ref(c);
+	w->done = done;
+	w->data = data;
 	w->next = pod->boot_waiters;
 	pod->boot_waiters = w;
+	if (pod->state == POD_NEW)
+		pod->cfg = cfg;
 	if (pod->state == POD_NEW && start_vm(pod, &err) < 0) {
 		char msg[HERR_MSG_MAX];
 
