@@ -7,17 +7,13 @@
  * exits, the agent does not answer in time, a reply breaks the protocol -
  * ends in pod_fail(): the VM is killed, every agent call fails, every
  * process reports its exit.  pod_teardown() stops the VM on purpose once
- * the last container is gone.  Also here: the container list, the
- * hypervisor console and the OOM event watch (pod_ops.oom).
+ * the last container is gone.  Also here: the container list and the OOM
+ * event watch (pod_ops.oom).
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
-#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -30,7 +26,6 @@
 #define POD_DESTROY_TIMEOUT_MS 2000
 #define VM_STOP_TIMEOUT_MS 2000
 #define OOM_RETRY_MS 1000
-#define PIPE_CONSOLE_SIZE (1 << 20)
 
 static void on_agent_closed(const struct herr *why, void *data);
 static void stop_vm(struct pod *pod, bool graceful);
@@ -106,116 +101,6 @@ void pod_remove_container(struct pod *pod, struct pod_container *c)
 		}
 }
 
-/* ---- console ---------------------------------------------------------- */
-
-static void console_keep(struct pod *pod, const char *line, size_t len)
-{
-	size_t cap = sizeof(pod->console_tail);
-
-	/* Keep the newest bytes, printable only: the guest is not trusted. */
-	if (len + 1 > cap)
-		len = cap - 1;
-	if (pod->console_len + len + 1 > cap) {
-		size_t drop = pod->console_len + len + 1 - cap;
-
-		memmove(pod->console_tail, pod->console_tail + drop,
-			pod->console_len - drop);
-		pod->console_len -= drop;
-	}
-	for (size_t i = 0; i < len; i++) {
-		unsigned char ch = (unsigned char)line[i];
-
-		pod->console_tail[pod->console_len++] =
-			ch >= 0x20 && ch < 0x7f ? (char)ch : ' ';
-	}
-	pod->console_tail[pod->console_len++] = '|';
-}
-
-static void console_line(struct pod *pod)
-{
-	size_t n = pod->console_line_len;
-
-	while (n && (pod->console_line[n - 1] == '\r' ||
-		     pod->console_line[n - 1] == ' '))
-		n--;
-	if (n) {
-		pod->console_line[n] = '\0';
-		log_msg(LOG_DEBUG, pod->console_line,
-			"sandbox=%s source=console", pod->id);
-		console_keep(pod, pod->console_line, n);
-	}
-	pod->console_line_len = 0;
-}
-
-static void console_close(struct pod *pod)
-{
-	if (pod->console_fd < 0)
-		return;
-	evloop_del(pod->loop, pod->console_fd);
-	close(pod->console_fd);
-	pod->console_fd = -1;
-	if (pod->console_line_len)
-		console_line(pod);
-}
-
-static void on_console(struct evloop *loop, int fd, uint32_t events, void *data)
-{
-	struct pod *pod = data;
-	char buf[4096];
-	ssize_t n;
-
-	(void)loop;
-	(void)events;
-	n = read(fd, buf, sizeof(buf));
-	if (n < 0 && (errno == EINTR || errno == EAGAIN))
-		return;
-	if (n <= 0) {
-		console_close(pod);
-		return;
-	}
-	for (ssize_t i = 0; i < n; i++) {
-		if (buf[i] == '\n' ||
-		    pod->console_line_len == sizeof(pod->console_line) - 1)
-			console_line(pod);
-		if (buf[i] != '\n')
-			pod->console_line[pod->console_line_len++] = buf[i];
-	}
-}
-
-/* Read what the console has now (the loop may have been blocked). */
-static void console_drain(struct pod *pod)
-{
-	int n = 0;
-
-	for (int i = 0; i < 256 && pod->console_fd >= 0; i++) {
-		if (ioctl(pod->console_fd, FIONREAD, &n) < 0 || n == 0)
-			break;
-		on_console(pod->loop, pod->console_fd, EPOLLIN, pod);
-	}
-}
-
-/* The last few console lines ("a|b|c"), for an error message. */
-static const char *console_tail(struct pod *pod)
-{
-	static char out[CONSOLE_TAIL_MAX];
-	size_t n, start;
-	int bars = 0;
-
-	console_drain(pod);
-	if (pod->console_line_len)
-		console_line(pod);
-	n = pod->console_len;
-	if (!n)
-		return "(no console output)";
-	/* Entries end with '|': keep the last three. */
-	for (start = n - 1; start > 0; start--)
-		if (pod->console_tail[start - 1] == '|' && ++bars == 3)
-			break;
-	memcpy(out, pod->console_tail + start, n - 1 - start);
-	out[n - 1 - start] = '\0';
-	return out;
-}
-
 /* ---- failure ---------------------------------------------------------- */
 
 static void boot_waiters_done(struct pod *pod, const struct herr *err);
@@ -241,7 +126,7 @@ static void stop_vm(struct pod *pod, bool graceful)
 		vm_free(pod->vm);
 		pod->vm = NULL;
 	}
-	console_close(pod);
+	pod_console_close(pod);
 	remove_vm_files(pod);
 }
 
@@ -308,7 +193,7 @@ void pod_vm_exited(struct pod *pod, int wait_status)
 
 		snprintf(msg, sizeof(msg), "%s", why.msg);
 		herr_set(&why, why.code, 0, "%s; console: %s", msg,
-			 console_tail(pod));
+			 pod_console_tail(pod));
 	}
 	pod_fail(pod, &why);
 }
@@ -478,11 +363,11 @@ static void on_checked(void *resp, const struct herr *err, void *data)
 			herr_set(&why, GRPC_DEADLINE_EXCEEDED, 0,
 				 "agent not ready within %u s (the VM is "
 				 "running; console: %s)",
-				 pod->cfg->dial_timeout, console_tail(pod));
+				 pod->cfg->dial_timeout, pod_console_tail(pod));
 		else
 			herr_set(&why, err->code, 0,
 				 "agent health check: %s (console: %s)",
-				 err->msg, console_tail(pod));
+				 err->msg, pod_console_tail(pod));
 		boot_failed(pod, &why);
 		return;
 	}
@@ -498,26 +383,6 @@ static void on_checked(void *resp, const struct herr *err, void *data)
 	create_sandbox(pod);
 }
 
-static int open_console(struct pod *pod, int *wfd, struct herr *err)
-{
-	int p[2];
-
-	if (pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0)
-		return herr_errno(err, errno, "console pipe");
-	/* Room for a chatty boot while vm_connect_agent blocks the loop. */
-	fcntl(p[0], F_SETPIPE_SZ, PIPE_CONSOLE_SIZE);
-	fd_set_nonblock(p[1], 0);
-	if (evloop_add(pod->loop, p[0], EPOLLIN, on_console, pod) < 0) {
-		close(p[0]);
-		close(p[1]);
-		return herr_set(err, GRPC_INTERNAL, 0, "watch console pipe");
-	}
-	pod->console_fd = p[0];
-	pod->console_len = pod->console_line_len = 0;
-	*wfd = p[1];
-	return 0;
-}
-
 static int start_vm(struct pod *pod, struct herr *err)
 {
 	const struct husk_config *cfg = pod->cfg;
@@ -529,7 +394,7 @@ static int start_vm(struct pod *pod, struct herr *err)
 
 	if (mkdir(pod->shared_dir, 0700) < 0 && errno != EEXIST)
 		return herr_errno(err, errno, "mkdir %s", pod->shared_dir);
-	if (open_console(pod, &cons, err) < 0)
+	if (pod_console_open(pod, &cons, err) < 0)
 		return -1;
 	params.cfg = cfg;
 	params.sandbox_id = pod->id;
@@ -599,7 +464,7 @@ void pod_boot(struct pod *pod, const struct husk_config *cfg,
 		if (pod->state == POD_BOOTING) {
 			snprintf(msg, sizeof(msg), "%s", err.msg);
 			herr_set(&err, err.code, err.errnum, "%s; console: %s",
-				 msg, console_tail(pod));
+				 msg, pod_console_tail(pod));
 		}
 		boot_failed(pod, &err);
 	}

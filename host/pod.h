@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The pod: one VM, its agent connection and the containers it runs, with
- * their processes (pod.c, pod-container.c, pod-process.c, rootfs.c).
+ * their processes (pod.c, pod-console.c, pod-container.c, pod-process.c,
+ * rootfs.c).
  * Everything runs on the caller's event loop; agent calls are
  * asynchronous, and every object an outstanding call points at holds a
  * reference, so a VM that dies in the middle of anything only makes calls
@@ -201,6 +202,14 @@ bool pod_usable(const struct pod *pod);
 struct pod_container *pod_find(struct pod *pod, const char *id);
 void pod_add_container(struct pod *pod, struct pod_container *c);
 void pod_remove_container(struct pod *pod, struct pod_container *c);
+
+/* ---- pod-console.c -------------------------------------------------- */
+
+/* A pipe for the hypervisor's console: its write end in *@wfd. */
+int pod_console_open(struct pod *pod, int *wfd, struct herr *err);
+void pod_console_close(struct pod *pod);
+/* The last few console lines ("a|b|c"), for an error message. */
+const char *pod_console_tail(struct pod *pod);
 
 /* ---- pod-container.c -------------------------------------------------- */
 

@@ -8,8 +8,8 @@
 # hv-qemu.c is always built (husk env shows its command line); without
 # CONFIG_HV_QEMU its vm_start() refuses to run.
 HOST_LIB_SRCS := host/config.c host/toml.c host/hv-probe.c host/hv-qemu.c \
-	host/agent-client.c host/spec.c host/pod.c host/pod-container.c \
-	host/pod-process.c host/rootfs.c
+	host/agent-client.c host/spec.c host/pod.c host/pod-console.c \
+	host/pod-container.c host/pod-process.c host/rootfs.c
 # Cloud Hypervisor: the REST API client and hybrid vsock (not packaged
 # here, so tested against servers that follow its published API).
 HOST_LIB_SRCS += $(if $(filter y,$(CONFIG_HV_CLOUD_HYPERVISOR)),host/hv-clh.c)
