@@ -8,45 +8,32 @@
 #include "shim.h"
 #include "task.h"
 
-#define SVC "containerd.task.v2.Task"
+/* One row: the RPC's name, its request type, the handler (task-*.c). */
+#define METHOD(name, request, handler)                                  \
+	{                                                               \
+		"containerd.task.v2.Task", name,                        \
+			&containerd__task__v2__##request##__descriptor, \
+			handler                                         \
+	}
 
 const struct ttrpc_method task_methods[] = {
-	{ SVC, "State", &containerd__task__v2__state_request__descriptor,
-	  task_state },
-	{ SVC, "Create", &containerd__task__v2__create_task_request__descriptor,
-	  task_create },
-	{ SVC, "Start", &containerd__task__v2__start_request__descriptor,
-	  task_start },
-	{ SVC, "Delete", &containerd__task__v2__delete_request__descriptor,
-	  task_delete },
-	{ SVC, "Pids", &containerd__task__v2__pids_request__descriptor,
-	  task_pids },
-	{ SVC, "Pause", &containerd__task__v2__pause_request__descriptor,
-	  task_pause },
-	{ SVC, "Resume", &containerd__task__v2__resume_request__descriptor,
-	  task_resume },
-	{ SVC, "Checkpoint",
-	  &containerd__task__v2__checkpoint_task_request__descriptor,
-	  task_checkpoint },
-	{ SVC, "Kill", &containerd__task__v2__kill_request__descriptor,
-	  task_kill },
-	{ SVC, "Exec", &containerd__task__v2__exec_process_request__descriptor,
-	  task_exec },
-	{ SVC, "ResizePty",
-	  &containerd__task__v2__resize_pty_request__descriptor,
-	  task_resize_pty },
-	{ SVC, "CloseIO", &containerd__task__v2__close_iorequest__descriptor,
-	  task_close_io },
-	{ SVC, "Update", &containerd__task__v2__update_task_request__descriptor,
-	  task_update },
-	{ SVC, "Wait", &containerd__task__v2__wait_request__descriptor,
-	  task_wait },
-	{ SVC, "Stats", &containerd__task__v2__stats_request__descriptor,
-	  task_stats },
-	{ SVC, "Connect", &containerd__task__v2__connect_request__descriptor,
-	  task_connect },
-	{ SVC, "Shutdown", &containerd__task__v2__shutdown_request__descriptor,
-	  task_shutdown },
+	METHOD("State", state_request, task_state),
+	METHOD("Create", create_task_request, task_create),
+	METHOD("Start", start_request, task_start),
+	METHOD("Delete", delete_request, task_delete),
+	METHOD("Pids", pids_request, task_pids),
+	METHOD("Pause", pause_request, task_pause),
+	METHOD("Resume", resume_request, task_resume),
+	METHOD("Checkpoint", checkpoint_task_request, task_checkpoint),
+	METHOD("Kill", kill_request, task_kill),
+	METHOD("Exec", exec_process_request, task_exec),
+	METHOD("ResizePty", resize_pty_request, task_resize_pty),
+	METHOD("CloseIO", close_iorequest, task_close_io),
+	METHOD("Update", update_task_request, task_update),
+	METHOD("Wait", wait_request, task_wait),
+	METHOD("Stats", stats_request, task_stats),
+	METHOD("Connect", connect_request, task_connect),
+	METHOD("Shutdown", shutdown_request, task_shutdown),
 };
 
 const size_t task_n_methods = sizeof(task_methods) / sizeof(task_methods[0]);
