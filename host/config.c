@@ -250,13 +250,13 @@ int config_parse(const char *text, size_t len, const char *filename,
 		return -1;
 	/* One file choosing both is a mistake; across files the later wins. */
 	if (cp.initrd_line && cp.image_line)
-		return herr_set(err, GRPC_INVALID_ARGUMENT, 0,
-				"%s:%u: both initrd and image are set (lines "
-				"%u and %u): choose one",
-				filename,
-				cp.initrd_line > cp.image_line ? cp.initrd_line
-							       : cp.image_line,
-				cp.initrd_line, cp.image_line);
+		return herr_set(
+			err, GRPC_INVALID_ARGUMENT, 0,
+			"%s:%u: both initrd and image are set (lines %u and %u): choose one",
+			filename,
+			cp.initrd_line > cp.image_line ? cp.initrd_line
+						       : cp.image_line,
+			cp.initrd_line, cp.image_line);
 	if (cp.image_line)
 		set_str(&cfg->initrd, NULL);
 	if (cp.initrd_line)
@@ -472,10 +472,10 @@ int config_validate(const struct husk_config *cfg, struct herr *err)
 		return herr_set(err, GRPC_INVALID_ARGUMENT, 0,
 				"configuration: both initrd and image are set");
 	if (cfg->image && !strcmp(m, "microvm"))
-		return herr_set(err, GRPC_INVALID_ARGUMENT, 0,
-				"configuration: image %s needs machine_type "
-				"q35 or pc (microvm has no nvdimm)",
-				cfg->image);
+		return herr_set(
+			err, GRPC_INVALID_ARGUMENT, 0,
+			"configuration: image %s needs machine_type q35 or pc (microvm has no nvdimm)",
+			cfg->image);
 	if (!cfg->hypervisor_path || !*cfg->hypervisor_path)
 		return herr_set(err, GRPC_INVALID_ARGUMENT, 0,
 				"configuration: no hypervisor path");

@@ -432,10 +432,10 @@ int hvsock_connect(const char *uds, unsigned int port, long long timeout_ms,
 				return herr_set(err, GRPC_INTERNAL, 0,
 						"%s: answer too long", what);
 			else if (r == 0)
-				herr_set(&last, GRPC_UNAVAILABLE, 0,
-					 "%s: closed without OK (nothing "
-					 "listening in the guest yet)",
-					 what);
+				herr_set(
+					&last, GRPC_UNAVAILABLE, 0,
+					"%s: closed without OK (nothing listening in the guest yet)",
+					what);
 		}
 		if (last.code == GRPC_DEADLINE_EXCEEDED)
 			break;

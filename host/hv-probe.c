@@ -319,12 +319,11 @@ static int run_probe(const char *qemu, const char *accel, bool sandbox,
 	*ms_out = now_ms() - start;
 	memfd_text(lfd, text, sizeof(text));
 	if (rc == 0)
-		return herr_set(why, GRPC_UNAVAILABLE, 0,
-				"a test guest under %s did not finish within "
-				"%d ms (%s%s)",
-				accel, PROBE_TIMEOUT_MS,
-				*text ? "qemu: " : "guest never made progress",
-				text);
+		return herr_set(
+			why, GRPC_UNAVAILABLE, 0,
+			"a test guest under %s did not finish within %d ms (%s%s)",
+			accel, PROBE_TIMEOUT_MS,
+			*text ? "qemu: " : "guest never made progress", text);
 	if (rc < 0)
 		return herr_errno(why, errno, "wait for the %s probe", accel);
 	if (status == W_EXITCODE(PROBE_EXIT, 0))
@@ -418,7 +417,8 @@ static bool probe_key(const char *qemu, char *key, size_t cap)
 }
 
 /* "KEY\nOK\nWHY\n": 1/0 when the key matches, -1 otherwise. */
-static int probe_cache_read(const char *what, const char *key, struct herr *w)
+static int probe_cache_read(const char *what, const char *key,
+			    struct herr *w)
 {
 	char pbuf[PATH_MAX];
 	const char *path = probe_cache_path(what, pbuf, sizeof(pbuf));

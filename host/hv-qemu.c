@@ -109,6 +109,7 @@ __attribute__((format(printf, 2, 3))) static void sv_addf(struct strv *sv,
 	free(s);
 }
 
+
 /* QEMU option values separate on ','; a literal comma is written ",,". */
 static char *opt_escape(const char *s)
 {
@@ -217,10 +218,10 @@ char **qemu_build_argv(const struct vm_params *p, const struct qemu_host *h,
 	char *cmdline;
 
 	if (cfg->image && microvm) {
-		herr_set(err, GRPC_INVALID_ARGUMENT, 0,
-			 "image %s needs machine_type q35 or pc (microvm has "
-			 "no nvdimm)",
-			 cfg->image);
+		herr_set(
+			err, GRPC_INVALID_ARGUMENT, 0,
+			"image %s needs machine_type q35 or pc (microvm has no nvdimm)",
+			cfg->image);
 		return NULL;
 	}
 	if (cfg->shared_fs != SHARED_FS_NONE && !p->shared_dir) {
@@ -281,8 +282,7 @@ char **qemu_build_argv(const struct vm_params *p, const struct qemu_host *h,
 		/* Read-only and shared: one page cache copy for every VM. */
 		sv_add(&sv, "-object");
 		sv_addf(&sv,
-			"memory-backend-file,id=nvmem0,mem-path=%s,size=%llu,"
-			"readonly=on,share=on",
+			"memory-backend-file,id=nvmem0,mem-path=%s,size=%llu,readonly=on,share=on",
 			img, h->image_size);
 		sv_add(&sv, "-device");
 		sv_add(&sv, "nvdimm,id=nv0,memdev=nvmem0,unarmed=on");
@@ -309,8 +309,9 @@ char **qemu_build_argv(const struct vm_params *p, const struct qemu_host *h,
 			",server=on,wait=off",
 			run);
 		sv_add(&sv, "-device");
-		sv_add(&sv, "virtserialport,bus=serial0.0,chardev=agent0,"
-			    "id=" AGENT_PORT_ID ",name=" AGENT_PORT_NAME);
+		sv_add(&sv,
+		       "virtserialport,bus=serial0.0,chardev=agent0,id=" AGENT_PORT_ID
+		       ",name=" AGENT_PORT_NAME);
 	}
 
 	if (cfg->shared_fs == SHARED_FS_9P) {
@@ -318,8 +319,7 @@ char **qemu_build_argv(const struct vm_params *p, const struct qemu_host *h,
 
 		sv_add(&sv, "-fsdev");
 		sv_addf(&sv,
-			"local,id=fs0,path=%s,security_model=none,multidevs="
-			"remap",
+			"local,id=fs0,path=%s,security_model=none,multidevs=remap",
 			shared);
 		sv_add(&sv, "-device");
 		sv_addf(&sv, "%s,fsdev=fs0,mount_tag=" SHARED_TAG,
@@ -328,8 +328,7 @@ char **qemu_build_argv(const struct vm_params *p, const struct qemu_host *h,
 		/* vhost-user needs guest RAM that virtiofsd can map. */
 		sv_add(&sv, "-object");
 		sv_addf(&sv,
-			"memory-backend-file,id=mem0,size=%uM,mem-path=/dev/"
-			"shm,share=on",
+			"memory-backend-file,id=mem0,size=%uM,mem-path=/dev/shm,share=on",
 			cfg->default_memory ? cfg->default_memory : 256);
 		sv_add(&sv, "-chardev");
 		sv_addf(&sv, "socket,id=vfs0,path=%s/" VM_FS_SOCK, run);
@@ -412,9 +411,9 @@ static void describe_status(int status, char *out, size_t cap)
 		snprintf(out, cap, "qemu was killed by signal %d (%s)",
 			 WTERMSIG(status), strsignal(WTERMSIG(status)));
 	else if (WEXITSTATUS(status) == 0)
-		snprintf(out, cap,
-			 "qemu exited with status 0 (the guest powered off or "
-			 "rebooted)");
+		snprintf(
+			out, cap,
+			"qemu exited with status 0 (the guest powered off or rebooted)");
 	else
 		snprintf(out, cap, "qemu exited with status %d",
 			 WEXITSTATUS(status));
@@ -745,8 +744,9 @@ static int start_fs_daemon(struct vm *vm, const struct vm_params *p, int log,
 
 	if (check_file("virtio_fs_daemon", p->cfg->virtio_fs_daemon, X_OK,
 		       err) < 0)
-		return herr_prefix(err, "shared_fs virtio-fs needs virtiofsd "
-					"(or set shared_fs = \"virtio-9p\")");
+		return herr_prefix(
+			err,
+			"shared_fs virtio-fs needs virtiofsd (or set shared_fs = \"virtio-9p\")");
 	argv = virtiofsd_build_argv(p);
 	vm->fs_pid = hv_spawn(argv, NULL, 0, log, &vm->fs_pidfd, err);
 	strv_free(argv);
@@ -777,9 +777,9 @@ static bool choose_kvm(const struct husk_config *cfg)
 	if (kvm_usable(cfg->hypervisor_path, &why))
 		return true;
 	/* The reason may quote QEMU: keep it inside the escaped message. */
-	log_warn("KVM is not usable, falling back to TCG (software emulation, "
-		 "much slower): %s",
-		 why.msg);
+	log_warn(
+		"KVM is not usable, falling back to TCG (software emulation, much slower): %s",
+		why.msg);
 	return false;
 }
 
@@ -795,17 +795,15 @@ int vm_start(const struct vm_params *p, struct vm **out, struct herr *err)
 	char **argv;
 
 	if (!IS_ENABLED(CONFIG_HV_QEMU))
-		return herr_set(
-			err, GRPC_UNIMPLEMENTED, 0,
-			"built without the QEMU driver (CONFIG_HV_QEMU)");
+		return herr_set(err, GRPC_UNIMPLEMENTED, 0,
+				"built without the QEMU driver (CONFIG_HV_QEMU)");
 	if (config_validate(cfg, err) < 0)
 		return -1;
 	if (cfg->hypervisor && strcmp(cfg->hypervisor, "qemu"))
-		return herr_set(err, GRPC_UNIMPLEMENTED, 0,
-				"hypervisor %s: VMs are started with qemu only "
-				"(hv-clh.c has the Cloud Hypervisor API "
-				"client, not the VM lifecycle)",
-				cfg->hypervisor);
+		return herr_set(
+			err, GRPC_UNIMPLEMENTED, 0,
+			"hypervisor %s: VMs are started with qemu only (hv-clh.c has the Cloud Hypervisor API client, not the VM lifecycle)",
+			cfg->hypervisor);
 	/* Fail fast and by name, before QEMU says it less clearly. */
 	if (check_file("hypervisor", cfg->hypervisor_path, X_OK, err) < 0 ||
 	    check_file("kernel", cfg->kernel, R_OK, err) < 0 ||
@@ -849,9 +847,9 @@ int vm_start(const struct vm_params *p, struct vm **out, struct herr *err)
 			h.vsock_fd = 3 + n_fds++;
 			h.vsock_cid = vm->cid;
 		} else {
-			log_warn("vhost-vsock present but unusable, using "
-				 "virtio-serial: %s",
-				 why.msg);
+			log_warn(
+				"vhost-vsock present but unusable, using virtio-serial: %s",
+				why.msg);
 		}
 	}
 	/* Leftovers of a crashed shim would make QEMU's bind() fail. */
@@ -922,10 +920,10 @@ static int connect_vsock(struct vm *vm, long long deadline, struct herr *err)
 					"VM exited before the agent answered",
 					true);
 		if (now_ms() >= deadline)
-			return vm_error(vm, err, GRPC_DEADLINE_EXCEEDED,
-					"agent not listening on vsock port "
-					"1024 in time (the VM is running)",
-					false);
+			return vm_error(
+				vm, err, GRPC_DEADLINE_EXCEEDED,
+				"agent not listening on vsock port 1024 in time (the VM is running)",
+				false);
 	}
 }
 
@@ -947,20 +945,20 @@ int vm_connect_agent(struct vm *vm, long long timeout_ms, struct herr *err)
 		if (rc < 0) {
 			/* QEMU went away while we waited: say so plainly. */
 			if (hv_pidfd_wait(vm->pidfd, 0) > 0)
-				return vm_error(vm, err, GRPC_UNAVAILABLE,
-						"VM exited before the agent "
-						"opened its channel",
-						true);
+				return vm_error(
+					vm, err, GRPC_UNAVAILABLE,
+					"VM exited before the agent opened its channel",
+					true);
 			return -1;
 		}
 		if (rc == 0) {
 			char what[160];
 
-			snprintf(what, sizeof(what),
-				 "agent did not open its channel "
-				 "(virtio-serial " AGENT_PORT_NAME
-				 ") within %lld ms; the VM is running",
-				 timeout_ms);
+			snprintf(
+				what, sizeof(what),
+				"agent did not open its channel (virtio-serial " AGENT_PORT_NAME
+				") within %lld ms; the VM is running",
+				timeout_ms);
 			return vm_error(vm, err, GRPC_DEADLINE_EXCEEDED, what,
 					false);
 		}

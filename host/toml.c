@@ -413,8 +413,9 @@ static int parse_int(struct toml_parser *ps, long long *out)
 		return toml_error(ps, "malformed integer");
 	if (!at_end(ps) && (is_bare(*ps->p) || *ps->p == '.' || *ps->p == ':' ||
 			    *ps->p == '+'))
-		return toml_error(ps, "malformed number (floats and dates are "
-				      "not supported)");
+		return toml_error(
+			ps,
+			"malformed number (floats and dates are not supported)");
 	if (neg)
 		*out = v == (unsigned long long)LLONG_MAX + 1 ? LLONG_MIN
 							      : -(long long)v;
