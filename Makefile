@@ -45,9 +45,9 @@ include mk/lib.mk
 -include mk/kernel.mk
 include mk/init.mk
 include mk/agent.mk
--include mk/vm.mk
--include mk/cli.mk
--include mk/shim.mk
+include mk/host.mk
+include mk/cli.mk
+include mk/shim.mk
 -include mk/guest.mk
 -include mk/boot.mk
 -include mk/e2e.mk

@@ -15,7 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../host-shim/hv.h"
+#include "hv.h"
 #include "util.h"
 
 int check_main(int argc, char **argv);

@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 #include <sys/utsname.h>
 
-#include "../host-shim/hv.h"
+#include "hv.h"
 #include "util.h"
 
 int env_main(int argc, char **argv);

@@ -2,8 +2,8 @@
 /*
  * husk: the administrative utility, a thin table of verbs.  "ctl" drives
  * an agent by hand; "check" says whether this host can run husk and "env"
- * prints the effective configuration (both in cli/, on host-shim's VM
- * layer).
+ * prints the effective configuration (both in cli/, on the host library's
+ * configuration and hypervisor probes, host/).
  */
 #include <stdio.h>
 #include <string.h>

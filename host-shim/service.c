@@ -24,6 +24,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "containerd/events/task.pb-c.h"
 #include "delete.h"
 #include "events.h"
 #include "hv.h"
@@ -38,7 +39,7 @@
 
 uint32_t shim_task_pid(const struct shim *s)
 {
-	return s->sb && s->sb->vm_pid > 0 ? (uint32_t)s->sb->vm_pid : 0;
+	return s->pod && s->pod->vm_pid > 0 ? (uint32_t)s->pod->vm_pid : 0;
 }
 
 void shim_maybe_exit(struct shim *s)
@@ -60,6 +61,27 @@ int shim_load_config(struct shim *s, struct herr *err)
 		log_set_level(LOG_DEBUG);
 	return 0;
 }
+
+/* The agent saw an OOM kill in one of the pod's containers. */
+static void on_oom(struct pod *pod, const char *container_id, void *data)
+{
+	Containerd__Events__TaskOOM oom = CONTAINERD__EVENTS__TASK_OOM__INIT;
+	struct shim *s = data;
+
+	oom.container_id = (char *)container_id;
+	events_publish(s->events, "/tasks/oom", &oom.base);
+}
+
+/* How the pod reports to the shim (host/pod.h). */
+static const struct pod_ops shim_pod_ops = {
+	.oom = on_oom,
+	.process_started = shim_process_started,
+	.process_waited = shim_process_waited,
+	.process_exited = shim_process_exited,
+	.process_lost = shim_process_lost,
+	.process_removed = shim_process_removed,
+	.process_free = shim_process_free,
+};
 
 static void open_log(void)
 {
@@ -108,8 +130,8 @@ static void reap(struct shim *s)
 
 		if (pid <= 0)
 			return;
-		if (s->sb && s->sb->vm && pid == s->sb->vm_pid)
-			sandbox_vm_exited(s->sb, st);
+		if (s->pod && s->pod->vm && pid == s->pod->vm_pid)
+			pod_vm_exited(s->pod, st);
 		else
 			log_debug("reaped pid %d", (int)pid);
 	}
@@ -117,27 +139,28 @@ static void reap(struct shim *s)
 
 static void terminate(struct shim *s)
 {
-	struct sandbox *sb = s->sb;
+	struct pod *pod = s->pod;
 	struct herr why;
 
 	log_warn("terminating: killing the VM and releasing every container");
 	herr_set(&why, GRPC_UNAVAILABLE, 0, "the shim was told to terminate");
-	if (sb->state != SB_NEW)
-		sandbox_fail(sb, &why);
-	while (sb->containers) {
-		struct container *c = sb->containers;
+	if (pod->state != POD_NEW)
+		pod_fail(pod, &why);
+	while (pod->containers) {
+		struct pod_container *c = pod->containers;
 
-		container_ref(c);
-		container_release_host(c);
-		sandbox_remove_container(sb, c);
-		container_unref(c);
+		pod_container_ref(c);
+		pod_container_release_host(c);
+		pod_remove_container(pod, c);
+		pod_container_unref(c);
 	}
-	sandbox_teardown(sb, NULL, NULL);
+	pod_teardown(pod, NULL, NULL);
 	s->shutdown = true;
 	s->shutdown_deadline = now_ms() + 500;
 }
 
-static void on_signal(struct evloop *loop, int fd, uint32_t events, void *data)
+static void on_signalfd(struct evloop *loop, int fd, uint32_t events,
+			void *data)
 {
 	struct shim *s = data;
 	struct signalfd_siginfo si;
@@ -166,7 +189,7 @@ static int setup_signals(struct shim *s, struct herr *err)
 	s->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 	if (s->sigfd < 0)
 		return herr_errno(err, errno, "signalfd");
-	if (evloop_add(s->loop, s->sigfd, EPOLLIN, on_signal, s) < 0)
+	if (evloop_add(s->loop, s->sigfd, EPOLLIN, on_signalfd, s) < 0)
 		return herr_set(err, GRPC_INTERNAL, 0, "watch signalfd");
 	return 0;
 }
@@ -219,7 +242,8 @@ static char *bound_path(int fd)
 
 static bool may_exit(struct shim *s)
 {
-	if (!s->shutdown || s->sb->n_containers || s->sb->state == SB_STOPPING)
+	if (!s->shutdown || s->pod->n_containers ||
+	    s->pod->state == POD_STOPPING)
 		return false;
 	return events_idle(s->events) || now_ms() >= s->shutdown_deadline;
 }
@@ -247,7 +271,7 @@ static void cleanup_files(struct shim *s)
 static void shim_free(struct shim *s)
 {
 	ttrpc_server_free(s->srv);
-	sandbox_free(s->sb);
+	pod_free(s->pod);
 	events_free(s->events);
 	if (s->cfg_loaded)
 		config_free(&s->cfg);
@@ -293,7 +317,7 @@ int shim_serve(const struct shim_flags *f)
 	if (write_file_atomic(s.run_dir, "shim.pid", pid, &err) < 0)
 		goto fail;
 	s.events = events_new(s.loop, getenv("TTRPC_ADDRESS"), f->namespace_);
-	s.sb = sandbox_new(&s, f->id);
+	s.pod = pod_new(s.loop, f->id, s.run_dir, &shim_pod_ops, &s);
 	s.srv = ttrpc_server_new(s.loop, task_methods, task_n_methods, &s);
 	if (ttrpc_server_listen_fd(s.srv, lfd, &err) < 0)
 		goto fail;

@@ -17,10 +17,10 @@
 
 #include "err.h"
 
-struct process;
+struct shim_process;
 struct ev_timer;
 
-struct out_stream {
+struct shim_out_stream {
 	bool is_stderr;
 	int fd; /* FIFO or file, -1: read and discard */
 	bool eof; /* agent reported EOF, or the stream failed */
@@ -30,7 +30,7 @@ struct out_stream {
 	bool want_out; /* waiting for the FIFO to take more */
 };
 
-struct stdio {
+struct shim_stdio {
 	bool terminal;
 	bool started;
 	int in_fd; /* stdin FIFO, -1 if not connected */
@@ -40,32 +40,33 @@ struct stdio {
 	bool in_closed; /* CloseStdin sent (or stdin is gone) */
 	uint8_t *in_buf;
 	size_t in_len, in_off;
-	struct out_stream out, err;
+	struct shim_out_stream out, err;
 	bool output_done;
 	struct ev_timer *drain_timer;
 	long long drain_deadline;
-	void (*drained)(struct process *p);
+	void (*drained)(struct shim_process *sp);
 };
 
-/* Open the process's FIFOs (paths in the process). Nothing is read yet. */
-int stdio_open(struct process *p, struct herr *err);
+/* Open the process's FIFOs (paths in the shim_process). Nothing is read yet. */
+int shim_stdio_open(struct shim_process *sp, struct herr *err);
 
 /* The process runs in the guest: start pumping. */
-void stdio_start(struct process *p);
+void shim_stdio_start(struct shim_process *sp);
 
 /* containerd's CloseIO{stdin}: forward what is buffered, then close. */
-void stdio_close_stdin(struct process *p);
+void shim_stdio_close_stdin(struct shim_process *sp);
 
 /* Give up on output (the VM is gone): report output done now. */
-void stdio_abort(struct process *p);
+void shim_stdio_abort(struct shim_process *sp);
 
 /*
  * Wait (bounded) until containerd has read everything written to the
  * output FIFOs, then call @done.  The exit is reported only after this.
  */
-void stdio_wait_drained(struct process *p, void (*done)(struct process *p));
+void shim_stdio_wait_drained(struct shim_process *sp,
+			     void (*done)(struct shim_process *sp));
 
 /* Close every fd and stop every watch (no callbacks afterwards). */
-void stdio_close(struct process *p);
+void shim_stdio_close(struct shim_process *sp);
 
 #endif

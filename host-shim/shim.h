@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The shim daemon's state: one pod (sandbox) per shim, its VM and agent
- * connection, its containers and their processes.  Everything runs on one
- * event loop; agent calls are asynchronous, and every object an
- * outstanding call points at holds a reference, so a VM that dies in the
- * middle of anything only makes calls fail, never leaves them dangling.
+ * The shim daemon's state: containerd's side of one pod.  The pod itself
+ * (VM, agent connection, containers, processes) is the host library's
+ * (host/pod.h); the shim adds what containerd needs: the Task service
+ * handlers (task-*.c), the stdio FIFOs and Wait calls of each process
+ * (shim-process.c, stdio.c), events and the daemon's life (service.c).
  *
  * A reader follows an RPC from task-*.c (containerd's Task service)
- * through sandbox.c / process.c to agent-client.c and on to the guest.
+ * through host/pod*.c to host/agent-client.c and on to the guest.
  */
 #ifndef HUSK_SHIM_H
 #define HUSK_SHIM_H
@@ -17,127 +17,29 @@
 #include <sys/types.h>
 #include <time.h>
 
-#include "agent-client.h"
 #include "config.h"
 #include "containerd/task/shim.pb-c.h"
 #include "err.h"
 #include "evloop.h"
 #include "flags.h"
+#include "pod.h"
 #include "ttrpc/server.h"
-#include "spec.h"
 #include "shim-stdio.h"
 
 struct events;
-struct vm;
-struct sandbox;
-struct container;
 
-/* containerd.v1.types.Status */
-enum task_status {
-	TASK_UNKNOWN = 0,
-	TASK_CREATED = 1,
-	TASK_RUNNING = 2,
-	TASK_STOPPED = 3,
-	TASK_PAUSED = 4,
-};
-
-/* Exit status of a task whose VM or agent went away (Kata's choice). */
-#define EXIT_STATUS_LOST 255
-
-struct waiter {
+/* A Wait call parked until its process exits. */
+struct shim_waiter {
 	struct ttrpc_call *call;
-	struct waiter *next;
+	struct shim_waiter *next;
 };
 
-/* A container's init process or an exec'd process. */
-struct process {
-	struct container *c;
-	char *exec_id; /* "" for init */
-	char *agent_exec_id; /* what the agent calls it: cid for init */
-	enum task_status status;
-	bool exec_started_sent;
-	uint32_t exit_status;
-	struct timespec exited_at;
-	bool terminal;
-	char *stdin_path, *stdout_path, *stderr_path;
-	struct stdio io;
-	Grpc__Process *exec_spec; /* an exec's process until it starts */
-	uint32_t pending_rows, pending_cols; /* resize before start */
-	bool waiting; /* WaitProcess in flight or done */
-	uint32_t wait_status; /* its answer, held while output drains */
-	struct waiter *waiters; /* containerd Wait calls */
-	int refs;
-	bool removed; /* taken out of its container */
-	struct process *next;
-};
-
-enum container_state {
-	CT_CREATING, /* Create in progress */
-	CT_READY, /* created in the guest */
-	CT_FAILED, /* Create failed: being undone */
-};
-
-struct container {
-	struct sandbox *sb;
-	char *id;
-	char *bundle;
-	enum container_state state;
-	struct spec_result spec;
-	Containerd__Types__Mount **rootfs; /* from CreateTaskRequest */
-	size_t n_rootfs;
-	bool rootfs_mounted; /* <bundle>/rootfs */
-	bool rootfs_shared; /* <shared>/<cid>/rootfs */
-	size_t n_shares_bound;
-	bool paused;
-	struct process *init;
-	struct process *execs;
-	struct ttrpc_call *create_call; /* until Create answers */
-	int refs;
-	bool removed;
-	struct container *next;
-};
-
-enum sandbox_state {
-	SB_NEW, /* no VM yet */
-	SB_BOOTING, /* VM started, waiting for the agent / CreateSandbox */
-	SB_READY, /* agent serving */
-	SB_STOPPING, /* last container gone: DestroySandbox, VM stop */
-	SB_DEAD, /* VM or agent gone; tasks report EXIT_STATUS_LOST */
-};
-
-#define CONSOLE_TAIL_MAX 1024
-
-struct boot_waiter {
-	struct container *c;
-	struct boot_waiter *next;
-};
-
-struct sandbox {
-	struct shim *shim;
-	char *id;
-	char *run_dir; /* <run root>/<ns>/<id> */
-	char *shared_dir; /* <run_dir>/shared, exported as kataShared */
-	enum sandbox_state state;
-	struct vm *vm;
-	pid_t vm_pid;
-	struct agent *agent;
-	long long boot_started; /* now_ms() at vm_start */
-	long long boot_deadline;
-	struct herr death; /* why the VM or agent went away */
-	struct boot_waiter *boot_waiters;
-	void (*teardown_done)(void *data);
-	void *teardown_data;
-	/* Recently deleted containers: a late OOM event still names them. */
-	char *recent[8];
-	size_t recent_next;
-	struct container *containers;
-	size_t n_containers;
-	/* Hypervisor console: logged at debug, tail kept for errors. */
-	int console_fd;
-	char console_tail[CONSOLE_TAIL_MAX];
-	size_t console_len;
-	char console_line[512];
-	size_t console_line_len;
+/* What the shim keeps about a pod process (pod_process.fe). */
+struct shim_process {
+	struct pod_process *p;
+	char *stdin_path, *stdout_path, *stderr_path; /* containerd's */
+	struct shim_stdio io;
+	struct shim_waiter *waiters; /* containerd Wait calls */
 };
 
 struct shim {
@@ -148,7 +50,7 @@ struct shim {
 	bool cfg_loaded;
 	char *cfg_path; /* explicit configuration file, or NULL */
 	struct events *events;
-	struct sandbox *sb;
+	struct pod *pod;
 	char *address; /* path of our listening socket, removed at exit */
 	char *run_dir;
 	bool shutdown; /* Shutdown accepted: exit once events are out */
@@ -168,73 +70,20 @@ void shim_maybe_exit(struct shim *s);
 /* Load the configuration once (the Create options may name the file). */
 int shim_load_config(struct shim *s, struct herr *err);
 
-/* ---- sandbox.c -------------------------------------------------------- */
+/* ---- shim-process.c --------------------------------------------------- */
 
-struct sandbox *sandbox_new(struct shim *s, const char *id);
-/* At exit: no container is left, the VM is stopped. */
-void sandbox_free(struct sandbox *sb);
-
-/*
- * Make sure the VM is up and the agent answered CreateSandbox, then call
- * container_boot_done(c, err) (err NULL on success).  Never calls back
- * from inside this function.
- */
-void sandbox_boot(struct sandbox *sb, struct container *c);
-
-/* The hypervisor process exited (from the SIGCHLD handler). */
-void sandbox_vm_exited(struct sandbox *sb, int wait_status);
-
-/* The VM or agent is unusable: kill it, every task exits. */
-void sandbox_fail(struct sandbox *sb, const struct herr *why);
-
-/* Last container gone: DestroySandbox, stop the VM, remove the run dir;
- * @done runs when it is finished. */
-void sandbox_teardown(struct sandbox *sb, void (*done)(void *data), void *data);
-
-bool sandbox_usable(const struct sandbox *sb);
-
-struct container *sandbox_find(struct sandbox *sb, const char *id);
-void sandbox_add_container(struct sandbox *sb, struct container *c);
-void sandbox_remove_container(struct sandbox *sb, struct container *c);
-
-/* ---- container.c ------------------------------------------------------ */
-
-struct container *container_new(struct sandbox *sb, const char *id,
-				const char *bundle);
-void container_ref(struct container *c);
-void container_unref(struct container *c);
-/* Boot finished (or failed): go on with CreateContainer. */
-void container_boot_done(struct container *c, const struct herr *err);
-struct process *container_find_process(struct container *c,
-				       const char *exec_id);
-/* Undo what Create set up on the host (mounts, shared dir, stdio). */
-void container_release_host(struct container *c);
-
-/* ---- process.c -------------------------------------------------------- */
-
-struct process *process_new(struct container *c, const char *exec_id,
-			    bool terminal, const char *in, const char *out,
-			    const char *err_path);
-void process_ref(struct process *p);
-void process_unref(struct process *p);
-/* Started in the guest: pump stdio, then WaitProcess after EOF. */
-void process_started(struct process *p);
-/* Both output streams reached EOF: WaitProcess next (from stdio.c). */
-void process_output_done(struct process *p);
-/* Record the exit, publish /tasks/exit and answer Wait calls. */
-void process_exited(struct process *p, uint32_t status);
-/* The VM is gone: processes that never ran are marked stopped. */
-void process_lost(struct process *p);
+/* Attach the shim's state to @p: containerd's stdio paths ("" if none). */
+struct shim_process *shim_process_new(struct pod_process *p, const char *in,
+				      const char *out, const char *err_path);
 /* Answer @call now if exited, else when it does. */
-void process_add_waiter(struct process *p, struct ttrpc_call *call);
-/* Drop a process from its container and free it when unreferenced. */
-void process_remove(struct process *p);
-
-/* ---- rootfs.c --------------------------------------------------------- */
-
-/* Mount the rootfs on <bundle>/rootfs and share it (and bind sources). */
-int rootfs_setup(struct container *c, struct herr *err);
-void rootfs_teardown(struct container *c);
+void shim_process_add_waiter(struct pod_process *p, struct ttrpc_call *call);
+/* The pod_ops process callbacks (service.c hands them to pod_new()). */
+void shim_process_started(struct pod_process *p, void *data);
+void shim_process_waited(struct pod_process *p, void *data);
+void shim_process_exited(struct pod_process *p, bool ran, void *data);
+void shim_process_lost(struct pod_process *p, void *data);
+void shim_process_removed(struct pod_process *p, void *data);
+void shim_process_free(struct pod_process *p, void *data);
 
 /* ---- task-*.c --------------------------------------------------------- */
 
@@ -242,10 +91,10 @@ extern const struct ttrpc_method task_methods[];
 extern const size_t task_n_methods;
 
 /* Helpers shared by the task handlers. */
-struct container *task_container(struct shim *s, const char *id,
-				 struct ttrpc_call *call);
-struct process *task_process(struct shim *s, const char *id,
-			     const char *exec_id, struct ttrpc_call *call);
+struct pod_container *task_container(struct shim *s, const char *id,
+				     struct ttrpc_call *call);
+struct pod_process *task_process(struct shim *s, const char *id,
+				 const char *exec_id, struct ttrpc_call *call);
 void timestamp_set(Google__Protobuf__Timestamp *ts, const struct timespec *t);
 
 #endif

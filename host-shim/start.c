@@ -122,31 +122,6 @@ char *shim_run_dir(const char *ns, const char *sandbox_id)
 	return out;
 }
 
-int write_file_atomic(const char *dir, const char *name, const char *data,
-		      struct herr *err)
-{
-	_cleanup_free_ char *tmp = NULL, *dst = NULL;
-	_cleanup_close_ int fd = -1;
-
-	if (asprintf(&tmp, "%s/.%s", dir, name) < 0 ||
-	    asprintf(&dst, "%s/%s", dir, name) < 0)
-		abort();
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return herr_errno(err, errno, "create %s", tmp);
-	if (write_all(fd, data, strlen(data)) < 0) {
-		herr_errno(err, errno, "write %s", tmp);
-		unlink(tmp);
-		return -1;
-	}
-	if (rename(tmp, dst) < 0) {
-		herr_errno(err, errno, "rename %s to %s", tmp, dst);
-		unlink(tmp);
-		return -1;
-	}
-	return 0;
-}
-
 int pid_matches(pid_t pid, const char *const *needles)
 {
 	char path[64], buf[8192], state = 0;

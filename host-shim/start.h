@@ -34,10 +34,6 @@ const char *shim_socket_path(const char *address);
 /* <run root>/<ns>/<sandbox id>; the root is $HUSK_RUN_ROOT or /run/husk. */
 char *shim_run_dir(const char *ns, const char *sandbox_id);
 
-/* Write @data to <dir>/<name> through <dir>/.<name> and rename(2). */
-int write_file_atomic(const char *dir, const char *name, const char *data,
-		      struct herr *err);
-
 /*
  * Whether @pid is a live (not zombie) process whose command line contains
  * every string in @needles (NULL-terminated).  Guards against pid reuse

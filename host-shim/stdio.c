@@ -1,4 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
+/*
+ * A process's stdio FIFOs pumped through the agent (shim-stdio.h says
+ * how).  Every agent call in flight holds a reference on the pod process,
+ * so the shim_process hanging off it stays valid until the answer.
+ */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -16,19 +21,29 @@
 #define DRAIN_MAX_MS 2000
 #define DRAIN_POLL_MS 5
 
-static struct evloop *loop_of(struct process *p)
+static struct shim_process *shim_of(struct pod_process *p)
 {
-	return p->c->sb->shim->loop;
+	return p->fe;
 }
 
-static struct agent *agent_of(struct process *p)
+static struct shim_stdio *io_of(struct pod_process *p)
 {
-	return p->c->sb->agent;
+	return &shim_of(p)->io;
 }
 
-static struct out_stream *out_of(struct process *p, bool is_stderr)
+static struct evloop *loop_of(struct pod_process *p)
 {
-	return is_stderr ? &p->io.err : &p->io.out;
+	return p->c->pod->loop;
+}
+
+static struct agent_client *agent_of(struct pod_process *p)
+{
+	return p->c->pod->agent;
+}
+
+static struct shim_out_stream *out_of(struct pod_process *p, bool is_stderr)
+{
+	return is_stderr ? &io_of(p)->err : &io_of(p)->out;
 }
 
 /*
@@ -73,18 +88,19 @@ static int open_stream(const char *uri, bool input, int *fd, struct herr *err)
 	return 0;
 }
 
-int stdio_open(struct process *p, struct herr *err)
+int shim_stdio_open(struct shim_process *sp, struct herr *err)
 {
-	struct stdio *io = &p->io;
+	struct pod_process *p = sp->p;
+	struct shim_stdio *io = io_of(p);
 
 	io->terminal = p->terminal;
 	io->in_fd = io->out.fd = io->err.fd = -1;
 	io->err.is_stderr = true;
-	if (open_stream(p->stdin_path, true, &io->in_fd, err) < 0 ||
-	    open_stream(p->stdout_path, false, &io->out.fd, err) < 0 ||
+	if (open_stream(sp->stdin_path, true, &io->in_fd, err) < 0 ||
+	    open_stream(sp->stdout_path, false, &io->out.fd, err) < 0 ||
 	    (!p->terminal &&
-	     open_stream(p->stderr_path, false, &io->err.fd, err) < 0)) {
-		stdio_close(p);
+	     open_stream(sp->stderr_path, false, &io->err.fd, err) < 0)) {
+		shim_stdio_close(sp);
 		return -1;
 	}
 	return 0;
@@ -92,19 +108,19 @@ int stdio_open(struct process *p, struct herr *err)
 
 /* ---- output ----------------------------------------------------------- */
 
-static void read_more(struct process *p, struct out_stream *s);
+static void read_more(struct pod_process *p, struct shim_out_stream *s);
 
-static void check_output_done(struct process *p)
+static void check_output_done(struct pod_process *p)
 {
-	struct stdio *io = &p->io;
+	struct shim_stdio *io = io_of(p);
 
 	if (io->output_done || !io->out.eof || !io->err.eof)
 		return;
 	io->output_done = true;
-	process_output_done(p);
+	pod_process_output_done(p);
 }
 
-static void stream_eof(struct process *p, struct out_stream *s)
+static void stream_eof(struct pod_process *p, struct shim_out_stream *s)
 {
 	s->eof = true;
 	free(s->buf);
@@ -120,7 +136,7 @@ static void on_writable(struct evloop *loop, int fd, uint32_t events,
 			void *data);
 
 /* Write what is buffered; 1 when all of it went out. */
-static int flush(struct process *p, struct out_stream *s)
+static int flush(struct pod_process *p, struct shim_out_stream *s)
 {
 	while (s->off < s->len) {
 		ssize_t n;
@@ -166,8 +182,9 @@ static int flush(struct process *p, struct out_stream *s)
 static void on_writable(struct evloop *loop, int fd, uint32_t events,
 			void *data)
 {
-	struct process *p = data;
-	struct out_stream *s = p->io.out.fd == fd ? &p->io.out : &p->io.err;
+	struct pod_process *p = data;
+	struct shim_out_stream *s =
+		io_of(p)->out.fd == fd ? &io_of(p)->out : &io_of(p)->err;
 
 	(void)loop;
 	(void)events;
@@ -176,21 +193,21 @@ static void on_writable(struct evloop *loop, int fd, uint32_t events,
 }
 
 struct read_op {
-	struct process *p;
+	struct pod_process *p;
 	bool is_stderr;
 };
 
 static void on_read(void *resp, const struct herr *err, void *data)
 {
 	struct read_op *op = data;
-	struct process *p = op->p;
-	struct out_stream *s = out_of(p, op->is_stderr);
+	struct pod_process *p = op->p;
+	struct shim_out_stream *s = out_of(p, op->is_stderr);
 	const Grpc__ReadStreamResponse *r = resp;
 
 	free(op);
 	s->reading = false;
 	if (p->removed || s->eof) {
-		process_unref(p);
+		pod_process_unref(p);
 		return;
 	}
 	if (err || r->data.len == 0) {
@@ -199,7 +216,7 @@ static void on_read(void *resp, const struct herr *err, void *data)
 			log_warn("container %s: read %s: %s", p->c->id,
 				 s->is_stderr ? "stderr" : "stdout", err->msg);
 		stream_eof(p, s);
-		process_unref(p);
+		pod_process_unref(p);
 		return;
 	}
 	s->buf = xmalloc(r->data.len);
@@ -208,10 +225,10 @@ static void on_read(void *resp, const struct herr *err, void *data)
 	s->off = 0;
 	if (flush(p, s))
 		read_more(p, s);
-	process_unref(p);
+	pod_process_unref(p);
 }
 
-static void read_more(struct process *p, struct out_stream *s)
+static void read_more(struct pod_process *p, struct shim_out_stream *s)
 {
 	struct read_op *op;
 
@@ -221,14 +238,14 @@ static void read_more(struct process *p, struct out_stream *s)
 	op->p = p;
 	op->is_stderr = s->is_stderr;
 	s->reading = true;
-	process_ref(p);
+	pod_process_ref(p);
 	agent_read_stream(agent_of(p), s->is_stderr, p->c->id, p->agent_exec_id,
 			  on_read, op);
 }
 
 /* ---- input ------------------------------------------------------------ */
 
-static void stdin_pump(struct process *p, bool from_event);
+static void stdin_pump(struct pod_process *p, bool from_event);
 
 static void on_stdin_readable(struct evloop *loop, int fd, uint32_t events,
 			      void *data)
@@ -239,9 +256,9 @@ static void on_stdin_readable(struct evloop *loop, int fd, uint32_t events,
 	stdin_pump(data, true);
 }
 
-static void stdin_watch(struct process *p, bool on)
+static void stdin_watch(struct pod_process *p, bool on)
 {
-	struct stdio *io = &p->io;
+	struct shim_stdio *io = io_of(p);
 
 	if (io->in_fd < 0 || io->in_watch == on)
 		return;
@@ -257,18 +274,18 @@ static void stdin_watch(struct process *p, bool on)
 
 static void on_close_stdin(void *resp, const struct herr *err, void *data)
 {
-	struct process *p = data;
+	struct pod_process *p = data;
 
 	(void)resp;
 	if (err && err->code != GRPC_NOT_FOUND && !p->removed)
 		log_warn("container %s: close stdin of %s: %s", p->c->id,
 			 p->agent_exec_id, err->msg);
-	process_unref(p);
+	pod_process_unref(p);
 }
 
-static void send_close_stdin(struct process *p)
+static void send_close_stdin(struct pod_process *p)
 {
-	struct stdio *io = &p->io;
+	struct shim_stdio *io = io_of(p);
 
 	if (io->in_closed)
 		return;
@@ -276,22 +293,22 @@ static void send_close_stdin(struct process *p)
 	stdin_watch(p, false);
 	closep(&io->in_fd);
 	io->in_fd = -1;
-	process_ref(p);
+	pod_process_ref(p);
 	agent_close_stdin(agent_of(p), p->c->id, p->agent_exec_id,
 			  on_close_stdin, p);
 }
 
-static void write_stdin_chunk(struct process *p);
+static void write_stdin_chunk(struct pod_process *p);
 
 static void on_write_stdin(void *resp, const struct herr *err, void *data)
 {
-	struct process *p = data;
-	struct stdio *io = &p->io;
+	struct pod_process *p = data;
+	struct shim_stdio *io = io_of(p);
 	const Grpc__WriteStreamResponse *r = resp;
 
 	io->in_busy = false;
 	if (p->removed || io->in_closed) {
-		process_unref(p);
+		pod_process_unref(p);
 		return;
 	}
 	if (err) {
@@ -310,15 +327,15 @@ static void on_write_stdin(void *resp, const struct herr *err, void *data)
 		write_stdin_chunk(p);
 	else if (!io->in_closed)
 		stdin_pump(p, false);
-	process_unref(p);
+	pod_process_unref(p);
 }
 
-static void write_stdin_chunk(struct process *p)
+static void write_stdin_chunk(struct pod_process *p)
 {
-	struct stdio *io = &p->io;
+	struct shim_stdio *io = io_of(p);
 
 	io->in_busy = true;
-	process_ref(p);
+	pod_process_ref(p);
 	agent_write_stdin(agent_of(p), p->c->id, p->agent_exec_id,
 			  io->in_buf + io->in_off, io->in_len - io->in_off,
 			  on_write_stdin, p);
@@ -329,9 +346,9 @@ static void write_stdin_chunk(struct process *p)
  * epoll reported the FIFO (before containerd opens its end, a read also
  * returns 0), or when CloseIO asked for the close anyway.
  */
-static void stdin_pump(struct process *p, bool from_event)
+static void stdin_pump(struct pod_process *p, bool from_event)
 {
-	struct stdio *io = &p->io;
+	struct shim_stdio *io = io_of(p);
 	ssize_t n;
 
 	if (io->in_busy || io->in_closed || !io->started)
@@ -364,9 +381,10 @@ static void stdin_pump(struct process *p, bool from_event)
 		stdin_watch(p, true);
 }
 
-void stdio_close_stdin(struct process *p)
+void shim_stdio_close_stdin(struct shim_process *sp)
 {
-	struct stdio *io = &p->io;
+	struct pod_process *p = sp->p;
+	struct shim_stdio *io = io_of(p);
 
 	if (io->in_closed)
 		return;
@@ -376,9 +394,10 @@ void stdio_close_stdin(struct process *p)
 
 /* ---- lifecycle -------------------------------------------------------- */
 
-void stdio_start(struct process *p)
+void shim_stdio_start(struct shim_process *sp)
 {
-	struct stdio *io = &p->io;
+	struct pod_process *p = sp->p;
+	struct shim_stdio *io = io_of(p);
 
 	io->started = true;
 	if (io->terminal)
@@ -393,9 +412,10 @@ void stdio_start(struct process *p)
 	check_output_done(p);
 }
 
-void stdio_abort(struct process *p)
+void shim_stdio_abort(struct shim_process *sp)
 {
-	struct stdio *io = &p->io;
+	struct pod_process *p = sp->p;
+	struct shim_stdio *io = io_of(p);
 
 	if (!io->out.eof)
 		stream_eof(p, &io->out);
@@ -414,9 +434,9 @@ static int unread_bytes(int fd)
 
 static void drain_poll(struct evloop *loop, void *data)
 {
-	struct process *p = data;
-	struct stdio *io = &p->io;
-	void (*done)(struct process * p) = io->drained;
+	struct pod_process *p = data;
+	struct shim_stdio *io = io_of(p);
+	void (*done)(struct shim_process * sp) = io->drained;
 
 	io->drain_timer = NULL;
 	if ((unread_bytes(io->out.fd) || unread_bytes(io->err.fd)) &&
@@ -426,21 +446,23 @@ static void drain_poll(struct evloop *loop, void *data)
 		return;
 	}
 	io->drained = NULL;
-	done(p);
-	process_unref(p);
+	done(shim_of(p));
+	pod_process_unref(p);
 }
 
-void stdio_wait_drained(struct process *p, void (*done)(struct process *p))
+void shim_stdio_wait_drained(struct shim_process *sp,
+			     void (*done)(struct shim_process *sp))
 {
-	struct stdio *io = &p->io;
+	struct pod_process *p = sp->p;
+	struct shim_stdio *io = io_of(p);
 
 	io->drained = done;
 	io->drain_deadline = now_ms() + DRAIN_MAX_MS;
-	process_ref(p);
+	pod_process_ref(p);
 	drain_poll(loop_of(p), p);
 }
 
-static void close_out(struct process *p, struct out_stream *s)
+static void close_out(struct pod_process *p, struct shim_out_stream *s)
 {
 	if (s->want_out && s->fd >= 0)
 		evloop_del(loop_of(p), s->fd);
@@ -452,9 +474,10 @@ static void close_out(struct process *p, struct out_stream *s)
 	s->len = s->off = 0;
 }
 
-void stdio_close(struct process *p)
+void shim_stdio_close(struct shim_process *sp)
 {
-	struct stdio *io = &p->io;
+	struct pod_process *p = sp->p;
+	struct shim_stdio *io = io_of(p);
 
 	stdin_watch(p, false);
 	closep(&io->in_fd);

@@ -15,16 +15,17 @@ enum control_kind { CTL_PAUSE, CTL_RESUME, CTL_UPDATE };
 static const char *const control_names[] = { "pause", "resume", "update" };
 
 struct control_op {
+	struct shim *s;
 	struct ttrpc_call *call;
-	struct container *c;
+	struct pod_container *c;
 	enum control_kind kind;
 };
 
 static void on_control(void *resp, const struct herr *err, void *data)
 {
 	struct control_op *op = data;
-	struct container *c = op->c;
-	struct shim *s = c->sb->shim;
+	struct pod_container *c = op->c;
+	struct shim *s = op->s;
 
 	(void)resp;
 	if (err) {
@@ -51,7 +52,7 @@ static void on_control(void *resp, const struct herr *err, void *data)
 		c->id, control_names[op->kind]);
 	ttrpc_call_reply(op->call, NULL);
 out:
-	container_unref(c);
+	pod_container_unref(c);
 	free(op);
 }
 
@@ -59,46 +60,47 @@ static struct control_op *control_begin(struct shim *s, const char *id,
 					struct ttrpc_call *call,
 					enum control_kind kind)
 {
-	struct container *c = task_container(s, id, call);
+	struct pod_container *c = task_container(s, id, call);
 	struct control_op *op;
 
 	if (!c)
 		return NULL;
-	if (!sandbox_usable(s->sb)) {
+	if (!pod_usable(s->pod)) {
 		ttrpc_call_fail(call, GRPC_UNAVAILABLE,
 				"%s %s: the sandbox is not running",
 				control_names[kind], id);
 		return NULL;
 	}
 	op = xcalloc(1, sizeof(*op));
+	op->s = s;
 	op->call = call;
 	op->c = c;
 	op->kind = kind;
-	container_ref(c);
+	pod_container_ref(c);
 	return op;
 }
 
-TASK_HANDLER(pause)
+void task_pause(struct ttrpc_call *call, const void *req_, void *ctx)
 {
 	const Containerd__Task__V2__PauseRequest *req = req_;
 	struct shim *s = ctx;
 	struct control_op *op = control_begin(s, req->id, call, CTL_PAUSE);
 
 	if (op)
-		agent_pause_container(s->sb->agent, req->id, on_control, op);
+		agent_pause_container(s->pod->agent, req->id, on_control, op);
 }
 
-TASK_HANDLER(resume)
+void task_resume(struct ttrpc_call *call, const void *req_, void *ctx)
 {
 	const Containerd__Task__V2__ResumeRequest *req = req_;
 	struct shim *s = ctx;
 	struct control_op *op = control_begin(s, req->id, call, CTL_RESUME);
 
 	if (op)
-		agent_resume_container(s->sb->agent, req->id, on_control, op);
+		agent_resume_container(s->pod->agent, req->id, on_control, op);
 }
 
-TASK_HANDLER(update)
+void task_update(struct ttrpc_call *call, const void *req_, void *ctx)
 {
 	const Containerd__Task__V2__UpdateTaskRequest *req = req_;
 	struct shim *s = ctx;
@@ -123,12 +125,12 @@ TASK_HANDLER(update)
 	}
 	op = control_begin(s, req->id, call, CTL_UPDATE);
 	if (op)
-		agent_update_container(s->sb->agent, req->id, res, on_control,
+		agent_update_container(s->pod->agent, req->id, res, on_control,
 				       op);
 	protobuf_c_message_free_unpacked(&res->base, NULL);
 }
 
-TASK_HANDLER(checkpoint)
+void task_checkpoint(struct ttrpc_call *call, const void *req_, void *ctx)
 {
 	const Containerd__Task__V2__CheckpointTaskRequest *req = req_;
 
@@ -139,15 +141,15 @@ TASK_HANDLER(checkpoint)
 			req->id);
 }
 
-TASK_HANDLER(shutdown)
+void task_shutdown(struct ttrpc_call *call, const void *req_, void *ctx)
 {
 	struct shim *s = ctx;
 
 	(void)req_;
 	/* containerd sends Shutdown after every Delete: serve the pod on. */
-	if (s->sb->n_containers) {
+	if (s->pod->n_containers) {
 		log_debug("shutdown ignored: %zu container(s) remain",
-			  s->sb->n_containers);
+			  s->pod->n_containers);
 		ttrpc_call_reply(call, NULL);
 		return;
 	}

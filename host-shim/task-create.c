@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * Create: read and convert config.json, open the stdio FIFOs, mount and
- * share the rootfs, boot the pod's VM if this is its first container, then
- * CreateContainer in the guest (whose init process waits there for Start).
+ * share the rootfs, then pod_container_create() (host/pod-container.c)
+ * boots the pod's VM if this is its first container and sends
+ * CreateContainer to the guest, whose init process waits there for Start.
  * A failure at any step undoes the earlier ones, and a pod left without
  * containers loses its VM, so a failed Create leaves nothing running.
  */
-#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,26 +18,6 @@
 #include "shim.h"
 #include "task.h"
 #include "util.h"
-
-#define ID_MAX 128
-
-/* The agent's rule for container ids: ^[a-zA-Z0-9][a-zA-Z0-9_.-]+$ */
-static int check_id(const char *id, struct herr *err)
-{
-	size_t n = strlen(id);
-
-	if (n < 2 || n > ID_MAX || !isalnum((unsigned char)id[0]))
-		goto bad;
-	for (size_t i = 1; i < n; i++)
-		if (!isalnum((unsigned char)id[i]) && !strchr("_.-", id[i]))
-			goto bad;
-	return 0;
-bad:
-	return herr_set(err, GRPC_INVALID_ARGUMENT, 0,
-			"container id \"%.*s\": must match "
-			"[a-zA-Z0-9][a-zA-Z0-9_.-]+ (at most %d characters)",
-			ID_MAX, id, ID_MAX);
-}
 
 /* runtimeoptions.v1.Options{config_path} chooses the configuration file. */
 static void take_options(struct shim *s, const Google__Protobuf__Any *opts)
@@ -62,7 +42,7 @@ static void take_options(struct shim *s, const Google__Protobuf__Any *opts)
 	runtimeoptions__v1__options__free_unpacked(o, NULL);
 }
 
-static void copy_rootfs(struct container *c,
+static void copy_rootfs(struct pod_container *c,
 			const Containerd__Task__V2__CreateTaskRequest *req)
 {
 	c->rootfs = xcalloc(req->n_rootfs, sizeof(*c->rootfs));
@@ -70,106 +50,83 @@ static void copy_rootfs(struct container *c,
 		c->rootfs[c->n_rootfs++] = pb_dup(&req->rootfs[i]->base);
 }
 
-static void create_failed(struct container *c, const struct herr *err)
+/* The Create call in flight, until the pod answers it. */
+struct create_op {
+	struct shim *s;
+	struct ttrpc_call *call;
+};
+
+static void create_failed(struct shim *s, struct pod_container *c,
+			  struct ttrpc_call *call, const struct herr *err)
 {
-	struct sandbox *sb = c->sb;
-	struct ttrpc_call *call = c->create_call;
+	struct pod *pod = c->pod;
 
 	log_msg(LOG_ERROR, "create failed", "container=%s error=\"%s\"", c->id,
 		err->msg);
-	c->state = CT_FAILED;
-	c->create_call = NULL;
-	container_release_host(c);
-	sandbox_remove_container(sb, c);
-	if (call)
-		ttrpc_call_fail(call, err->code ? err->code : GRPC_UNKNOWN,
-				"create container %s: %s", c->id, err->msg);
+	c->state = POD_CONTAINER_FAILED;
+	pod_container_release_host(c);
+	pod_remove_container(pod, c);
+	ttrpc_call_fail(call, err->code ? err->code : GRPC_UNKNOWN,
+			"create container %s: %s", c->id, err->msg);
 	/* A VM with nothing to run is not left behind. */
-	if (!sb->n_containers)
-		sandbox_teardown(sb, NULL, NULL);
-	container_unref(c);
-	shim_maybe_exit(sb->shim);
+	if (!pod->n_containers)
+		pod_teardown(pod, NULL, NULL);
+	pod_container_unref(c);
+	shim_maybe_exit(s);
 }
 
-static void publish_create(struct container *c)
+static void publish_create(struct shim *s, struct pod_container *c)
 {
 	Containerd__Events__TaskCreate ev =
 		CONTAINERD__EVENTS__TASK_CREATE__INIT;
 	Containerd__Events__TaskIO io = CONTAINERD__EVENTS__TASK_IO__INIT;
-	struct process *p = c->init;
+	struct shim_process *sp = c->init->fe;
 
 	ev.container_id = c->id;
 	ev.bundle = c->bundle;
 	ev.rootfs = c->rootfs;
 	ev.n_rootfs = c->n_rootfs;
-	io.stdin = p->stdin_path;
-	io.stdout = p->stdout_path;
-	io.stderr = p->stderr_path;
-	io.terminal = p->terminal;
+	io.stdin = sp->stdin_path;
+	io.stdout = sp->stdout_path;
+	io.stderr = sp->stderr_path;
+	io.terminal = c->init->terminal;
 	ev.io = &io;
-	ev.pid = shim_task_pid(c->sb->shim);
-	events_publish(c->sb->shim->events, "/tasks/create", &ev.base);
+	ev.pid = shim_task_pid(s);
+	events_publish(s->events, "/tasks/create", &ev.base);
 }
 
-static void on_container_created(void *resp, const struct herr *err, void *data)
+/* pod_container_create() answered: reply to containerd's Create. */
+static void on_pod_created(struct pod_container *c, const struct herr *err,
+			   void *data)
 {
 	Containerd__Task__V2__CreateTaskResponse r =
 		CONTAINERD__TASK__V2__CREATE_TASK_RESPONSE__INIT;
-	struct container *c = data;
-	struct herr e;
+	struct create_op *op = data;
+	struct shim *s = op->s;
+	struct ttrpc_call *call = op->call;
 
-	(void)resp;
+	free(op);
 	if (err) {
-		e = *err;
-		herr_prefix(&e, "agent");
-		create_failed(c, &e);
+		create_failed(s, c, call, err);
 		return;
 	}
-	c->state = CT_READY;
-	log_msg(LOG_INFO, "container created", "container=%s sandbox=%s", c->id,
-		c->sb->id);
-	publish_create(c);
-	r.pid = shim_task_pid(c->sb->shim);
-	if (c->create_call)
-		ttrpc_call_reply(c->create_call, &r.base);
-	c->create_call = NULL;
-	container_unref(c);
+	publish_create(s, c);
+	r.pid = shim_task_pid(s);
+	ttrpc_call_reply(call, &r.base);
+	pod_container_unref(c);
 }
 
-void container_boot_done(struct container *c, const struct herr *err)
-{
-	Grpc__CreateContainerRequest req = GRPC__CREATE_CONTAINER_REQUEST__INIT;
-	Grpc__Spec *spec = c->spec.spec;
-
-	if (c->state != CT_CREATING)
-		return;
-	if (err) {
-		create_failed(c, err);
-		return;
-	}
-	/* containerd's terminal flag is the one the FIFOs were set up for. */
-	spec->process->terminal = c->init->terminal;
-	if (!spec->process->terminal && spec->process->consolesize) {
-		protobuf_c_message_free_unpacked(
-			&spec->process->consolesize->base, NULL);
-		spec->process->consolesize = NULL;
-	}
-	req.container_id = c->id;
-	req.exec_id = c->id;
-	req.oci = spec;
-	req.sandbox_pidns = c->spec.sandbox_pidns;
-	agent_create_container(c->sb->agent, &req, on_container_created, c);
-}
-
-TASK_HANDLER(create)
+void task_create(struct ttrpc_call *call, const void *req_, void *ctx)
 {
 	const Containerd__Task__V2__CreateTaskRequest *req = req_;
 	struct shim *s = ctx;
-	struct sandbox *sb = s->sb;
-	struct container *c;
+	struct pod *pod = s->pod;
+	struct pod_container *c;
 	struct herr err;
 
-	if (check_id(req->id, &err) < 0) {
+	struct create_op *op;
+
+	if (pod_container_check_id(req->id, &err) < 0) {
 		ttrpc_call_fail_err(call, &err);
 		return;
 	}
@@ -180,7 +137,7 @@ TASK_HANDLER(create)
 				req->id, req->bundle ? req->bundle : "");
 		return;
 	}
-	if (sandbox_find(sb, req->id)) {
+	if (pod_find(pod, req->id)) {
 		ttrpc_call_fail(call, GRPC_ALREADY_EXISTS,
 				"container %s: already exists", req->id);
 		return;
@@ -201,32 +158,34 @@ TASK_HANDLER(create)
 	}
 	take_options(s, req->options);
 
-	c = container_new(sb, req->id, req->bundle);
-	c->create_call = call;
+	c = pod_container_new(pod, req->id, req->bundle);
 	if (spec_read_bundle(req->bundle, req->id, &c->spec, &err) < 0)
 		goto fail;
 	if (c->spec.pod_member && c->spec.sandbox_id &&
-	    strcmp(c->spec.sandbox_id, sb->id)) {
+	    strcmp(c->spec.sandbox_id, pod->id)) {
 		herr_set(&err, GRPC_INVALID_ARGUMENT, 0,
 			 "belongs to pod %s, but this shim serves pod %s",
-			 c->spec.sandbox_id, sb->id);
+			 c->spec.sandbox_id, pod->id);
 		goto fail;
 	}
 	copy_rootfs(c, req);
-	c->init = process_new(c, "", req->terminal, req->stdin, req->stdout,
-			      req->stderr);
-	sandbox_add_container(sb, c);
-	if (stdio_open(c->init, &err) < 0 || rootfs_setup(c, &err) < 0) {
-		create_failed(c, &err);
+	c->init = pod_process_new(c, "", req->terminal);
+	shim_process_new(c->init, req->stdin, req->stdout, req->stderr);
+	pod_add_container(pod, c);
+	if (shim_stdio_open(c->init->fe, &err) < 0 ||
+	    rootfs_setup(c, &err) < 0 || shim_load_config(s, &err) < 0) {
+		create_failed(s, c, call, &err);
 		return;
 	}
 	log_msg(LOG_DEBUG, "creating container", "container=%s bundle=%s",
 		c->id, c->bundle);
-	sandbox_boot(sb, c);
+	op = xcalloc(1, sizeof(*op));
+	op->s = s;
+	op->call = call;
+	pod_container_create(c, &s->cfg, on_pod_created, op);
 	return;
 fail:
-	c->create_call = NULL;
-	container_unref(c);
+	pod_container_unref(c);
 	ttrpc_call_fail(call, err.code, "create container %s: %s", req->id,
 			err.msg);
 }

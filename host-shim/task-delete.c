@@ -15,8 +15,9 @@
 #include "util.h"
 
 struct delete_op {
+	struct shim *s;
 	struct ttrpc_call *call;
-	struct container *c;
+	struct pod_container *c;
 	uint32_t exit_status;
 	struct timespec exited_at;
 };
@@ -26,14 +27,14 @@ static void reply(struct delete_op *op)
 	Containerd__Task__V2__DeleteResponse r =
 		CONTAINERD__TASK__V2__DELETE_RESPONSE__INIT;
 	Google__Protobuf__Timestamp ts = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
-	struct shim *s = op->c->sb->shim;
+	struct shim *s = op->s;
 
 	r.pid = shim_task_pid(s);
 	r.exit_status = op->exit_status;
 	timestamp_set(&ts, &op->exited_at);
 	r.exited_at = &ts;
 	ttrpc_call_reply(op->call, &r.base);
-	container_unref(op->c);
+	pod_container_unref(op->c);
 	free(op);
 	shim_maybe_exit(s);
 }
@@ -48,21 +49,21 @@ static void finish(struct delete_op *op)
 	Containerd__Events__TaskDelete ev =
 		CONTAINERD__EVENTS__TASK_DELETE__INIT;
 	Google__Protobuf__Timestamp ts = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
-	struct container *c = op->c;
-	struct sandbox *sb = c->sb;
+	struct pod_container *c = op->c;
+	struct pod *pod = c->pod;
 
-	container_release_host(c);
-	sandbox_remove_container(sb, c);
+	pod_container_release_host(c);
+	pod_remove_container(pod, c);
 	ev.container_id = c->id;
 	ev.id = c->id;
-	ev.pid = shim_task_pid(sb->shim);
+	ev.pid = shim_task_pid(op->s);
 	ev.exit_status = op->exit_status;
 	timestamp_set(&ts, &op->exited_at);
 	ev.exited_at = &ts;
-	events_publish(sb->shim->events, "/tasks/delete", &ev.base);
+	events_publish(op->s->events, "/tasks/delete", &ev.base);
 	log_msg(LOG_INFO, "container deleted", "container=%s", c->id);
-	if (!sb->n_containers) {
-		sandbox_teardown(sb, torn_down, op);
+	if (!pod->n_containers) {
+		pod_teardown(pod, torn_down, op);
 		return;
 	}
 	reply(op);
@@ -73,48 +74,49 @@ static void on_removed(void *resp, const struct herr *err, void *data)
 	struct delete_op *op = data;
 
 	(void)resp;
-	if (err && sandbox_usable(op->c->sb))
+	if (err && pod_usable(op->c->pod))
 		log_warn("container %s: RemoveContainer: %s", op->c->id,
 			 err->msg);
 	finish(op);
 }
 
-static void delete_exec(struct ttrpc_call *call, struct process *p)
+static void delete_exec(struct shim *s, struct ttrpc_call *call,
+			struct pod_process *p)
 {
 	Containerd__Task__V2__DeleteResponse r =
 		CONTAINERD__TASK__V2__DELETE_RESPONSE__INIT;
 	Google__Protobuf__Timestamp ts = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
 
-	if (p->status == TASK_RUNNING) {
+	if (p->status == POD_PROCESS_RUNNING) {
 		ttrpc_call_fail(call, GRPC_FAILED_PRECONDITION,
 				"delete %s exec %s: still running", p->c->id,
 				p->exec_id);
 		return;
 	}
-	r.pid = shim_task_pid(p->c->sb->shim);
+	r.pid = shim_task_pid(s);
 	r.exit_status = p->exit_status;
 	timestamp_set(&ts, &p->exited_at);
 	r.exited_at = &ts;
 	ttrpc_call_reply(call, &r.base);
-	process_remove(p);
+	pod_process_remove(p);
 }
 
-TASK_HANDLER(delete)
+void task_delete(struct ttrpc_call *call, const void *req_, void *ctx)
 {
 	const Containerd__Task__V2__DeleteRequest *req = req_;
 	struct shim *s = ctx;
-	struct process *p = task_process(s, req->id, req->exec_id, call);
-	struct container *c;
+	struct pod_process *p = task_process(s, req->id, req->exec_id, call);
+	struct pod_container *c;
 	struct delete_op *op;
 
 	if (!p)
 		return;
 	if (*req->exec_id) {
-		delete_exec(call, p);
+		delete_exec(s, call, p);
 		return;
 	}
 	c = p->c;
-	if (p->status == TASK_RUNNING && sandbox_usable(s->sb)) {
+	if (p->status == POD_PROCESS_RUNNING && pod_usable(s->pod)) {
 		ttrpc_call_fail(
 			call, GRPC_FAILED_PRECONDITION,
 			"delete %s: the task is still running (kill it first)",
@@ -122,18 +124,19 @@ TASK_HANDLER(delete)
 		return;
 	}
 	op = xcalloc(1, sizeof(*op));
+	op->s = s;
 	op->call = call;
 	op->c = c;
-	container_ref(c);
+	pod_container_ref(c);
 	/* No longer visible to the other handlers. */
-	c->state = CT_FAILED;
+	c->state = POD_CONTAINER_FAILED;
 	op->exit_status = p->exit_status;
-	if (p->status == TASK_STOPPED)
+	if (p->status == POD_PROCESS_STOPPED)
 		op->exited_at = p->exited_at;
 	else
 		clock_gettime(CLOCK_REALTIME, &op->exited_at);
-	if (sandbox_usable(s->sb))
-		agent_remove_container(s->sb->agent, c->id, on_removed, op);
+	if (pod_usable(s->pod))
+		agent_remove_container(s->pod->agent, c->id, on_removed, op);
 	else
 		finish(op);
 }

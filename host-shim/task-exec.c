@@ -30,22 +30,22 @@ static int check_exec_id(const char *id, struct herr *err)
 	return 0;
 }
 
-TASK_HANDLER(exec)
+void task_exec(struct ttrpc_call *call, const void *req_, void *ctx)
 {
 	const Containerd__Task__V2__ExecProcessRequest *req = req_;
 	Containerd__Events__TaskExecAdded ev =
 		CONTAINERD__EVENTS__TASK_EXEC_ADDED__INIT;
 	struct shim *s = ctx;
-	struct container *c = task_container(s, req->id, call);
+	struct pod_container *c = task_container(s, req->id, call);
 	Grpc__Process *spec = NULL;
-	struct process *p;
+	struct pod_process *p;
 	struct herr err;
 
 	if (!c)
 		return;
 	if (check_exec_id(req->exec_id, &err) < 0)
 		goto fail;
-	if (container_find_process(c, req->exec_id)) {
+	if (pod_container_find_process(c, req->exec_id)) {
 		herr_set(&err, GRPC_ALREADY_EXISTS, 0, "already exists");
 		goto fail;
 	}
@@ -64,16 +64,15 @@ TASK_HANDLER(exec)
 						 NULL);
 		spec->consolesize = NULL;
 	}
-	p = process_new(c, req->exec_id, req->terminal, req->stdin, req->stdout,
-			req->stderr);
+	p = pod_process_new(c, req->exec_id, req->terminal);
 	p->exec_spec = spec;
-	if (stdio_open(p, &err) < 0) {
+	shim_process_new(p, req->stdin, req->stdout, req->stderr);
+	if (shim_stdio_open(p->fe, &err) < 0) {
 		p->removed = true;
-		process_unref(p);
+		pod_process_unref(p);
 		goto fail;
 	}
-	p->next = c->execs;
-	c->execs = p;
+	pod_container_add_exec(c, p);
 	ev.container_id = c->id;
 	ev.exec_id = p->exec_id;
 	events_publish(s->events, "/tasks/exec-added", &ev.base);

@@ -6,19 +6,19 @@
 #include "task.h"
 #include "util.h"
 
-TASK_HANDLER(wait)
+void task_wait(struct ttrpc_call *call, const void *req_, void *ctx)
 {
 	const Containerd__Task__V2__WaitRequest *req = req_;
-	struct process *p = task_process(ctx, req->id, req->exec_id, call);
+	struct pod_process *p = task_process(ctx, req->id, req->exec_id, call);
 
 	/* Long poll: answered when the process exits, however long. */
 	if (p)
-		process_add_waiter(p, call);
+		shim_process_add_waiter(p, call);
 }
 
 struct resize_op {
 	struct ttrpc_call *call;
-	struct process *p;
+	struct pod_process *p;
 };
 
 static void on_resized(void *resp, const struct herr *err, void *data)
@@ -31,26 +31,26 @@ static void on_resized(void *resp, const struct herr *err, void *data)
 				op->p->c->id, err->msg);
 	else
 		ttrpc_call_reply(op->call, NULL);
-	process_unref(op->p);
+	pod_process_unref(op->p);
 	free(op);
 }
 
-TASK_HANDLER(resize_pty)
+void task_resize_pty(struct ttrpc_call *call, const void *req_, void *ctx)
 {
 	const Containerd__Task__V2__ResizePtyRequest *req = req_;
 	struct shim *s = ctx;
-	struct process *p = task_process(s, req->id, req->exec_id, call);
+	struct pod_process *p = task_process(s, req->id, req->exec_id, call);
 	struct resize_op *op;
 
 	if (!p)
 		return;
-	if (!p->terminal || p->status == TASK_STOPPED || !req->width ||
+	if (!p->terminal || p->status == POD_PROCESS_STOPPED || !req->width ||
 	    !req->height || req->width > 0xffff || req->height > 0xffff) {
 		/* Nothing to resize; containerd does not care. */
 		ttrpc_call_reply(call, NULL);
 		return;
 	}
-	if (p->status == TASK_CREATED || !sandbox_usable(s->sb)) {
+	if (p->status == POD_PROCESS_CREATED || !pod_usable(s->pod)) {
 		/* The pty appears at Start: apply the size then. */
 		p->pending_rows = req->height;
 		p->pending_cols = req->width;
@@ -60,20 +60,20 @@ TASK_HANDLER(resize_pty)
 	op = xcalloc(1, sizeof(*op));
 	op->call = call;
 	op->p = p;
-	process_ref(p);
-	agent_tty_resize(s->sb->agent, p->c->id, p->agent_exec_id, req->height,
+	pod_process_ref(p);
+	agent_tty_resize(s->pod->agent, p->c->id, p->agent_exec_id, req->height,
 			 req->width, on_resized, op);
 }
 
-TASK_HANDLER(close_io)
+void task_close_io(struct ttrpc_call *call, const void *req_, void *ctx)
 {
 	const Containerd__Task__V2__CloseIORequest *req = req_;
-	struct process *p = task_process(ctx, req->id, req->exec_id, call);
+	struct pod_process *p = task_process(ctx, req->id, req->exec_id, call);
 
 	if (!p)
 		return;
 	/* Input already in the FIFO is forwarded before stdin closes. */
 	if (req->stdin)
-		stdio_close_stdin(p);
+		shim_stdio_close_stdin(p->fe);
 	ttrpc_call_reply(call, NULL);
 }

@@ -14,7 +14,7 @@
 
 struct kill_op {
 	struct ttrpc_call *call;
-	struct process *p;
+	struct pod_process *p;
 	uint32_t sig;
 };
 
@@ -26,7 +26,7 @@ static bool terminating(uint32_t sig)
 static void on_signalled(void *resp, const struct herr *err, void *data)
 {
 	struct kill_op *op = data;
-	struct process *p = op->p;
+	struct pod_process *p = op->p;
 
 	(void)resp;
 	if (!err || (err->code == GRPC_NOT_FOUND && terminating(op->sig)))
@@ -35,15 +35,15 @@ static void on_signalled(void *resp, const struct herr *err, void *data)
 		ttrpc_call_fail(op->call, err->code, "kill %s%s%s: agent: %s",
 				p->c->id, *p->exec_id ? " exec " : "",
 				p->exec_id, err->msg);
-	process_unref(p);
+	pod_process_unref(p);
 	free(op);
 }
 
-TASK_HANDLER(kill)
+void task_kill(struct ttrpc_call *call, const void *req_, void *ctx)
 {
 	const Containerd__Task__V2__KillRequest *req = req_;
 	struct shim *s = ctx;
-	struct process *p = task_process(s, req->id, req->exec_id, call);
+	struct pod_process *p = task_process(s, req->id, req->exec_id, call);
 	struct kill_op *op;
 
 	if (!p)
@@ -54,7 +54,7 @@ TASK_HANDLER(kill)
 				req->id, req->signal);
 		return;
 	}
-	if (p->status == TASK_STOPPED || !sandbox_usable(s->sb)) {
+	if (p->status == POD_PROCESS_STOPPED || !pod_usable(s->pod)) {
 		if (terminating(req->signal))
 			ttrpc_call_reply(call, NULL);
 		else
@@ -63,7 +63,7 @@ TASK_HANDLER(kill)
 					req->id);
 		return;
 	}
-	if (*p->exec_id && p->status == TASK_CREATED) {
+	if (*p->exec_id && p->status == POD_PROCESS_CREATED) {
 		ttrpc_call_fail(call, GRPC_FAILED_PRECONDITION,
 				"kill %s exec %s: not started", req->id,
 				p->exec_id);
@@ -73,8 +73,8 @@ TASK_HANDLER(kill)
 	op->call = call;
 	op->p = p;
 	op->sig = req->signal;
-	process_ref(p);
-	agent_signal_process(s->sb->agent, p->c->id,
+	pod_process_ref(p);
+	agent_signal_process(s->pod->agent, p->c->id,
 			     *p->exec_id ? p->exec_id : "", req->signal,
 			     on_signalled, op);
 }

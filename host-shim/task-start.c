@@ -15,8 +15,9 @@
 #include "util.h"
 
 struct start_op {
+	struct shim *s;
 	struct ttrpc_call *call;
-	struct process *p;
+	struct pod_process *p;
 };
 
 static void on_started(void *resp, const struct herr *err, void *data)
@@ -24,8 +25,8 @@ static void on_started(void *resp, const struct herr *err, void *data)
 	Containerd__Task__V2__StartResponse r =
 		CONTAINERD__TASK__V2__START_RESPONSE__INIT;
 	struct start_op *op = data;
-	struct process *p = op->p;
-	struct shim *s = p->c->sb->shim;
+	struct pod_process *p = op->p;
+	struct shim *s = op->s;
 
 	(void)resp;
 	if (err) {
@@ -34,7 +35,7 @@ static void on_started(void *resp, const struct herr *err, void *data)
 				p->exec_id, err->msg);
 		goto out;
 	}
-	if (p->removed || p->status != TASK_CREATED) {
+	if (p->removed || p->status != POD_PROCESS_CREATED) {
 		ttrpc_call_fail(op->call, GRPC_NOT_FOUND,
 				"start %s: the process went away", p->c->id);
 		goto out;
@@ -58,47 +59,48 @@ static void on_started(void *resp, const struct herr *err, void *data)
 	}
 	log_msg(LOG_INFO, "process started", "container=%s exec=%s", p->c->id,
 		p->exec_id);
-	process_started(p);
+	pod_process_started(p);
 	ttrpc_call_reply(op->call, &r.base);
 out:
-	process_unref(p);
+	pod_process_unref(p);
 	free(op);
 }
 
-TASK_HANDLER(start)
+void task_start(struct ttrpc_call *call, const void *req_, void *ctx)
 {
 	const Containerd__Task__V2__StartRequest *req = req_;
 	struct shim *s = ctx;
-	struct process *p = task_process(s, req->id, req->exec_id, call);
+	struct pod_process *p = task_process(s, req->id, req->exec_id, call);
 	struct start_op *op;
 
 	if (!p)
 		return;
-	if (p->status != TASK_CREATED) {
+	if (p->status != POD_PROCESS_CREATED) {
 		ttrpc_call_fail(call, GRPC_FAILED_PRECONDITION,
 				"start %s: process %s was already started",
 				req->id, *p->exec_id ? p->exec_id : "init");
 		return;
 	}
-	if (!sandbox_usable(s->sb)) {
+	if (!pod_usable(s->pod)) {
 		ttrpc_call_fail(call, GRPC_UNAVAILABLE, "start %s: %s", req->id,
-				s->sb->death.msg[0]
-					? s->sb->death.msg
+				s->pod->death.msg[0]
+					? s->pod->death.msg
 					: "the sandbox is not running");
 		return;
 	}
 	op = xcalloc(1, sizeof(*op));
+	op->s = s;
 	op->call = call;
 	op->p = p;
-	process_ref(p);
+	pod_process_ref(p);
 	if (*p->exec_id) {
 		Grpc__ExecProcessRequest r = GRPC__EXEC_PROCESS_REQUEST__INIT;
 
 		r.container_id = p->c->id;
 		r.exec_id = p->exec_id;
 		r.process = p->exec_spec;
-		agent_exec_process(s->sb->agent, &r, on_started, op);
+		agent_exec_process(s->pod->agent, &r, on_started, op);
 	} else {
-		agent_start_container(s->sb->agent, p->c->id, on_started, op);
+		agent_start_container(s->pod->agent, p->c->id, on_started, op);
 	}
 }

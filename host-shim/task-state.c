@@ -10,29 +10,43 @@
 
 #define SHIM_VERSION "husk"
 
-TASK_HANDLER(state)
+static Containerd__V1__Types__Status task_status(const struct pod_process *p)
+{
+	switch (p->status) {
+	case POD_PROCESS_CREATED:
+		return CONTAINERD__V1__TYPES__STATUS__CREATED;
+	case POD_PROCESS_RUNNING:
+		return p->c->paused ? CONTAINERD__V1__TYPES__STATUS__PAUSED
+				    : CONTAINERD__V1__TYPES__STATUS__RUNNING;
+	case POD_PROCESS_STOPPED:
+		return CONTAINERD__V1__TYPES__STATUS__STOPPED;
+	}
+	return CONTAINERD__V1__TYPES__STATUS__UNKNOWN;
+}
+
+void task_state(struct ttrpc_call *call, const void *req_, void *ctx)
 {
 	const Containerd__Task__V2__StateRequest *req = req_;
 	Containerd__Task__V2__StateResponse r =
 		CONTAINERD__TASK__V2__STATE_RESPONSE__INIT;
 	Google__Protobuf__Timestamp ts = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
 	struct shim *s = ctx;
-	struct process *p = task_process(s, req->id, req->exec_id, call);
+	struct pod_process *p = task_process(s, req->id, req->exec_id, call);
+	struct shim_process *sp;
 
 	if (!p)
 		return;
+	sp = p->fe;
 	r.id = p->c->id;
 	r.bundle = p->c->bundle;
 	r.pid = shim_task_pid(s);
-	r.status = (Containerd__V1__Types__Status)p->status;
-	if (p->status == TASK_RUNNING && p->c->paused)
-		r.status = CONTAINERD__V1__TYPES__STATUS__PAUSED;
-	r.stdin = p->stdin_path;
-	r.stdout = p->stdout_path;
-	r.stderr = p->stderr_path;
+	r.status = task_status(p);
+	r.stdin = sp->stdin_path;
+	r.stdout = sp->stdout_path;
+	r.stderr = sp->stderr_path;
 	r.terminal = p->terminal;
 	r.exec_id = p->exec_id;
-	if (p->status == TASK_STOPPED) {
+	if (p->status == POD_PROCESS_STOPPED) {
 		r.exit_status = p->exit_status;
 		timestamp_set(&ts, &p->exited_at);
 		r.exited_at = &ts;
@@ -40,7 +54,7 @@ TASK_HANDLER(state)
 	ttrpc_call_reply(call, &r.base);
 }
 
-TASK_HANDLER(pids)
+void task_pids(struct ttrpc_call *call, const void *req_, void *ctx)
 {
 	const Containerd__Task__V2__PidsRequest *req = req_;
 	Containerd__Task__V2__PidsResponse r =
@@ -59,7 +73,7 @@ TASK_HANDLER(pids)
 	ttrpc_call_reply(call, &r.base);
 }
 
-TASK_HANDLER(connect)
+void task_connect(struct ttrpc_call *call, const void *req_, void *ctx)
 {
 	Containerd__Task__V2__ConnectResponse r =
 		CONTAINERD__TASK__V2__CONNECT_RESPONSE__INIT;
@@ -74,7 +88,7 @@ TASK_HANDLER(connect)
 
 struct stats_op {
 	struct ttrpc_call *call;
-	struct container *c;
+	struct pod_container *c;
 };
 
 static void on_stats(void *resp, const struct herr *err, void *data)
@@ -97,20 +111,20 @@ static void on_stats(void *resp, const struct herr *err, void *data)
 		r.stats = &any;
 		ttrpc_call_reply(op->call, &r.base);
 	}
-	container_unref(op->c);
+	pod_container_unref(op->c);
 	free(op);
 }
 
-TASK_HANDLER(stats)
+void task_stats(struct ttrpc_call *call, const void *req_, void *ctx)
 {
 	const Containerd__Task__V2__StatsRequest *req = req_;
 	struct shim *s = ctx;
-	struct container *c = task_container(s, req->id, call);
+	struct pod_container *c = task_container(s, req->id, call);
 	struct stats_op *op;
 
 	if (!c)
 		return;
-	if (!sandbox_usable(s->sb)) {
+	if (!pod_usable(s->pod)) {
 		ttrpc_call_fail(call, GRPC_UNAVAILABLE,
 				"stats %s: the sandbox is not running",
 				req->id);
@@ -119,6 +133,6 @@ TASK_HANDLER(stats)
 	op = xcalloc(1, sizeof(*op));
 	op->call = call;
 	op->c = c;
-	container_ref(c);
-	agent_stats_container(s->sb->agent, c->id, on_stats, op);
+	pod_container_ref(c);
+	agent_stats_container(s->pod->agent, c->id, on_stats, op);
 }

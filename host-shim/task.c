@@ -1,45 +1,55 @@
 // SPDX-License-Identifier: Apache-2.0
-/* The Task service table and the lookups every handler starts with. */
+/*
+ * The Task service table, and the lookups and conversions every handler
+ * starts with.
+ */
 #include <string.h>
 
 #include "shim.h"
 #include "task.h"
 
-#define SVC "containerd.task.v2.Task"
-#define M(name, fn, desc)                                               \
+/* One row: the RPC's name, its request type, the handler (task-*.c). */
+#define METHOD(name, request, handler)                                  \
 	{                                                               \
-		SVC, name, &containerd__task__v2__##desc##__descriptor, \
-			task_##fn                                       \
+		"containerd.task.v2.Task", name,                        \
+			&containerd__task__v2__##request##__descriptor, \
+			handler                                         \
 	}
 
 const struct ttrpc_method task_methods[] = {
-	M("State", state, state_request),
-	M("Create", create, create_task_request),
-	M("Start", start, start_request),
-	M("Delete", delete, delete_request),
-	M("Pids", pids, pids_request),
-	M("Pause", pause, pause_request),
-	M("Resume", resume, resume_request),
-	M("Checkpoint", checkpoint, checkpoint_task_request),
-	M("Kill", kill, kill_request),
-	M("Exec", exec, exec_process_request),
-	M("ResizePty", resize_pty, resize_pty_request),
-	M("CloseIO", close_io, close_iorequest),
-	M("Update", update, update_task_request),
-	M("Wait", wait, wait_request),
-	M("Stats", stats, stats_request),
-	M("Connect", connect, connect_request),
-	M("Shutdown", shutdown, shutdown_request),
+	METHOD("State", state_request, task_state),
+	METHOD("Create", create_task_request, task_create),
+	METHOD("Start", start_request, task_start),
+	METHOD("Delete", delete_request, task_delete),
+	METHOD("Pids", pids_request, task_pids),
+	METHOD("Pause", pause_request, task_pause),
+	METHOD("Resume", resume_request, task_resume),
+	METHOD("Checkpoint", checkpoint_task_request, task_checkpoint),
+	METHOD("Kill", kill_request, task_kill),
+	METHOD("Exec", exec_process_request, task_exec),
+	METHOD("ResizePty", resize_pty_request, task_resize_pty),
+	METHOD("CloseIO", close_iorequest, task_close_io),
+	METHOD("Update", update_task_request, task_update),
+	METHOD("Wait", wait_request, task_wait),
+	METHOD("Stats", stats_request, task_stats),
+	METHOD("Connect", connect_request, task_connect),
+	METHOD("Shutdown", shutdown_request, task_shutdown),
 };
 
 const size_t task_n_methods = sizeof(task_methods) / sizeof(task_methods[0]);
 
-struct container *task_container(struct shim *s, const char *id,
-				 struct ttrpc_call *call)
+void timestamp_set(Google__Protobuf__Timestamp *ts, const struct timespec *t)
 {
-	struct container *c = id && *id ? sandbox_find(s->sb, id) : NULL;
+	ts->seconds = t->tv_sec;
+	ts->nanos = (int32_t)t->tv_nsec;
+}
 
-	if (!c || c->state != CT_READY) {
+struct pod_container *task_container(struct shim *s, const char *id,
+				     struct ttrpc_call *call)
+{
+	struct pod_container *c = id && *id ? pod_find(s->pod, id) : NULL;
+
+	if (!c || c->state != POD_CONTAINER_READY) {
 		ttrpc_call_fail(call, GRPC_NOT_FOUND, "container %s: not found",
 				id ? id : "");
 		return NULL;
@@ -47,15 +57,15 @@ struct container *task_container(struct shim *s, const char *id,
 	return c;
 }
 
-struct process *task_process(struct shim *s, const char *id,
-			     const char *exec_id, struct ttrpc_call *call)
+struct pod_process *task_process(struct shim *s, const char *id,
+				 const char *exec_id, struct ttrpc_call *call)
 {
-	struct container *c = task_container(s, id, call);
-	struct process *p;
+	struct pod_container *c = task_container(s, id, call);
+	struct pod_process *p;
 
 	if (!c)
 		return NULL;
-	p = container_find_process(c, exec_id);
+	p = pod_container_find_process(c, exec_id);
 	if (!p) {
 		ttrpc_call_fail(call, GRPC_NOT_FOUND,
 				"process %s of container %s: not found",

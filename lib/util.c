@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "err.h"
 #include "util.h"
 
 int write_all(int fd, const void *buf, size_t len)
@@ -118,4 +119,29 @@ void strv_free(char **v)
 	for (char **p = v; *p; p++)
 		free(*p);
 	free(v);
+}
+
+int write_file_atomic(const char *dir, const char *name, const char *data,
+		      struct herr *err)
+{
+	_cleanup_free_ char *tmp = NULL, *dst = NULL;
+	_cleanup_close_ int fd = -1;
+
+	if (asprintf(&tmp, "%s/.%s", dir, name) < 0 ||
+	    asprintf(&dst, "%s/%s", dir, name) < 0)
+		abort();
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return herr_errno(err, errno, "create %s", tmp);
+	if (write_all(fd, data, strlen(data)) < 0) {
+		herr_errno(err, errno, "write %s", tmp);
+		unlink(tmp);
+		return -1;
+	}
+	if (rename(tmp, dst) < 0) {
+		herr_errno(err, errno, "rename %s to %s", tmp, dst);
+		unlink(tmp);
+		return -1;
+	}
+	return 0;
 }

@@ -68,4 +68,10 @@ void strv_free(char **v);
 /* Monotonic clock in milliseconds. */
 long long now_ms(void);
 
+struct herr;
+
+/* Write @data to <dir>/<name> through <dir>/.<name> and rename(2). */
+int write_file_atomic(const char *dir, const char *name, const char *data,
+		      struct herr *err);
+
 #endif

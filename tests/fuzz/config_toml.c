@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../host-shim/config.h"
+#include "config.h"
 #include "log.h"
 
 static void same_str(const char *a, const char *b)

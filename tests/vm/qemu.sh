@@ -1,6 +1,6 @@
 #!/bin/bash
-# TAP: host-shim's QEMU driver against real VMs (TCG here), through
-# tests/vm/vm_driver.c, plus "husk check" and "husk env":
+# TAP: the host library's QEMU driver (host/hv-qemu.c) against real VMs (TCG
+# here), through tests/vm/vm_driver.c, plus "husk check" and "husk env":
 #   boot       microvm + initrd: vm_start, vm_connect_agent, Health.Check
 #              SERVING, DestroySandbox, graceful vm_stop
 #   dax        q35 + the DAX image on nvdimm, the same (if the image exists)
@@ -186,6 +186,10 @@ check "$([ $rc = 1 ] && echo "$chk" | grep -q "^FAIL  initrd .*no-such-initrd.im
 chk=$("$husk" check --config "$work/badkernel.toml" 2>&1)
 check "$([ $? = 1 ] && echo "$chk" | grep -q '^FAIL  kernel .*neither a vmlinux' && echo 0)" \
 	"husk check: a file that is no kernel FAILs"
+printf '[hypervisor.clh]\nkernel = "%s"\n' "$kernel" >"$work/clh.toml"
+chk=$("$husk" check --config "$work/clh.toml" 2>&1)
+check "$([ $? = 1 ] && echo "$chk" | grep -q '^FAIL  configuration .*\[hypervisor.clh\]: Cloud Hypervisor cannot boot a VM yet' && echo 0)" \
+	"husk check: hypervisor clh is refused (its driver cannot boot a VM yet)"
 
 env_out=$("$husk" env --config "$good" 2>&1)
 check "$([ $? = 0 ] && echo "$env_out" | grep -q "^kernel = \"$kernel\"" &&

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * Drives host-shim's VM layer for tests/vm/qemu.sh: one scenario per run,
- * results as "key=value" lines the script checks.
+ * Drives the host library's VM layer (host/) for tests/vm/qemu.sh: one
+ * scenario per run, results as "key=value" lines the script checks.
  *
  *   vm_driver CONFIG RUN_DIR SHARED_DIR CONSOLE SCENARIO [TIMEOUT_MS]
  *
@@ -27,7 +27,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../../host-shim/hv.h"
+#include "hv.h"
 #include "agent.pb-c.h"
 #include "health.pb-c.h"
 #include "log.h"

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * Fuzz the shim's JSON converters (host-shim/spec.c): config.json, an
+ * Fuzz the host library's JSON converters (host/spec.c): config.json, an
  * exec's process, Update's resources and the grouping annotations.  The
  * first byte picks the converter, the rest is the JSON.  A result must be
  * consistent enough to encode as the protobuf the agent receives, and

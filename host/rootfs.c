@@ -5,8 +5,9 @@
  * the pod's shared directory as <cid>/rootfs; each host file or directory a
  * bind mount names is bound next to it as <cid>-m<n>-<name>.  The shared
  * directory is what the hypervisor exports (9p or virtio-fs, tag
- * kataShared).  All of it lives in the shim's private mount namespace, so
- * it disappears with the shim and its VM even if nothing unmounts it.
+ * kataShared).  The caller keeps all of it in a private mount namespace
+ * (the shim does), so it disappears with that process and its VM even if
+ * nothing unmounts it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -18,7 +19,7 @@
 #include <unistd.h>
 
 #include "log.h"
-#include "shim.h"
+#include "pod.h"
 #include "util.h"
 
 #define MOUNT_DATA_MAX 4096
@@ -104,7 +105,7 @@ static char *path_join(const char *a, const char *b)
 	return out;
 }
 
-static int mount_layers(struct container *c, const char *target,
+static int mount_layers(struct pod_container *c, const char *target,
 			struct herr *err)
 {
 	for (size_t i = 0; i < c->n_rootfs; i++) {
@@ -139,10 +140,10 @@ static int bind_path(const char *src, const char *dst, bool readonly,
 	return 0;
 }
 
-static int share_one(struct container *c, const struct spec_share *sh,
+static int share_one(struct pod_container *c, const struct spec_share *sh,
 		     struct herr *err)
 {
-	_cleanup_free_ char *dst = path_join(c->sb->shared_dir, sh->name);
+	_cleanup_free_ char *dst = path_join(c->pod->shared_dir, sh->name);
 	struct stat st;
 
 	if (stat(sh->host_path, &st) < 0)
@@ -161,10 +162,10 @@ static int share_one(struct container *c, const struct spec_share *sh,
 	return bind_path(sh->host_path, dst, sh->readonly, err);
 }
 
-int rootfs_setup(struct container *c, struct herr *err)
+int rootfs_setup(struct pod_container *c, struct herr *err)
 {
 	_cleanup_free_ char *target = path_join(c->bundle, "rootfs");
-	_cleanup_free_ char *cdir = path_join(c->sb->shared_dir, c->id);
+	_cleanup_free_ char *cdir = path_join(c->pod->shared_dir, c->id);
 	_cleanup_free_ char *shared = path_join(cdir, "rootfs");
 	_cleanup_free_ char *src = NULL;
 
@@ -212,15 +213,15 @@ static void unmount_and_remove(const char *path, bool is_mount)
 		log_debug("remove %s: %s", path, strerror(errno));
 }
 
-void rootfs_teardown(struct container *c)
+void rootfs_teardown(struct pod_container *c)
 {
 	_cleanup_free_ char *target = path_join(c->bundle, "rootfs");
-	_cleanup_free_ char *cdir = path_join(c->sb->shared_dir, c->id);
+	_cleanup_free_ char *cdir = path_join(c->pod->shared_dir, c->id);
 	_cleanup_free_ char *shared = path_join(cdir, "rootfs");
 
 	for (size_t i = c->n_shares_bound; i-- > 0;) {
 		_cleanup_free_ char *dst =
-			path_join(c->sb->shared_dir, c->spec.shares[i].name);
+			path_join(c->pod->shared_dir, c->spec.shares[i].name);
 
 		unmount_and_remove(dst, true);
 	}

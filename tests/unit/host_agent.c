@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * The shim's agent client (host-shim/agent-client.c) against an in-process
- * agent stand-in: typed replies arrive, a reply that breaks the protocol
+ * The host library's agent client (host/agent-client.c) against an
+ * in-process agent stand-in: typed replies arrive, a reply that breaks the protocol
  * (more output than asked for) fails the call and closes the connection as
  * if the agent had died, and a call without a connection still answers
  * through its callback, never from inside the call.
@@ -91,7 +91,7 @@ FIXTURE(ag)
 {
 	struct evloop *loop;
 	struct ttrpc_server *srv;
-	struct agent *a;
+	struct agent_client *a;
 	struct result closes;
 };
 

@@ -18,7 +18,7 @@
 #include <dirent.h>
 #include <unistd.h>
 
-#include "../../host-shim/hv.h"
+#include "hv.h"
 #include "log.h"
 #include "util.h"
 /* After util.h, whose ARRAY_SIZE the harness then keeps. */

@@ -43,7 +43,7 @@
 
 #define QMP_TIMEOUT_MS 10000
 #define FS_DAEMON_TIMEOUT_MS 5000
-#define KILL_WAIT_MS 5000
+#define QEMU_KILL_WAIT_MS 5000
 #define TAIL_BYTES 400
 #define AGENT_PORT_ID "channel0"
 #define AGENT_PORT_NAME "agent.channel.0"
@@ -684,7 +684,7 @@ static void kill_and_reap(int *pidfd, pid_t *pid)
 	if (*pidfd < 0)
 		return;
 	sys_pidfd_send_signal(*pidfd, SIGKILL);
-	hv_pidfd_wait(*pidfd, KILL_WAIT_MS);
+	hv_pidfd_wait(*pidfd, QEMU_KILL_WAIT_MS);
 	while (waitid(P_PIDFD, (id_t)*pidfd, &si, WEXITED) < 0 &&
 	       errno == EINTR)
 		;

@@ -10,8 +10,8 @@
  * that breaks the protocol (more stdout than asked for, ...) closes the
  * connection as if the agent had died, and every pending call fails.
  */
-#ifndef HUSK_SHIM_AGENT_CLIENT_H
-#define HUSK_SHIM_AGENT_CLIENT_H
+#ifndef HUSK_HOST_AGENT_CLIENT_H
+#define HUSK_HOST_AGENT_CLIENT_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -28,7 +28,7 @@
 /* ReadStdout/ReadStderr ask for this much at a time (Kata's bufSize). */
 #define AGENT_READ_LEN 32768
 
-struct agent;
+struct agent_client;
 
 /* @resp is the decoded reply (freed after the callback), NULL on error. */
 typedef void (*agent_cb)(void *resp, const struct herr *err, void *data);
@@ -38,58 +38,61 @@ typedef void (*agent_cb)(void *resp, const struct herr *err, void *data);
  * connection is gone, never after the object is).  agent_connect() takes
  * ownership of a connected fd, replacing any earlier connection.
  */
-struct agent *agent_new(struct evloop *loop);
-int agent_connect(struct agent *a, int fd, struct herr *err);
-void agent_free(struct agent *a);
+struct agent_client *agent_new(struct evloop *loop);
+int agent_connect(struct agent_client *a, int fd, struct herr *err);
+void agent_free(struct agent_client *a);
 
 /* Called once when the connection closes unexpectedly, with the reason. */
-void agent_on_close(struct agent *a,
+void agent_on_close(struct agent_client *a,
 		    void (*cb)(const struct herr *why, void *data), void *data);
 
 /* Close now: pending calls fail with @why (no on_close callback). */
-void agent_shutdown(struct agent *a, const struct herr *why);
+void agent_shutdown(struct agent_client *a, const struct herr *why);
 
-bool agent_alive(const struct agent *a);
+bool agent_alive(const struct agent_client *a);
 
-void agent_check(struct agent *a, long long timeout_ms, agent_cb cb,
+void agent_check(struct agent_client *a, long long timeout_ms, agent_cb cb,
 		 void *data);
-void agent_create_sandbox(struct agent *a, const Grpc__CreateSandboxRequest *r,
-			  agent_cb cb, void *data);
-void agent_destroy_sandbox(struct agent *a, long long timeout_ms, agent_cb cb,
-			   void *data);
-void agent_create_container(struct agent *a,
+void agent_create_sandbox(struct agent_client *a,
+			  const Grpc__CreateSandboxRequest *r, agent_cb cb,
+			  void *data);
+void agent_destroy_sandbox(struct agent_client *a, long long timeout_ms,
+			   agent_cb cb, void *data);
+void agent_create_container(struct agent_client *a,
 			    const Grpc__CreateContainerRequest *r, agent_cb cb,
 			    void *data);
-void agent_start_container(struct agent *a, const char *cid, agent_cb cb,
+void agent_start_container(struct agent_client *a, const char *cid, agent_cb cb,
 			   void *data);
-void agent_remove_container(struct agent *a, const char *cid, agent_cb cb,
-			    void *data);
-void agent_exec_process(struct agent *a, const Grpc__ExecProcessRequest *r,
-			agent_cb cb, void *data);
-void agent_signal_process(struct agent *a, const char *cid, const char *eid,
-			  uint32_t sig, agent_cb cb, void *data);
+void agent_remove_container(struct agent_client *a, const char *cid,
+			    agent_cb cb, void *data);
+void agent_exec_process(struct agent_client *a,
+			const Grpc__ExecProcessRequest *r, agent_cb cb,
+			void *data);
+void agent_signal_process(struct agent_client *a, const char *cid,
+			  const char *eid, uint32_t sig, agent_cb cb,
+			  void *data);
 /* Reply: Grpc__WaitProcessResponse. No timeout. */
-void agent_wait_process(struct agent *a, const char *cid, const char *eid,
-			agent_cb cb, void *data);
+void agent_wait_process(struct agent_client *a, const char *cid,
+			const char *eid, agent_cb cb, void *data);
 /* Reply: Grpc__ReadStreamResponse, data.len <= AGENT_READ_LEN. No timeout. */
-void agent_read_stream(struct agent *a, bool is_stderr, const char *cid,
+void agent_read_stream(struct agent_client *a, bool is_stderr, const char *cid,
 		       const char *eid, agent_cb cb, void *data);
-void agent_write_stdin(struct agent *a, const char *cid, const char *eid,
+void agent_write_stdin(struct agent_client *a, const char *cid, const char *eid,
 		       const uint8_t *buf, size_t len, agent_cb cb, void *data);
-void agent_close_stdin(struct agent *a, const char *cid, const char *eid,
+void agent_close_stdin(struct agent_client *a, const char *cid, const char *eid,
 		       agent_cb cb, void *data);
-void agent_tty_resize(struct agent *a, const char *cid, const char *eid,
+void agent_tty_resize(struct agent_client *a, const char *cid, const char *eid,
 		      uint32_t rows, uint32_t cols, agent_cb cb, void *data);
-void agent_pause_container(struct agent *a, const char *cid, agent_cb cb,
+void agent_pause_container(struct agent_client *a, const char *cid, agent_cb cb,
 			   void *data);
-void agent_resume_container(struct agent *a, const char *cid, agent_cb cb,
-			    void *data);
-void agent_update_container(struct agent *a, const char *cid,
+void agent_resume_container(struct agent_client *a, const char *cid,
+			    agent_cb cb, void *data);
+void agent_update_container(struct agent_client *a, const char *cid,
 			    Grpc__LinuxResources *res, agent_cb cb, void *data);
 /* Reply: Grpc__StatsContainerResponse. */
-void agent_stats_container(struct agent *a, const char *cid, agent_cb cb,
+void agent_stats_container(struct agent_client *a, const char *cid, agent_cb cb,
 			   void *data);
 /* Reply: Grpc__OOMEvent. No timeout. */
-void agent_get_oom_event(struct agent *a, agent_cb cb, void *data);
+void agent_get_oom_event(struct agent_client *a, agent_cb cb, void *data);
 
 #endif

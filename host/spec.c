@@ -611,7 +611,7 @@ static bool has_opt(const Grpc__Mount *m, const char *opt)
 	return false;
 }
 
-static bool is_bind(const Grpc__Mount *m)
+static bool is_bind_mount(const Grpc__Mount *m)
 {
 	return !strcmp(m->type, "bind") || has_opt(m, "bind") ||
 	       has_opt(m, "rbind");
@@ -690,7 +690,7 @@ static int conv_mounts(jobj *o, const char *cid, struct spec_result *r,
 		if (m->destination[0] != '/')
 			return bad(err, where, "destination",
 				   "must be an absolute path");
-		if (!is_bind(m))
+		if (!is_bind_mount(m))
 			continue;
 		if (m->source[0] != '/')
 			return bad(err, where, "source",

@@ -10,7 +10,7 @@
 
 #define SVC "grpc.AgentService"
 
-struct agent {
+struct agent_client {
 	struct evloop *loop;
 	struct ttrpc_client *cl; /* NULL once closed */
 	struct herr gone; /* why it closed */
@@ -22,7 +22,7 @@ struct agent {
 
 /* One call in flight: the typed check runs before the user callback. */
 struct agent_op {
-	struct agent *a;
+	struct agent_client *a;
 	agent_cb cb;
 	void *data;
 	int (*check)(struct agent_op *op, void *resp, struct herr *err);
@@ -32,7 +32,7 @@ struct agent_op {
 
 static void on_client_close(struct ttrpc_client *cl, void *data)
 {
-	struct agent *a = data;
+	struct agent_client *a = data;
 	bool notify = !a->closing;
 
 	if (a->cl == cl)
@@ -47,16 +47,16 @@ static void on_client_close(struct ttrpc_client *cl, void *data)
 		a->close_cb(&a->gone, a->close_data);
 }
 
-struct agent *agent_new(struct evloop *loop)
+struct agent_client *agent_new(struct evloop *loop)
 {
-	struct agent *a = xcalloc(1, sizeof(*a));
+	struct agent_client *a = xcalloc(1, sizeof(*a));
 
 	a->loop = loop;
 	herr_set(&a->gone, GRPC_UNAVAILABLE, 0, "agent is not connected");
 	return a;
 }
 
-int agent_connect(struct agent *a, int fd, struct herr *err)
+int agent_connect(struct agent_client *a, int fd, struct herr *err)
 {
 	agent_shutdown(a, NULL);
 	a->cl = ttrpc_client_new(a->loop, fd, fd);
@@ -70,7 +70,7 @@ int agent_connect(struct agent *a, int fd, struct herr *err)
 	return 0;
 }
 
-void agent_on_close(struct agent *a,
+void agent_on_close(struct agent_client *a,
 		    void (*cb)(const struct herr *why, void *data), void *data)
 {
 	a->close_cb = cb;
@@ -78,7 +78,7 @@ void agent_on_close(struct agent *a,
 }
 
 /* Free the client ourselves; pending calls fail (their callbacks run now). */
-static void drop_client(struct agent *a, bool notify)
+static void drop_client(struct agent_client *a, bool notify)
 {
 	struct ttrpc_client *cl = a->cl;
 
@@ -90,7 +90,7 @@ static void drop_client(struct agent *a, bool notify)
 	a->closing = false;
 }
 
-void agent_shutdown(struct agent *a, const struct herr *why)
+void agent_shutdown(struct agent_client *a, const struct herr *why)
 {
 	if (!a || !a->cl)
 		return;
@@ -101,7 +101,7 @@ void agent_shutdown(struct agent *a, const struct herr *why)
 	drop_client(a, false);
 }
 
-void agent_free(struct agent *a)
+void agent_free(struct agent_client *a)
 {
 	if (!a)
 		return;
@@ -109,13 +109,13 @@ void agent_free(struct agent *a)
 	free(a);
 }
 
-bool agent_alive(const struct agent *a)
+bool agent_alive(const struct agent_client *a)
 {
 	return a && a->cl && !ttrpc_client_closed(a->cl);
 }
 
 /* A reply broke the protocol: treat the agent as dead. */
-static void protocol_error(struct agent *a, const struct herr *why)
+static void protocol_error(struct agent_client *a, const struct herr *why)
 {
 	if (!a->cl)
 		return;
@@ -149,8 +149,8 @@ static void op_deferred_fail(struct evloop *loop, void *data)
 	free(op);
 }
 
-static void call(struct agent *a, const char *service, const char *method,
-		 const ProtobufCMessage *req,
+static void call(struct agent_client *a, const char *service,
+		 const char *method, const ProtobufCMessage *req,
 		 const ProtobufCMessageDescriptor *resp_desc, long long timeout,
 		 struct agent_op *op)
 {
@@ -177,7 +177,8 @@ static struct agent_op *op_new(agent_cb cb, void *data)
 	return op;
 }
 
-void agent_check(struct agent *a, long long timeout_ms, agent_cb cb, void *data)
+void agent_check(struct agent_client *a, long long timeout_ms, agent_cb cb,
+		 void *data)
 {
 	Grpc__CheckRequest req = GRPC__CHECK_REQUEST__INIT;
 
@@ -186,15 +187,16 @@ void agent_check(struct agent *a, long long timeout_ms, agent_cb cb, void *data)
 	     op_new(cb, data));
 }
 
-void agent_create_sandbox(struct agent *a, const Grpc__CreateSandboxRequest *r,
-			  agent_cb cb, void *data)
+void agent_create_sandbox(struct agent_client *a,
+			  const Grpc__CreateSandboxRequest *r, agent_cb cb,
+			  void *data)
 {
 	call(a, SVC, "CreateSandbox", &r->base, NULL, AGENT_TIMEOUT_MS,
 	     op_new(cb, data));
 }
 
-void agent_destroy_sandbox(struct agent *a, long long timeout_ms, agent_cb cb,
-			   void *data)
+void agent_destroy_sandbox(struct agent_client *a, long long timeout_ms,
+			   agent_cb cb, void *data)
 {
 	Grpc__DestroySandboxRequest req = GRPC__DESTROY_SANDBOX_REQUEST__INIT;
 
@@ -202,7 +204,7 @@ void agent_destroy_sandbox(struct agent *a, long long timeout_ms, agent_cb cb,
 	     op_new(cb, data));
 }
 
-void agent_create_container(struct agent *a,
+void agent_create_container(struct agent_client *a,
 			    const Grpc__CreateContainerRequest *r, agent_cb cb,
 			    void *data)
 {
@@ -210,7 +212,7 @@ void agent_create_container(struct agent *a,
 	     op_new(cb, data));
 }
 
-void agent_start_container(struct agent *a, const char *cid, agent_cb cb,
+void agent_start_container(struct agent_client *a, const char *cid, agent_cb cb,
 			   void *data)
 {
 	Grpc__StartContainerRequest req = GRPC__START_CONTAINER_REQUEST__INIT;
@@ -220,8 +222,8 @@ void agent_start_container(struct agent *a, const char *cid, agent_cb cb,
 	     op_new(cb, data));
 }
 
-void agent_remove_container(struct agent *a, const char *cid, agent_cb cb,
-			    void *data)
+void agent_remove_container(struct agent_client *a, const char *cid,
+			    agent_cb cb, void *data)
 {
 	Grpc__RemoveContainerRequest req = GRPC__REMOVE_CONTAINER_REQUEST__INIT;
 
@@ -230,15 +232,17 @@ void agent_remove_container(struct agent *a, const char *cid, agent_cb cb,
 	     op_new(cb, data));
 }
 
-void agent_exec_process(struct agent *a, const Grpc__ExecProcessRequest *r,
-			agent_cb cb, void *data)
+void agent_exec_process(struct agent_client *a,
+			const Grpc__ExecProcessRequest *r, agent_cb cb,
+			void *data)
 {
 	call(a, SVC, "ExecProcess", &r->base, NULL, AGENT_TIMEOUT_MS,
 	     op_new(cb, data));
 }
 
-void agent_signal_process(struct agent *a, const char *cid, const char *eid,
-			  uint32_t sig, agent_cb cb, void *data)
+void agent_signal_process(struct agent_client *a, const char *cid,
+			  const char *eid, uint32_t sig, agent_cb cb,
+			  void *data)
 {
 	Grpc__SignalProcessRequest req = GRPC__SIGNAL_PROCESS_REQUEST__INIT;
 
@@ -249,8 +253,8 @@ void agent_signal_process(struct agent *a, const char *cid, const char *eid,
 	     op_new(cb, data));
 }
 
-void agent_wait_process(struct agent *a, const char *cid, const char *eid,
-			agent_cb cb, void *data)
+void agent_wait_process(struct agent_client *a, const char *cid,
+			const char *eid, agent_cb cb, void *data)
 {
 	Grpc__WaitProcessRequest req = GRPC__WAIT_PROCESS_REQUEST__INIT;
 
@@ -272,7 +276,7 @@ static int check_read(struct agent_op *op, void *resp, struct herr *err)
 	return 0;
 }
 
-void agent_read_stream(struct agent *a, bool is_stderr, const char *cid,
+void agent_read_stream(struct agent_client *a, bool is_stderr, const char *cid,
 		       const char *eid, agent_cb cb, void *data)
 {
 	Grpc__ReadStreamRequest req = GRPC__READ_STREAM_REQUEST__INIT;
@@ -298,7 +302,7 @@ static int check_write(struct agent_op *op, void *resp, struct herr *err)
 	return 0;
 }
 
-void agent_write_stdin(struct agent *a, const char *cid, const char *eid,
+void agent_write_stdin(struct agent_client *a, const char *cid, const char *eid,
 		       const uint8_t *buf, size_t len, agent_cb cb, void *data)
 {
 	Grpc__WriteStreamRequest req = GRPC__WRITE_STREAM_REQUEST__INIT;
@@ -314,7 +318,7 @@ void agent_write_stdin(struct agent *a, const char *cid, const char *eid,
 	     &grpc__write_stream_response__descriptor, AGENT_TIMEOUT_MS, op);
 }
 
-void agent_close_stdin(struct agent *a, const char *cid, const char *eid,
+void agent_close_stdin(struct agent_client *a, const char *cid, const char *eid,
 		       agent_cb cb, void *data)
 {
 	Grpc__CloseStdinRequest req = GRPC__CLOSE_STDIN_REQUEST__INIT;
@@ -325,7 +329,7 @@ void agent_close_stdin(struct agent *a, const char *cid, const char *eid,
 	     op_new(cb, data));
 }
 
-void agent_tty_resize(struct agent *a, const char *cid, const char *eid,
+void agent_tty_resize(struct agent_client *a, const char *cid, const char *eid,
 		      uint32_t rows, uint32_t cols, agent_cb cb, void *data)
 {
 	Grpc__TtyWinResizeRequest req = GRPC__TTY_WIN_RESIZE_REQUEST__INIT;
@@ -338,7 +342,7 @@ void agent_tty_resize(struct agent *a, const char *cid, const char *eid,
 	     op_new(cb, data));
 }
 
-void agent_pause_container(struct agent *a, const char *cid, agent_cb cb,
+void agent_pause_container(struct agent_client *a, const char *cid, agent_cb cb,
 			   void *data)
 {
 	Grpc__PauseContainerRequest req = GRPC__PAUSE_CONTAINER_REQUEST__INIT;
@@ -348,8 +352,8 @@ void agent_pause_container(struct agent *a, const char *cid, agent_cb cb,
 	     op_new(cb, data));
 }
 
-void agent_resume_container(struct agent *a, const char *cid, agent_cb cb,
-			    void *data)
+void agent_resume_container(struct agent_client *a, const char *cid,
+			    agent_cb cb, void *data)
 {
 	Grpc__ResumeContainerRequest req = GRPC__RESUME_CONTAINER_REQUEST__INIT;
 
@@ -358,7 +362,7 @@ void agent_resume_container(struct agent *a, const char *cid, agent_cb cb,
 	     op_new(cb, data));
 }
 
-void agent_update_container(struct agent *a, const char *cid,
+void agent_update_container(struct agent_client *a, const char *cid,
 			    Grpc__LinuxResources *res, agent_cb cb, void *data)
 {
 	Grpc__UpdateContainerRequest req = GRPC__UPDATE_CONTAINER_REQUEST__INIT;
@@ -369,7 +373,7 @@ void agent_update_container(struct agent *a, const char *cid,
 	     op_new(cb, data));
 }
 
-void agent_stats_container(struct agent *a, const char *cid, agent_cb cb,
+void agent_stats_container(struct agent_client *a, const char *cid, agent_cb cb,
 			   void *data)
 {
 	Grpc__StatsContainerRequest req = GRPC__STATS_CONTAINER_REQUEST__INIT;
@@ -380,7 +384,7 @@ void agent_stats_container(struct agent *a, const char *cid, agent_cb cb,
 	     op_new(cb, data));
 }
 
-void agent_get_oom_event(struct agent *a, agent_cb cb, void *data)
+void agent_get_oom_event(struct agent_client *a, agent_cb cb, void *data)
 {
 	Grpc__GetOOMEventRequest req = GRPC__GET_OOMEVENT_REQUEST__INIT;
 

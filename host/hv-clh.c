@@ -5,7 +5,7 @@
  * Content-Length: its micro-http server reads no chunked bodies) and the
  * host side of hybrid vsock ("CONNECT <port>\n", answered "OK <port>\n").
  * Cloud Hypervisor is not packaged for Debian, so nothing here has run
- * against the real VMM; tests/unit/shim_clh.c checks it against a server
+ * against the real VMM; tests/unit/host_clh.c checks it against a server
  * that follows the published API (reference/protocols.md section 5).
  */
 #include <errno.h>

@@ -8,8 +8,8 @@
  * (a string where a number belongs is an error naming the field) and
  * ignores fields it does not know, as the runtime spec allows.
  */
-#ifndef HUSK_SHIM_SPEC_H
-#define HUSK_SHIM_SPEC_H
+#ifndef HUSK_HOST_SPEC_H
+#define HUSK_HOST_SPEC_H
 
 #include <stdbool.h>
 #include <stddef.h>

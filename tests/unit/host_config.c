@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * The shim's configuration: the TOML subset parser (every value form it
- * takes, every form it refuses, each error naming file:line and the key),
+ * The host configuration (host/config.c) and its TOML subset parser
+ * (host/toml.c): every value form it takes, every form it refuses, each
+ * error naming file:line and the key,
  * the mapping onto struct husk_config with its ranges and choices, a
  * Kata-style file, the layering of defaults < share < etc < config.d
  * drop-ins on temp dirs, and config_dump() read back by the parser.
@@ -14,7 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../../host-shim/config.h"
+#include "config.h"
 #include "log.h"
 #include "util.h"
 /* After util.h, whose ARRAY_SIZE the harness then keeps. */
@@ -281,7 +282,9 @@ static const struct bad_case bad_cases[] = {
 	{ "a = \"\xff\"", "t.toml:1: not valid UTF-8 (byte 0xff)" },
 	{ "\n\na = \"\xc0\xaf\"", "t.toml:3: not valid UTF-8 (byte 0xc0)" },
 	{ "[hypervisor.firecracker]",
-	  "t.toml:1: [hypervisor.firecracker]: hypervisor \"firecracker\" is not supported (qemu, clh)" },
+	  "t.toml:1: [hypervisor.firecracker]: hypervisor \"firecracker\" is not supported (qemu)" },
+	{ "[hypervisor.clh]\nkernel = \"/k\"",
+	  "t.toml:1: [hypervisor.clh]: Cloud Hypervisor cannot boot a VM yet: only its API client exists (use [hypervisor.qemu])" },
 	/* types and ranges of known keys */
 	{ "[hypervisor.qemu]\ndefault_vcpus = \"2\"",
 	  "t.toml:2: key 'hypervisor.qemu.default_vcpus': expected an integer, got a string" },

@@ -1,14 +1,15 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The shim's configuration: /usr/share/defaults/husk/configuration.toml,
- * overridden by /etc/husk/configuration.toml, plus drop-ins from
- * config.d/ next to the chosen file (sorted by name).  Key names follow
+ * The host configuration, read by the shim and the husk utility:
+ * /usr/share/defaults/husk/configuration.toml, overridden by
+ * /etc/husk/configuration.toml, plus drop-ins from config.d/ next to the
+ * chosen file (sorted by name).  Key names follow
  * Kata's where they mean the same thing.  Parsed by a strict parser for the
  * TOML subset used (tables, strings, integers, booleans, string arrays);
  * anything else is an error naming file, line and key.
  */
-#ifndef HUSK_SHIM_CONFIG_H
-#define HUSK_SHIM_CONFIG_H
+#ifndef HUSK_HOST_CONFIG_H
+#define HUSK_HOST_CONFIG_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -24,8 +25,8 @@ enum shared_fs {
 };
 
 struct husk_config {
-	/* [hypervisor.qemu] (or [hypervisor.clh]) */
-	char *hypervisor; /* "qemu" or "clh": which table was used */
+	/* [hypervisor.qemu] ([hypervisor.clh] is refused, see below) */
+	char *hypervisor; /* "qemu": which table was used */
 	char *hypervisor_path; /* path */
 	char *kernel; /* kernel */
 	char *initrd; /* initrd (either initrd or image) */
@@ -49,7 +50,15 @@ struct husk_config {
 	char *sources; /* newline-separated list of files read */
 };
 
-/* Where config_load() looks (mk/vm.mk passes make's PREFIX). */
+/*
+ * [hypervisor.clh] is refused until hv-clh.c can boot a VM: today it has
+ * the API client and hybrid vsock, not the VM's lifecycle.
+ */
+#define CONFIG_CLH_REFUSED                                            \
+	"Cloud Hypervisor cannot boot a VM yet: only its API client " \
+	"exists (use [hypervisor.qemu])"
+
+/* Where config_load() looks (mk/host.mk passes make's PREFIX). */
 #ifndef HUSK_PREFIX
 #define HUSK_PREFIX "/usr"
 #endif

@@ -18,7 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../../host-shim/hv.h"
+#include "hv.h"
 #include "util.h"
 /* After util.h, whose ARRAY_SIZE the harness then keeps. */
 #include "kselftest_harness.h"

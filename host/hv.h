@@ -4,8 +4,8 @@
  * One implementation per hypervisor (hv-qemu.c, hv-clh.c), chosen by the
  * configuration, each behind a Kconfig symbol.
  */
-#ifndef HUSK_SHIM_HV_H
-#define HUSK_SHIM_HV_H
+#ifndef HUSK_HOST_HV_H
+#define HUSK_HOST_HV_H
 
 #include <stdbool.h>
 #include <sys/types.h>

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * config.json -> oci.Spec (host-shim/spec.c): the spec containerd's ctr
+ * config.json -> oci.Spec (host/spec.c): the spec containerd's ctr
  * writes, converted field by field and constrained for the guest (root
  * path, namespaces, hooks, host-only cgroup settings, bind sources moved
  * into the shared directory), and a table of bad inputs, each of which

@@ -1,0 +1,266 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The pod: one VM, its agent connection and the containers it runs, with
+ * their processes (pod.c, pod-console.c, pod-container.c, pod-process.c,
+ * rootfs.c).
+ * Everything runs on the caller's event loop; agent calls are
+ * asynchronous, and every object an outstanding call points at holds a
+ * reference, so a VM that dies in the middle of anything only makes calls
+ * fail, never leaves them dangling.
+ *
+ * The pod knows nothing of its front end (containerd's shim, the husk
+ * utility, the runc-compatible runtime): it reports what happens through
+ * the struct pod_ops its front end hands pod_new(), and through the
+ * callback each asynchronous operation takes, never by calling a front
+ * end by name.
+ */
+#ifndef HUSK_HOST_POD_H
+#define HUSK_HOST_POD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "agent-client.h"
+#include "config.h"
+#include "containerd/types/mount.pb-c.h"
+#include "err.h"
+#include "evloop.h"
+#include "spec.h"
+
+struct vm;
+struct pod;
+struct pod_container;
+struct pod_process;
+
+/* Where a process is in its life (values of containerd.v1.types.Status). */
+enum pod_process_status {
+	POD_PROCESS_CREATED = 1,
+	POD_PROCESS_RUNNING = 2,
+	POD_PROCESS_STOPPED = 3,
+};
+
+/* Exit status of a process whose VM or agent went away (Kata's choice). */
+#define EXIT_STATUS_LOST 255
+
+/*
+ * What the pod tells its front end.  @data is pod_new()'s @ops_data.  The
+ * process callbacks let the front end move the process's I/O (its own
+ * state hangs off pod_process.fe) and say when an exit is final.
+ */
+struct pod_ops {
+	/* The agent reported an OOM kill in a container of this pod (one
+	 * just deleted included). */
+	void (*oom)(struct pod *pod, const char *container_id, void *data);
+	/* @p runs in the guest: start moving its I/O; call
+	 * pod_process_output_done() once its output reached EOF. */
+	void (*process_started)(struct pod_process *p, void *data);
+	/* The agent answered WaitProcess (p->wait_status): call
+	 * pod_process_exited() once the output has been delivered. */
+	void (*process_waited)(struct pod_process *p, void *data);
+	/* The exit is recorded (p->exit_status, p->exited_at): release the
+	 * I/O and tell whoever waits.  @ran is false for a process that
+	 * never started (its VM died first). */
+	void (*process_exited)(struct pod_process *p, bool ran, void *data);
+	/* The VM is gone while @p ran: stop waiting for output that will
+	 * never come (then pod_process_output_done()). */
+	void (*process_lost)(struct pod_process *p, void *data);
+	/* @p was taken out of its container: release its I/O, answer or
+	 * fail whatever waits for it. */
+	void (*process_removed)(struct pod_process *p, void *data);
+	/* @p is freed: free p->fe. */
+	void (*process_free)(struct pod_process *p, void *data);
+};
+
+/* A container's init process or an exec'd process. */
+struct pod_process {
+	struct pod_container *c;
+	char *exec_id; /* "" for init */
+	char *agent_exec_id; /* what the agent calls it: cid for init */
+	enum pod_process_status status;
+	uint32_t exit_status;
+	struct timespec exited_at;
+	bool terminal;
+	Grpc__Process *exec_spec; /* an exec's process until it starts */
+	uint32_t pending_rows, pending_cols; /* resize before start */
+	bool waiting; /* WaitProcess in flight or done */
+	uint32_t wait_status; /* its answer, held while output drains */
+	void *fe; /* the front end's state (I/O, waiters) */
+	int refs;
+	bool removed; /* taken out of its container */
+	struct pod_process *next;
+};
+
+enum pod_container_state {
+	POD_CONTAINER_CREATING, /* Create in progress */
+	POD_CONTAINER_READY, /* created in the guest */
+	POD_CONTAINER_FAILED, /* Create failed (being undone), or deleted */
+};
+
+typedef void (*pod_created_cb)(struct pod_container *c, const struct herr *err,
+			       void *data);
+
+struct pod_container {
+	struct pod *pod;
+	char *id;
+	char *bundle;
+	enum pod_container_state state;
+	struct spec_result spec;
+	Containerd__Types__Mount **rootfs; /* containerd's rootfs mounts */
+	size_t n_rootfs;
+	bool rootfs_mounted; /* <bundle>/rootfs */
+	bool rootfs_shared; /* <shared>/<cid>/rootfs */
+	size_t n_shares_bound;
+	bool paused;
+	struct pod_process *init;
+	struct pod_process *execs;
+	pod_created_cb created; /* pod_container_create()'s callback */
+	void *created_data;
+	int refs;
+	bool removed;
+	struct pod_container *next;
+};
+
+enum pod_state {
+	POD_NEW, /* no VM yet */
+	POD_BOOTING, /* VM started, waiting for the agent / CreateSandbox */
+	POD_READY, /* agent serving */
+	POD_STOPPING, /* last container gone: DestroySandbox, VM stop */
+	POD_DEAD, /* VM or agent gone; processes report EXIT_STATUS_LOST */
+};
+
+#define CONSOLE_TAIL_MAX 1024
+
+typedef void (*pod_booted_cb)(const struct herr *err, void *data);
+
+struct pod_boot_waiter {
+	pod_booted_cb done;
+	void *data;
+	struct pod_boot_waiter *next;
+};
+
+struct pod {
+	struct evloop *loop;
+	const struct pod_ops *ops;
+	void *ops_data;
+	const struct husk_config *cfg; /* pod_boot()'s, kept by the caller */
+	char *id;
+	char *run_dir; /* <run root>/<ns>/<id> */
+	char *shared_dir; /* <run_dir>/shared, exported as kataShared */
+	enum pod_state state;
+	struct vm *vm;
+	pid_t vm_pid;
+	struct agent_client *agent;
+	long long boot_started; /* now_ms() at vm_start */
+	long long boot_deadline;
+	struct herr death; /* why the VM or agent went away */
+	struct pod_boot_waiter *boot_waiters;
+	void (*teardown_done)(void *data);
+	void *teardown_data;
+	/* Recently deleted containers: a late OOM event still names them. */
+	char *recent[8];
+	size_t recent_next;
+	struct pod_container *containers;
+	size_t n_containers;
+	/* Hypervisor console: logged at debug, tail kept for errors. */
+	int console_fd;
+	char console_tail[CONSOLE_TAIL_MAX];
+	size_t console_len;
+	char console_line[512];
+	size_t console_line_len;
+};
+
+/* ---- pod.c ------------------------------------------------------------ */
+
+/* A pod whose files live in @run_dir (which the caller created). */
+struct pod *pod_new(struct evloop *loop, const char *id, const char *run_dir,
+		    const struct pod_ops *ops, void *ops_data);
+/* At exit: no container is left, the VM is stopped. */
+void pod_free(struct pod *pod);
+
+/*
+ * Make sure the VM is up (started with @cfg, which must outlive the pod)
+ * and the agent answered CreateSandbox, then call @done(err, @data), err
+ * NULL on success.  Never calls back from inside this function.
+ */
+void pod_boot(struct pod *pod, const struct husk_config *cfg,
+	      pod_booted_cb done, void *data);
+
+/* The hypervisor process exited (its owner reaped it). */
+void pod_vm_exited(struct pod *pod, int wait_status);
+
+/* The VM or agent is unusable: kill it, every process exits. */
+void pod_fail(struct pod *pod, const struct herr *why);
+
+/* Last container gone: DestroySandbox, stop the VM, remove the shared
+ * directory; @done runs when it is finished. */
+void pod_teardown(struct pod *pod, void (*done)(void *data), void *data);
+
+bool pod_usable(const struct pod *pod);
+
+struct pod_container *pod_find(struct pod *pod, const char *id);
+void pod_add_container(struct pod *pod, struct pod_container *c);
+void pod_remove_container(struct pod *pod, struct pod_container *c);
+
+/* ---- pod-console.c -------------------------------------------------- */
+
+/* A pipe for the hypervisor's console: its write end in *@wfd. */
+int pod_console_open(struct pod *pod, int *wfd, struct herr *err);
+void pod_console_close(struct pod *pod);
+/* The last few console lines ("a|b|c"), for an error message. */
+const char *pod_console_tail(struct pod *pod);
+
+/* ---- pod-container.c -------------------------------------------------- */
+
+/* The agent's rule for container ids: ^[a-zA-Z0-9][a-zA-Z0-9_.-]+$ */
+int pod_container_check_id(const char *id, struct herr *err);
+
+struct pod_container *pod_container_new(struct pod *pod, const char *id,
+					const char *bundle);
+void pod_container_ref(struct pod_container *c);
+void pod_container_unref(struct pod_container *c);
+
+/*
+ * Boot the pod if needed (with @cfg), then CreateContainer in the guest
+ * from c->spec, its init process waiting there for a start.  @done(c,
+ * err, @data) runs once, never from inside this call; on success the
+ * container is POD_CONTAINER_READY.  A container no longer being created
+ * when the boot finishes is dropped without a call.
+ */
+void pod_container_create(struct pod_container *c,
+			  const struct husk_config *cfg, pod_created_cb done,
+			  void *data);
+
+struct pod_process *pod_container_find_process(struct pod_container *c,
+					       const char *exec_id);
+/* An exec'd process joins its container. */
+void pod_container_add_exec(struct pod_container *c, struct pod_process *p);
+/* Undo what creating set up on the host (processes, mounts, shares). */
+void pod_container_release_host(struct pod_container *c);
+
+/* ---- pod-process.c ---------------------------------------------------- */
+
+struct pod_process *pod_process_new(struct pod_container *c,
+				    const char *exec_id, bool terminal);
+void pod_process_ref(struct pod_process *p);
+void pod_process_unref(struct pod_process *p);
+/* Started in the guest: the front end's I/O starts, then WaitProcess
+ * after EOF. */
+void pod_process_started(struct pod_process *p);
+/* Both output streams reached EOF: WaitProcess next. */
+void pod_process_output_done(struct pod_process *p);
+/* Record the exit and report it (pod_ops.process_exited). */
+void pod_process_exited(struct pod_process *p, uint32_t status);
+/* The VM is gone: processes that never ran are marked stopped. */
+void pod_process_lost(struct pod_process *p);
+/* Drop a process from its container and free it when unreferenced. */
+void pod_process_remove(struct pod_process *p);
+
+/* ---- rootfs.c --------------------------------------------------------- */
+
+/* Mount the rootfs on <bundle>/rootfs and share it (and bind sources). */
+int rootfs_setup(struct pod_container *c, struct herr *err);
+void rootfs_teardown(struct pod_container *c);
+
+#endif
