@@ -24,6 +24,7 @@ int agent_init(struct agent *a, struct evloop *loop, const char *state_dir,
 	a->sig_fd = -1;
 	a->sb.ipc_fd = a->sb.uts_fd = a->sb.pid_fd = -1;
 	a->state_dir = xstrdup(state_dir);
+	a->cgroup_parent = "/husk";
 	if (!a->dry_run && mkdir_p(state_dir, 0755) < 0 && errno != EEXIST) {
 		int e = errno;
 

@@ -132,6 +132,8 @@ struct agent {
 	struct evloop *loop;
 	struct ttrpc_server *srv;
 	char *state_dir;
+	/* Parent of the cgroups of specs without cgroupsPath ("/husk"). */
+	const char *cgroup_parent;
 	bool init_mode;
 	uint32_t pipe_size; /* agent.container_pipe_size; 0: the default */
 	bool dry_run; /* validate only, change nothing (fuzzing) */

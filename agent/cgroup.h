@@ -3,7 +3,8 @@
  * A container's cgroup.  cgroup v2 when the unified hierarchy has the
  * controllers (the guest kernel); otherwise a v1 fallback with one directory
  * per controller (as on hosts with hybrid hierarchies).  All paths are
- * derived from the spec's cgroupsPath, or /husk/<container id> when empty.
+ * derived from the spec's cgroupsPath, or <parent>/<container id> when empty
+ * (the agent's --cgroup-parent, /husk by default).
  */
 #ifndef HUSK_AGENT_CGROUP_H
 #define HUSK_AGENT_CGROUP_H

@@ -203,7 +203,7 @@ static char *cgroup_path_for(const struct container *c)
 	const char *cp = c->spec->linux->cgroupspath;
 
 	if (!cp || !*cp)
-		return strdupf("/husk/%s", c->id);
+		return strdupf("%s/%s", c->a->cgroup_parent, c->id);
 	/* systemd style "slice:prefix:name" */
 	if (cp[0] != '/' && strchr(cp, ':')) {
 		char slice[256], prefix[256], name[256];

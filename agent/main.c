@@ -33,9 +33,12 @@ static const char *stop_reason;
 
 static const char usage[] =
 	"usage: husk-agent [--listen unix:PATH] [--state-dir DIR] [--log-level LEVEL]\n"
+	"                  [--cgroup-parent PATH]\n"
 	"  --listen unix:PATH   serve the agent API on a unix socket (host mode)\n"
 	"  --state-dir DIR      per-container state (default /run/husk-agent,\n"
 	"                       /run/kata-containers as PID 1)\n"
+	"  --cgroup-parent PATH cgroup parent of containers without\n"
+	"                       cgroupsPath: PATH/<id> (default /husk)\n"
 	"  --log-level LEVEL    error, warn, info or debug\n";
 
 static int listen_unix(const char *path, struct herr *err)
@@ -103,12 +106,13 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "listen", required_argument, NULL, 'l' },
 		{ "state-dir", required_argument, NULL, 's' },
+		{ "cgroup-parent", required_argument, NULL, 'c' },
 		{ "log-level", required_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 },
 	};
-	const char *listen_addr = NULL, *state_dir = NULL;
+	const char *listen_addr = NULL, *state_dir = NULL, *cg_parent = NULL;
 	struct init_config icfg;
 	struct agent agent;
 	struct evloop *loop;
@@ -118,13 +122,23 @@ int main(int argc, char **argv)
 	bool init_mode;
 
 	log_init(2, CONFIG_DEFAULT_LOG_LEVEL);
-	while ((c = getopt_long(argc, argv, "l:s:L:hV", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "l:s:c:L:hV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'l':
 			listen_addr = optarg;
 			break;
 		case 's':
 			state_dir = optarg;
+			break;
+		case 'c':
+			/* Agents side by side on a host: each its own. */
+			if (optarg[0] != '/') {
+				fprintf(stderr,
+					"husk-agent: --cgroup-parent %s: not an absolute path\n",
+					optarg);
+				return 2;
+			}
+			cg_parent = optarg;
 			break;
 		case 'L':
 			if (log_level_parse(optarg) < 0) {
@@ -174,6 +188,8 @@ int main(int argc, char **argv)
 		goto out_loop;
 	}
 	agent.init_mode = init_mode;
+	if (cg_parent)
+		agent.cgroup_parent = cg_parent;
 	if (init_mode) {
 		agent.on_destroyed = sandbox_destroyed;
 		agent.pipe_size = icfg.container_pipe_size;

@@ -2,6 +2,9 @@
 # busybox-static rootfs, runs husk-agent in host mode inside private mount
 # and pid namespaces on a temporary socket and state directory, drives it
 # with husk ctl, prints TAP, and always stops the agent and cleans up.
+# Container cgroups go under a cgroup parent of this run's own (named after
+# the temporary directory), so runs from two checkouts at once do not meet
+# in the host's hierarchies.
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../common.sh"
 
@@ -10,6 +13,7 @@ AGENT=${AGENT:-$BUILD/bin/husk-agent}
 [ -x "$AGENT" ] || AGENT=$BUILD/san/bin/husk-agent
 HUSK=${HUSK:-$BUILD/bin/husk}
 T=
+CG_PARENT=
 AGENT_PID=
 AGENT_REAL=
 
@@ -18,7 +22,8 @@ ctl() { "$HUSK" ctl --addr "unix:$SOCK" "$@"; }
 start_agent() {
 	SOCK=$T/agent.sock
 	unshare --kill-child -mpf --mount-proc "$AGENT" --listen "unix:$SOCK" \
-		--state-dir "$T/state" --log-level debug 2>>"$T/agent.log" &
+		--state-dir "$T/state" --cgroup-parent "$CG_PARENT" \
+		--log-level debug 2>>"$T/agent.log" &
 	AGENT_PID=$!
 	for _ in $(seq 200); do
 		[ -S "$SOCK" ] && break
@@ -54,11 +59,32 @@ agent_sanitized() {
 	grep -qa -e __asan_init -e __ubsan_handle "$AGENT"
 }
 
+# This run's cgroup parent in every hierarchy the host has mounted.
+run_cgroup_dirs() {
+	local m
+	[ -n "$CG_PARENT" ] || return 0
+	awk '$3 == "cgroup" || $3 == "cgroup2" { print $2 }' /proc/self/mounts |
+		while read -r m; do
+			[ -d "$m$CG_PARENT" ] && echo "$m$CG_PARENT"
+		done
+}
+
 cleanup() {
-	local was_running=$AGENT_PID
+	local was_running=$AGENT_PID d left
 	stop_agent
 	# LeakSanitizer reports, and fails the exit status, as the agent exits.
 	[ -n "$was_running" ] && expect "agent exits 0 on SIGTERM" 0 "$AGENT_STATUS"
+	# The agent removes the parents it created once they are empty.
+	left=$(run_cgroup_dirs)
+	[ -n "$was_running" ] &&
+		expect "no cgroup left under $CG_PARENT" "" "$(echo $left)"
+	for d in $left; do
+		for _ in $(seq 20); do
+			find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
+			[ -d "$d" ] || break
+			sleep 0.1
+		done
+	done
 	if [ -n "$T" ] && [ -f "$T/agent.log" ]; then
 		if grep -qE 'Sanitizer|runtime error' "$T/agent.log"; then
 			not_ok "agent log has sanitizer reports"
@@ -87,6 +113,7 @@ setup() {
 	done
 	echo "# agent under test: $AGENT"
 	T=$(mktemp -d /tmp/husk-agent-test.XXXXXX)
+	CG_PARENT=/${T##*/}
 	trap cleanup EXIT
 	trap 'exit 1' INT TERM
 	make_rootfs "$T/rootfs"
@@ -110,12 +137,13 @@ CREATE_OPTS=()
 # The hierarchies the agent really puts a container in (cgroup2, or the v1
 # controllers beside a cgroup2 that has none of them): what a probe
 # container reads in /proc/self/cgroup (no cgroup namespace: host paths),
-# lines "N:controllers:/husk/cgprobe", into CG_HIER (one controller list a
-# line, empty for cgroup2).  Prints one TAP line: none found is a failure.
+# lines "N:controllers:$CG_PARENT/cgprobe", into CG_HIER (one controller
+# list a line, empty for cgroup2).  Prints one TAP line: none found is a
+# failure.
 CG_HIER=
 cgroup_probe() {
 	CG_HIER=$(run cgprobe cat /proc/self/cgroup |
-		sed -n 's|^[0-9]*:\([^:]*\):/husk/cgprobe$|\1|p')
+		sed -n "s|^[0-9]*:\([^:]*\):${CG_PARENT//./\\.}/cgprobe\$|\1|p")
 	check "a container's cgroups found: $(cgroup_dirs '*' | tr '\n' ' ')" \
 		test -n "$CG_HIER"
 }
@@ -134,7 +162,7 @@ cgroup_dirs() { # cgroup_dirs ID: the agent's cgroup of ID in each hierarchy
 	local h
 	[ -n "$CG_HIER" ] || return 0
 	while IFS= read -r h; do
-		echo "$(hier_mount "$h")/husk/$1"
+		echo "$(hier_mount "$h")$CG_PARENT/$1"
 	done <<<"$CG_HIER"
 }
 cgroups_exist() { # cgroups_exist ID: 0 if all exist, 1 if none, 2 if some
