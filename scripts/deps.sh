@@ -1,6 +1,8 @@
 #!/bin/sh
 # Install husk's build and test dependencies from Debian's archive.
 # Idempotent: does nothing when every package is already installed.
+# Pod networking tests use the CNI plugins (bridge, host-local, loopback,
+# portmap, which drives iptables) and iperf3 for make bench-net.
 set -eu
 
 PKGS="make gcc clang libclang-rt-14-dev llvm pkg-config dpkg-dev
@@ -9,7 +11,8 @@ protobuf-c-compiler libprotobuf-c-dev protobuf-compiler libprotobuf-dev
 libseccomp-dev libjson-c-dev gperf
 python3-kconfiglib linux-source-6.1
 flex bison bc libelf-dev libssl-dev lz4 zstd cpio e2fsprogs busybox-static
-qemu-system-x86 containerd runc nettle-dev python3-grpcio python3-grpc-tools"
+qemu-system-x86 containerd runc nettle-dev python3-grpcio python3-grpc-tools
+containernetworking-plugins iptables iperf3"
 
 missing=""
 for p in $PKGS; do
