@@ -1,61 +1,29 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * Guest networking over plain rtnetlink: a few helpers build requests and
- * walk replies with the <linux/rtnetlink.h> macros (no libmnl, which the
- * static musl agent cannot link).  Every public call opens its own netlink
- * socket: the calls are few (a handful at sandbox start) and a private
- * socket keeps one call's sequence numbers and stray replies away from
- * another's.
+ * Guest networking over rtnetlink, through lib/netlink (no libmnl, which
+ * the static musl agent cannot link).  Every public call opens its own
+ * netlink socket: the calls are few (a handful at sandbox start) and a
+ * private socket keeps one call's sequence numbers and stray replies away
+ * from another's.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <net/if.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 
 #include <linux/if_addr.h>
 #include <linux/if_link.h>
 #include <linux/neighbour.h>
-#include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 
+#include "netlink.h"
 #include "network.h"
 #include "util.h"
-
-#ifndef SOL_NETLINK
-#define SOL_NETLINK 270
-#endif
-
-/* Room for one dump batch; the kernel fills up to 32 KiB per read. */
-#define NL_BUF_SIZE 32768
-/* Our requests carry a few short attributes at most. */
-#define NL_REQ_SIZE 512
-
-struct nl {
-	int fd;
-	unsigned int portid;
-	unsigned int seq;
-	char *buf;
-	char ext[160]; /* the kernel's extended-ACK message, if any */
-};
-
-/* One request being built: header, family header, attributes. */
-struct nl_req {
-	union {
-		struct nlmsghdr nlh;
-		char buf[NL_REQ_SIZE];
-	} u;
-	bool full; /* an attribute did not fit (a bug: ours are small) */
-};
-
-/* Called for each data message of a reply; 0 or -errno. */
-typedef int (*nl_cb)(const struct nlmsghdr *nlh, void *data);
 
 /* An address in either family, with a prefix length where one applies. */
 struct ip {
@@ -110,6 +78,12 @@ static void vec_free(struct vec *vec)
 
 #define _cleanup_vec_ __attribute__((cleanup(vec_free)))
 
+/* A dump that starts again forgets what it collected. */
+static void vec_restart(void *vec)
+{
+	((struct vec *)vec)->n = 0;
+}
+
 /* A zeroed new slot, or NULL with errno ENOMEM. */
 static void *vec_push(struct vec *vec)
 {
@@ -131,333 +105,12 @@ static void *vec_push(struct vec *vec)
 	return slot;
 }
 
-/* ---- netlink plumbing ---- */
-
-static void nl_close(struct nl *nl)
-{
-	if (nl->fd >= 0)
-		close(nl->fd);
-	nl->fd = -1;
-	free(nl->buf);
-	nl->buf = NULL;
-}
-
-#define _cleanup_nl_ __attribute__((cleanup(nl_close)))
-
-static int nl_open(struct nl *nl, struct herr *err)
-{
-	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
-	socklen_t len = sizeof(sa);
-	int one = 1;
-
-	memset(nl, 0, sizeof(*nl));
-	nl->fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
-	if (nl->fd < 0)
-		return herr_errno(err, errno, "netlink: open socket");
-	/* Port 0: the kernel picks one, which getsockname() then tells. */
-	if (bind(nl->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    getsockname(nl->fd, (struct sockaddr *)&sa, &len) < 0) {
-		herr_errno(err, errno, "netlink: bind");
-		nl_close(nl);
-		return -1;
-	}
-	nl->portid = sa.nl_pid;
-	/* The kernel then says why ("mtu greater than ..."), if it can. */
-	setsockopt(nl->fd, SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof(one));
-	nl->seq = (unsigned int)time(NULL);
-	nl->buf = malloc(NL_BUF_SIZE);
-	if (!nl->buf) {
-		nl_close(nl);
-		return herr_errno(err, ENOMEM, "netlink: buffer");
-	}
-	return 0;
-}
-
-/*
- * Fill @err with "<what>: <strerror>" plus the kernel's own explanation when
- * it gave one.  Returns -1.
- */
-static int __attribute__((format(printf, 4, 5)))
-nl_fail(struct herr *err, const struct nl *nl, int errnum, const char *fmt, ...)
-{
-	char what[HERR_MSG_MAX];
-	size_t len;
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(what, sizeof(what), fmt, ap);
-	va_end(ap);
-	herr_errno(err, errnum, "%s", what);
-	if (err && nl && nl->ext[0]) {
-		len = strlen(err->msg);
-		snprintf(err->msg + len, sizeof(err->msg) - len, " (%s)",
-			 nl->ext);
-	}
-	return -1;
-}
-
-/* Index attributes by type; later duplicates win, unknown types are left. */
-static void attrs_parse(const void *p, int len, const struct rtattr **tb,
-			unsigned int max)
-{
-	const struct rtattr *a = p;
-	unsigned int type;
-
-	memset(tb, 0, (max + 1) * sizeof(*tb));
-	for (; RTA_OK(a, len); a = RTA_NEXT(a, len)) {
-		type = a->rta_type & NLA_TYPE_MASK;
-		if (type <= max)
-			tb[type] = a;
-	}
-}
-
-/*
- * The attributes after a message's family header of @hdrlen bytes.  False
- * when the message is too short to hold that header.
- */
-static bool msg_attrs(const struct nlmsghdr *nlh, size_t hdrlen,
-		      const struct rtattr **tb, unsigned int max)
-{
-	size_t off = NLMSG_LENGTH(NLMSG_ALIGN(hdrlen));
-
-	if (nlh->nlmsg_len < NLMSG_LENGTH(hdrlen))
-		return false;
-	attrs_parse((const char *)nlh + off,
-		    nlh->nlmsg_len > off ? (int)(nlh->nlmsg_len - off) : 0, tb,
-		    max);
-	return true;
-}
-
-static void nested_attrs(const struct rtattr *a, const struct rtattr **tb,
-			 unsigned int max)
-{
-	attrs_parse(RTA_DATA(a), (int)RTA_PAYLOAD(a), tb, max);
-}
-
-static bool attr_u32(const struct rtattr *a, unsigned int *v)
-{
-	if (!a || RTA_PAYLOAD(a) < sizeof(*v))
-		return false;
-	memcpy(v, RTA_DATA(a), sizeof(*v));
-	return true;
-}
-
-/* A string attribute, NUL-terminated within its payload. */
-static const char *attr_str(const struct rtattr *a)
-{
-	if (!a || !RTA_PAYLOAD(a) || !memchr(RTA_DATA(a), '\0', RTA_PAYLOAD(a)))
-		return NULL;
-	return RTA_DATA(a);
-}
-
-/* An error or ACK; 0, or -errno with nl->ext filled when the kernel said. */
-static int nl_error(struct nl *nl, const struct nlmsghdr *nlh)
-{
-	const struct nlmsgerr *e = NLMSG_DATA(nlh);
-	const struct rtattr *tb[NLMSGERR_ATTR_MSG + 1];
-	size_t len = nlh->nlmsg_len - NLMSG_HDRLEN, off = sizeof(*e);
-	const char *msg;
-
-	if (len < sizeof(*e))
-		return -EBADMSG;
-	if (e->error == 0)
-		return 0; /* the ACK */
-	if (nlh->nlmsg_flags & NLM_F_ACK_TLVS) {
-		/* The TLVs follow our request unless the kernel cut it. */
-		if (!(nlh->nlmsg_flags & NLM_F_CAPPED) &&
-		    e->msg.nlmsg_len >= NLMSG_HDRLEN)
-			off += NLMSG_ALIGN(e->msg.nlmsg_len - NLMSG_HDRLEN);
-		if (off < len) {
-			attrs_parse((const char *)e + off, (int)(len - off), tb,
-				    NLMSGERR_ATTR_MSG);
-			msg = attr_str(tb[NLMSGERR_ATTR_MSG]);
-			if (msg)
-				snprintf(nl->ext, sizeof(nl->ext), "%s", msg);
-		}
-	}
-	return e->error < 0 ? e->error : -e->error;
-}
-
-/* NLMSG_OK()/NLMSG_NEXT() without their signed/unsigned mix. */
-static bool msg_ok(const struct nlmsghdr *h, size_t left)
-{
-	return left >= sizeof(*h) && h->nlmsg_len >= sizeof(*h) &&
-	       h->nlmsg_len <= left;
-}
-
-static const struct nlmsghdr *msg_next(const struct nlmsghdr *h, size_t *left)
-{
-	size_t step = NLMSG_ALIGN(h->nlmsg_len);
-
-	*left = step < *left ? *left - step : 0;
-	return (const struct nlmsghdr *)((const char *)h + step);
-}
-
-/*
- * Send @req and feed each data message of the reply to @cb until the
- * kernel acknowledges the request or ends the dump.  Returns 0 or -errno;
- * nl->ext then holds the kernel's explanation, if it gave one.  Replies to
- * earlier requests (the rest of a dump abandoned on an error) are skipped
- * by their sequence number.
- */
-static int nl_talk(struct nl *nl, struct nl_req *req, nl_cb cb, void *data)
-{
-	struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
-	struct sockaddr_nl from;
-	struct iovec iov = { .iov_base = nl->buf, .iov_len = NL_BUF_SIZE };
-	struct msghdr msg = { .msg_name = &from,
-			      .msg_iov = &iov,
-			      .msg_iovlen = 1 };
-	struct nlmsghdr *nlh = &req->u.nlh;
-	const struct nlmsghdr *h;
-	unsigned int seq;
-	size_t left;
-	ssize_t n;
-	int r;
-
-	if (req->full)
-		return -EMSGSIZE;
-	nl->ext[0] = '\0';
-	seq = nlh->nlmsg_seq = ++nl->seq;
-	do
-		n = sendto(nl->fd, nlh, nlh->nlmsg_len, 0,
-			   (struct sockaddr *)&kernel, sizeof(kernel));
-	while (n < 0 && errno == EINTR);
-	if (n < 0)
-		return -errno;
-	for (;;) {
-		msg.msg_namelen = sizeof(from);
-		n = recvmsg(nl->fd, &msg, 0);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (msg.msg_flags & MSG_TRUNC)
-			return -ENOSPC;
-		if (from.nl_pid != 0)
-			continue; /* only the kernel talks to us */
-		left = (size_t)n;
-		for (h = (struct nlmsghdr *)nl->buf; msg_ok(h, left);
-		     h = msg_next(h, &left)) {
-			if (h->nlmsg_seq != seq || h->nlmsg_pid != nl->portid)
-				continue;
-			if (h->nlmsg_flags & NLM_F_DUMP_INTR)
-				return -EINTR;
-			switch (h->nlmsg_type) {
-			case NLMSG_NOOP:
-				continue;
-			case NLMSG_ERROR:
-				return nl_error(nl, h);
-			case NLMSG_DONE:
-				/* A dump that failed half-way says so here. */
-				if (h->nlmsg_len >= NLMSG_LENGTH(sizeof(int))) {
-					memcpy(&r, NLMSG_DATA(h), sizeof(r));
-					if (r < 0)
-						return r;
-				}
-				return 0;
-			case NLMSG_OVERRUN:
-				return -ENOBUFS;
-			}
-			if (h->nlmsg_type >= NLMSG_MIN_TYPE && cb) {
-				r = cb(h, data);
-				if (r < 0)
-					return r;
-			}
-		}
-	}
-}
-
-/*
- * A dump the kernel marks inconsistent (NLM_F_DUMP_INTR: the table changed
- * meanwhile) is done again from the start.
- */
-static int nl_dump(struct nl *nl, struct nl_req *req, nl_cb cb, struct vec *vec)
-{
-	int tries = 3;
-	int r;
-
-	for (;;) {
-		r = nl_talk(nl, req, cb, vec);
-		if (r != -EINTR || --tries == 0)
-			return r;
-		vec->n = 0;
-	}
-}
-
-static struct nlmsghdr *req_init(struct nl_req *req, uint16_t type,
-				 uint16_t flags)
-{
-	memset(req, 0, sizeof(*req));
-	req->u.nlh.nlmsg_len = NLMSG_HDRLEN;
-	req->u.nlh.nlmsg_type = type;
-	req->u.nlh.nlmsg_flags = NLM_F_REQUEST | flags;
-	return &req->u.nlh;
-}
-
-/* Room for @size bytes of family header (zeroed), or NULL if full. */
-static void *req_reserve(struct nl_req *req, size_t size)
-{
-	struct nlmsghdr *nlh = &req->u.nlh;
-	size_t at = NLMSG_ALIGN(nlh->nlmsg_len);
-
-	if (at + NLMSG_ALIGN(size) > sizeof(req->u.buf)) {
-		req->full = true;
-		return NULL;
-	}
-	nlh->nlmsg_len = (uint32_t)(at + NLMSG_ALIGN(size));
-	return req->u.buf + at;
-}
-
-/* The family header right after the netlink header. */
-#define req_hdr(req, type) ((type *)req_reserve(req, sizeof(type)))
-
-static struct rtattr *attr_put(struct nl_req *req, unsigned short type,
-			       const void *data, size_t len)
-{
-	struct rtattr *a = req_reserve(req, RTA_LENGTH(len));
-
-	if (!a)
-		return NULL;
-	a->rta_type = type;
-	a->rta_len = (unsigned short)RTA_LENGTH(len);
-	if (len)
-		memcpy(RTA_DATA(a), data, len);
-	return a;
-}
-
-static void attr_put_u32(struct nl_req *req, unsigned short type, uint32_t v)
-{
-	attr_put(req, type, &v, sizeof(v));
-}
-
-static void attr_put_str(struct nl_req *req, unsigned short type, const char *s)
-{
-	attr_put(req, type, s, strlen(s) + 1);
-}
-
-static struct rtattr *attr_nest_start(struct nl_req *req, unsigned short type)
-{
-	return attr_put(req, type, NULL, 0);
-}
-
-static void attr_nest_end(struct nl_req *req, struct rtattr *nest)
-{
-	if (nest)
-		nest->rta_len =
-			(unsigned short)((char *)&req->u.nlh +
-					 req->u.nlh.nlmsg_len - (char *)nest);
-}
-
 /* An address attribute of the family's exact size. */
 static bool attr_ip(const struct rtattr *a, int af, struct ip *ip)
 {
-	size_t len = af == AF_INET ? 4 : 16;
-
-	if (!a || RTA_PAYLOAD(a) != len)
+	if (!nl_attr_copy(a, ip->b, af == AF_INET ? 4 : 16))
 		return false;
 	ip->af = af;
-	memcpy(ip->b, RTA_DATA(a), len);
 	return true;
 }
 
@@ -583,17 +236,17 @@ static int link_cb(const struct nlmsghdr *nlh, void *data)
 	size_t len;
 
 	if (nlh->nlmsg_type != RTM_NEWLINK ||
-	    !msg_attrs(nlh, sizeof(*ifi), tb, IFLA_MAX))
+	    !nl_msg_attrs(nlh, sizeof(*ifi), tb, IFLA_MAX))
 		return 0;
 	k = vec_push(data);
 	if (!k)
 		return -ENOMEM;
 	k->index = ifi->ifi_index;
 	k->flags = ifi->ifi_flags;
-	name = attr_str(tb[IFLA_IFNAME]);
+	name = nl_attr_str(tb[IFLA_IFNAME]);
 	if (name)
 		snprintf(k->name, sizeof(k->name), "%s", name);
-	attr_u32(tb[IFLA_MTU], &k->mtu);
+	nl_attr_u32(tb[IFLA_MTU], &k->mtu);
 	if (tb[IFLA_ADDRESS]) {
 		len = RTA_PAYLOAD(tb[IFLA_ADDRESS]);
 		if (len <= sizeof(k->hw)) {
@@ -602,24 +255,24 @@ static int link_cb(const struct nlmsghdr *nlh, void *data)
 		}
 	}
 	if (tb[IFLA_LINKINFO]) {
-		nested_attrs(tb[IFLA_LINKINFO], info, IFLA_INFO_MAX);
-		kind = attr_str(info[IFLA_INFO_KIND]);
+		nl_attrs_nested(tb[IFLA_LINKINFO], info, IFLA_INFO_MAX);
+		kind = nl_attr_str(info[IFLA_INFO_KIND]);
 		if (kind)
 			snprintf(k->kind, sizeof(k->kind), "%s", kind);
 	}
 	return 0;
 }
 
-static int link_dump(struct nl *nl, struct vec *links, struct herr *err)
+static int link_dump(struct nl_sock *nl, struct vec *links, struct herr *err)
 {
 	struct nl_req req;
 	struct ifinfomsg *ifi;
 	int r;
 
-	req_init(&req, RTM_GETLINK, NLM_F_DUMP);
-	ifi = req_hdr(&req, struct ifinfomsg);
+	nl_req_init(&req, RTM_GETLINK, NLM_F_DUMP);
+	ifi = nl_req_hdr(&req, struct ifinfomsg);
 	ifi->ifi_family = AF_UNSPEC;
-	r = nl_dump(nl, &req, link_cb, links);
+	r = nl_dump(nl, &req, link_cb, vec_restart, links);
 	if (r < 0)
 		return nl_fail(err, nl, -r, "list links");
 	return 0;
@@ -634,7 +287,7 @@ static int addr_cb(const struct nlmsghdr *nlh, void *data)
 	struct addr *ad;
 
 	if (nlh->nlmsg_type != RTM_NEWADDR ||
-	    !msg_attrs(nlh, sizeof(*ifa), tb, IFA_MAX) ||
+	    !nl_msg_attrs(nlh, sizeof(*ifa), tb, IFA_MAX) ||
 	    (ifa->ifa_family != AF_INET && ifa->ifa_family != AF_INET6))
 		return 0;
 	/* IFA_LOCAL is the address itself; IFA_ADDRESS may be a peer. */
@@ -650,16 +303,16 @@ static int addr_cb(const struct nlmsghdr *nlh, void *data)
 	return 0;
 }
 
-static int addr_dump(struct nl *nl, struct vec *addrs, struct herr *err)
+static int addr_dump(struct nl_sock *nl, struct vec *addrs, struct herr *err)
 {
 	struct nl_req req;
 	struct ifaddrmsg *ifa;
 	int r;
 
-	req_init(&req, RTM_GETADDR, NLM_F_DUMP);
-	ifa = req_hdr(&req, struct ifaddrmsg);
+	nl_req_init(&req, RTM_GETADDR, NLM_F_DUMP);
+	ifa = nl_req_hdr(&req, struct ifaddrmsg);
 	ifa->ifa_family = AF_UNSPEC;
-	r = nl_dump(nl, &req, addr_cb, addrs);
+	r = nl_dump(nl, &req, addr_cb, vec_restart, addrs);
 	if (r < 0)
 		return nl_fail(err, nl, -r, "list addresses");
 	return 0;
@@ -675,24 +328,24 @@ static int route_cb(const struct nlmsghdr *nlh, void *data)
 	int af;
 
 	if (nlh->nlmsg_type != RTM_NEWROUTE ||
-	    !msg_attrs(nlh, sizeof(*rtm), tb, RTA_MAX))
+	    !nl_msg_attrs(nlh, sizeof(*rtm), tb, RTA_MAX))
 		return 0;
 	af = rtm->rtm_family;
 	if (af != AF_INET && af != AF_INET6)
 		return 0;
 	rt.table = rtm->rtm_table;
-	attr_u32(tb[RTA_TABLE], &rt.table);
+	nl_attr_u32(tb[RTA_TABLE], &rt.table);
 	rt.dst.af = af;
 	rt.has_dst = attr_ip(tb[RTA_DST], af, &rt.dst);
 	rt.dst.prefix = rtm->rtm_dst_len;
 	rt.has_gw = attr_ip(tb[RTA_GATEWAY], af, &rt.gw);
 	rt.has_src = attr_ip(tb[RTA_PREFSRC], af, &rt.src);
-	if (attr_u32(tb[RTA_OIF], &oif))
+	if (nl_attr_u32(tb[RTA_OIF], &oif))
 		rt.oif = (int)oif;
-	rt.has_priority = attr_u32(tb[RTA_PRIORITY], &rt.priority);
+	rt.has_priority = nl_attr_u32(tb[RTA_PRIORITY], &rt.priority);
 	if (tb[RTA_METRICS]) {
-		nested_attrs(tb[RTA_METRICS], metrics, RTAX_MAX);
-		attr_u32(metrics[RTAX_MTU], &rt.mtu);
+		nl_attrs_nested(tb[RTA_METRICS], metrics, RTAX_MAX);
+		nl_attr_u32(metrics[RTAX_MTU], &rt.mtu);
 	}
 	rt.scope = rtm->rtm_scope;
 	rt.protocol = rtm->rtm_protocol;
@@ -705,16 +358,16 @@ static int route_cb(const struct nlmsghdr *nlh, void *data)
 	return 0;
 }
 
-static int route_dump(struct nl *nl, struct vec *routes, struct herr *err)
+static int route_dump(struct nl_sock *nl, struct vec *routes, struct herr *err)
 {
 	struct nl_req req;
 	struct rtmsg *rtm;
 	int r;
 
-	req_init(&req, RTM_GETROUTE, NLM_F_DUMP);
-	rtm = req_hdr(&req, struct rtmsg);
+	nl_req_init(&req, RTM_GETROUTE, NLM_F_DUMP);
+	rtm = nl_req_hdr(&req, struct rtmsg);
 	rtm->rtm_family = AF_UNSPEC;
-	r = nl_dump(nl, &req, route_cb, routes);
+	r = nl_dump(nl, &req, route_cb, vec_restart, routes);
 	if (r < 0)
 		return nl_fail(err, nl, -r, "list routes");
 	return 0;
@@ -758,26 +411,26 @@ static const struct link *link_by_hw(const struct vec *links,
 /* ---- changes ---- */
 
 /* RTM_NEWLINK on @index: flags under @change, and a name or MTU if given. */
-static int link_set(struct nl *nl, int index, unsigned int change,
+static int link_set(struct nl_sock *nl, int index, unsigned int change,
 		    unsigned int flags, const char *name, unsigned int mtu)
 {
 	struct nl_req req;
 	struct ifinfomsg *ifi;
 
-	req_init(&req, RTM_NEWLINK, NLM_F_ACK);
-	ifi = req_hdr(&req, struct ifinfomsg);
+	nl_req_init(&req, RTM_NEWLINK, NLM_F_ACK);
+	ifi = nl_req_hdr(&req, struct ifinfomsg);
 	ifi->ifi_family = AF_UNSPEC;
 	ifi->ifi_index = index;
 	ifi->ifi_change = change;
 	ifi->ifi_flags = flags;
 	if (name)
-		attr_put_str(&req, IFLA_IFNAME, name);
+		nl_attr_put_str(&req, IFLA_IFNAME, name);
 	if (mtu)
-		attr_put_u32(&req, IFLA_MTU, mtu);
+		nl_attr_put_u32(&req, IFLA_MTU, mtu);
 	return nl_talk(nl, &req, NULL, NULL);
 }
 
-static int addr_change(struct nl *nl, uint16_t type, int index,
+static int addr_change(struct nl_sock *nl, uint16_t type, int index,
 		       const struct ip *ip)
 {
 	struct nl_req req;
@@ -786,10 +439,11 @@ static int addr_change(struct nl *nl, uint16_t type, int index,
 	uint32_t host;
 	size_t len = ip_len(ip->af);
 
-	req_init(&req, type,
-		 NLM_F_ACK | (type == RTM_NEWADDR ? NLM_F_CREATE | NLM_F_REPLACE
-						  : 0));
-	ifa = req_hdr(&req, struct ifaddrmsg);
+	nl_req_init(&req, type,
+		    NLM_F_ACK |
+			    (type == RTM_NEWADDR ? NLM_F_CREATE | NLM_F_REPLACE
+						 : 0));
+	ifa = nl_req_hdr(&req, struct ifaddrmsg);
 	ifa->ifa_family = (unsigned char)ip->af;
 	ifa->ifa_prefixlen = (unsigned char)ip->prefix;
 	ifa->ifa_index = (unsigned int)index;
@@ -800,8 +454,8 @@ static int addr_change(struct nl *nl, uint16_t type, int index,
 	 */
 	if (type == RTM_NEWADDR && ip->af == AF_INET6)
 		ifa->ifa_flags = IFA_F_NODAD;
-	attr_put(&req, IFA_LOCAL, ip->b, len);
-	attr_put(&req, IFA_ADDRESS, ip->b, len);
+	nl_attr_put(&req, IFA_LOCAL, ip->b, len);
+	nl_attr_put(&req, IFA_ADDRESS, ip->b, len);
 	if (type == RTM_NEWADDR && ip->af == AF_INET && ip->prefix <= 30) {
 		host = ip->prefix ? 0xffffffffu >> ip->prefix : 0xffffffffu;
 		memcpy(brd, ip->b, 4);
@@ -809,7 +463,7 @@ static int addr_change(struct nl *nl, uint16_t type, int index,
 		brd[1] |= (unsigned char)(host >> 16);
 		brd[2] |= (unsigned char)(host >> 8);
 		brd[3] |= (unsigned char)host;
-		attr_put(&req, IFA_BROADCAST, brd, 4);
+		nl_attr_put(&req, IFA_BROADCAST, brd, 4);
 	}
 	return nl_talk(nl, &req, NULL, NULL);
 }
@@ -828,7 +482,7 @@ static bool ip_same(const struct ip *a, const struct ip *b)
 }
 
 /* Make the link's addresses exactly @want (link-local IPv6 aside). */
-static int addrs_replace(struct nl *nl, const struct link *k,
+static int addrs_replace(struct nl_sock *nl, const struct link *k,
 			 const struct ip *want, size_t n, struct herr *err)
 {
 	_cleanup_vec_ struct vec addrs = VEC_INIT(struct addr);
@@ -958,7 +612,8 @@ static bool route_listed(const struct route *rt)
 	return rt->table == RT_TABLE_MAIN && rt->type == RTN_UNICAST;
 }
 
-static int routes_collect(struct nl *nl, Grpc__Routes **out, struct herr *err)
+static int routes_collect(struct nl_sock *nl, Grpc__Routes **out,
+			  struct herr *err)
 {
 	_cleanup_vec_ struct vec links = VEC_INIT(struct link);
 	_cleanup_vec_ struct vec routes = VEC_INIT(struct route);
@@ -1003,7 +658,7 @@ void net_routes_free(Grpc__Routes *routes)
 
 int net_list_interfaces(Grpc__Interfaces **out, struct herr *err)
 {
-	_cleanup_nl_ struct nl nl = { .fd = -1 };
+	_cleanup_nl_sock_ struct nl_sock nl = { .fd = -1 };
 	_cleanup_vec_ struct vec links = VEC_INIT(struct link);
 	_cleanup_vec_ struct vec addrs = VEC_INIT(struct addr);
 	Grpc__Interfaces *res;
@@ -1025,7 +680,7 @@ int net_list_interfaces(Grpc__Interfaces **out, struct herr *err)
 
 int net_list_routes(Grpc__Routes **out, struct herr *err)
 {
-	_cleanup_nl_ struct nl nl = { .fd = -1 };
+	_cleanup_nl_sock_ struct nl_sock nl = { .fd = -1 };
 
 	if (nl_open(&nl, err) < 0)
 		return -1;
@@ -1091,7 +746,7 @@ static int ifc_validate(const Types__Interface *want, unsigned char mac[6],
 	return 0;
 }
 
-static Types__Interface *ifc_lookup_build(struct nl *nl, int index,
+static Types__Interface *ifc_lookup_build(struct nl_sock *nl, int index,
 					  struct herr *err)
 {
 	_cleanup_vec_ struct vec links = VEC_INIT(struct link);
@@ -1112,7 +767,7 @@ static Types__Interface *ifc_lookup_build(struct nl *nl, int index,
 int net_update_interface(const Types__Interface *want, Types__Interface **out,
 			 struct herr *err)
 {
-	_cleanup_nl_ struct nl nl = { .fd = -1 };
+	_cleanup_nl_sock_ struct nl_sock nl = { .fd = -1 };
 	_cleanup_vec_ struct vec links = VEC_INIT(struct link);
 	_cleanup_free_ struct ip *ips = NULL;
 	unsigned char mac[6];
@@ -1308,7 +963,8 @@ bad_dest:
 			label, m->dest, af == AF_INET6 ? "IPv6" : "IPv4");
 }
 
-static int route_change(struct nl *nl, uint16_t type, const struct route *rt)
+static int route_change(struct nl_sock *nl, uint16_t type,
+			const struct route *rt)
 {
 	struct nl_req req;
 	struct rtmsg *rtm;
@@ -1316,9 +972,9 @@ static int route_change(struct nl *nl, uint16_t type, const struct route *rt)
 	size_t len = ip_len(rt->dst.af);
 	bool add = type == RTM_NEWROUTE;
 
-	req_init(&req, type,
-		 NLM_F_ACK | (add ? NLM_F_CREATE | NLM_F_REPLACE : 0));
-	rtm = req_hdr(&req, struct rtmsg);
+	nl_req_init(&req, type,
+		    NLM_F_ACK | (add ? NLM_F_CREATE | NLM_F_REPLACE : 0));
+	rtm = nl_req_hdr(&req, struct rtmsg);
 	rtm->rtm_family = (unsigned char)rt->dst.af;
 	rtm->rtm_dst_len = (unsigned char)rt->dst.prefix;
 	rtm->rtm_table = RT_TABLE_MAIN;
@@ -1328,19 +984,19 @@ static int route_change(struct nl *nl, uint16_t type, const struct route *rt)
 	rtm->rtm_type = (unsigned char)rt->type;
 	rtm->rtm_flags = add ? rt->flags : 0;
 	if (rt->has_dst && rt->dst.prefix)
-		attr_put(&req, RTA_DST, rt->dst.b, len);
+		nl_attr_put(&req, RTA_DST, rt->dst.b, len);
 	if (rt->has_gw)
-		attr_put(&req, RTA_GATEWAY, rt->gw.b, len);
+		nl_attr_put(&req, RTA_GATEWAY, rt->gw.b, len);
 	if (rt->has_src)
-		attr_put(&req, RTA_PREFSRC, rt->src.b, len);
+		nl_attr_put(&req, RTA_PREFSRC, rt->src.b, len);
 	if (rt->oif)
-		attr_put_u32(&req, RTA_OIF, (uint32_t)rt->oif);
+		nl_attr_put_u32(&req, RTA_OIF, (uint32_t)rt->oif);
 	if (!add && rt->has_priority)
-		attr_put_u32(&req, RTA_PRIORITY, rt->priority);
+		nl_attr_put_u32(&req, RTA_PRIORITY, rt->priority);
 	if (add && rt->mtu) {
-		nest = attr_nest_start(&req, RTA_METRICS);
-		attr_put_u32(&req, RTAX_MTU, rt->mtu);
-		attr_nest_end(&req, nest);
+		nest = nl_attr_nest_start(&req, RTA_METRICS);
+		nl_attr_put_u32(&req, RTAX_MTU, rt->mtu);
+		nl_attr_nest_end(&req, nest);
 	}
 	return nl_talk(nl, &req, NULL, NULL);
 }
@@ -1361,7 +1017,7 @@ static bool route_replaceable(const struct route *rt, const struct vec *links)
 int net_update_routes(const Grpc__Routes *want, Grpc__Routes **out,
 		      struct herr *err)
 {
-	_cleanup_nl_ struct nl nl = { .fd = -1 };
+	_cleanup_nl_sock_ struct nl_sock nl = { .fd = -1 };
 	_cleanup_vec_ struct vec links = VEC_INIT(struct link);
 	_cleanup_vec_ struct vec old = VEC_INIT(struct route);
 	_cleanup_free_ struct route *rts = NULL;
@@ -1415,7 +1071,7 @@ int net_update_routes(const Grpc__Routes *want, Grpc__Routes **out,
 
 int net_add_arp_neighbors(const Grpc__ARPNeighbors *neighbors, struct herr *err)
 {
-	_cleanup_nl_ struct nl nl = { .fd = -1 };
+	_cleanup_nl_sock_ struct nl_sock nl = { .fd = -1 };
 	_cleanup_vec_ struct vec links = VEC_INIT(struct link);
 	struct nl_req req;
 	const Types__ARPNeighbor *nb;
@@ -1463,18 +1119,18 @@ int net_add_arp_neighbors(const Grpc__ARPNeighbors *neighbors, struct herr *err)
 					"neighbor %s dev %s: Link not found",
 					to, nb->device);
 
-		req_init(&req, RTM_NEWNEIGH,
-			 NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE);
-		ndm = req_hdr(&req, struct ndmsg);
+		nl_req_init(&req, RTM_NEWNEIGH,
+			    NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE);
+		ndm = nl_req_hdr(&req, struct ndmsg);
 		ndm->ndm_family = (unsigned char)ip.af;
 		ndm->ndm_ifindex = k->index;
 		/* No state means a static entry, as "ip neigh add" makes. */
 		ndm->ndm_state =
 			nb->state ? (uint16_t)nb->state : NUD_PERMANENT;
 		ndm->ndm_flags = (uint8_t)nb->flags;
-		attr_put(&req, NDA_DST, ip.b, ip_len(ip.af));
+		nl_attr_put(&req, NDA_DST, ip.b, ip_len(ip.af));
 		if (*nb->lladdr)
-			attr_put(&req, NDA_LLADDR, mac, sizeof(mac));
+			nl_attr_put(&req, NDA_LLADDR, mac, sizeof(mac));
 		r = nl_talk(&nl, &req, NULL, NULL);
 		if (r < 0)
 			return nl_fail(err, &nl, -r, "neighbor %s dev %s: add",
@@ -1485,7 +1141,7 @@ int net_add_arp_neighbors(const Grpc__ARPNeighbors *neighbors, struct herr *err)
 
 int net_loopback_up(struct herr *err)
 {
-	_cleanup_nl_ struct nl nl = { .fd = -1 };
+	_cleanup_nl_sock_ struct nl_sock nl = { .fd = -1 };
 	_cleanup_vec_ struct vec links = VEC_INIT(struct link);
 	const struct link *lo;
 	int r;

@@ -1,7 +1,8 @@
 # libhusk: the code both tiers share (error type, logging, event loop,
-# ttRPC runtime) plus the generated protobuf-c code.
+# ttRPC runtime, rtnetlink plumbing) plus the generated protobuf-c code.
 
-LIB_SRCS += lib/err.c lib/log.c lib/util.c lib/evloop.c lib/path.c lib/pb.c
+LIB_SRCS += lib/err.c lib/log.c lib/util.c lib/evloop.c lib/path.c lib/pb.c \
+	lib/netlink.c
 
 libhusk = $(call objdir,$(1))/libhusk.a
 
@@ -17,5 +18,8 @@ LIBS_host := -lprotobuf-c
 LIBS_san := -lprotobuf-c
 LIBS_fuzz := -lprotobuf-c
 LIBS_musl = -lprotobuf-c $(MUSL_EXTRA_LIBS)
+
+# rtnetlink against a private network namespace (root).
+UNIT_TESTS += lib_netlink
 
 ALL_TARGETS += $(call libhusk,host) $(call libhusk,musl)
