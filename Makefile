@@ -42,6 +42,7 @@ include mk/protos.mk
 include mk/ttrpc.mk
 -include mk/musl.mk
 include mk/lib.mk
+-include mk/host-net.mk
 -include mk/kernel.mk
 -include mk/agent-spec.mk
 -include mk/agent-net.mk
