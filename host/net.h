@@ -171,7 +171,9 @@ int net_taps_remove(struct net_pod *pod, struct herr *err);
  * Crash recovery: in @ns_path delete every link named NET_TAP_PREFIX*,
  * every ingress filter of priority NET_FILTER_PRIO, and an ingress qdisc
  * left empty by that.  Sets *@found to how many objects it removed (may be
- * NULL).  A namespace that does not exist: 0.
+ * NULL).  A namespace that does not exist: 0.  What it cannot undo: the
+ * random MAC macvtap gave the interface (the original was in the lost
+ * record; the CNI removes its veth anyway).
  */
 int net_taps_sweep(const char *ns_path, unsigned int *found, struct herr *err);
 
