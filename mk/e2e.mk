@@ -6,7 +6,7 @@
 E2E_DEPS := $(BIN)/containerd-shim-husk-v2 $(BOOT_KERNEL) $(INITRD_IMAGE)
 
 CHECK_PROGS += tests/e2e/run.sh tests/e2e/lifecycle.sh tests/e2e/failures.sh \
-	tests/e2e/cri.sh
+	tests/e2e/cri.sh tests/e2e/cri-net.sh
 CHECK_DEPS += $(E2E_DEPS)
 
 bench-shim: $(E2E_DEPS)

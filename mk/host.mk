@@ -1,6 +1,8 @@
 # The host library (host/, libhusk-host.a): the configuration, the
 # hypervisor drivers and host probes, the agent client and config.json's
-# conversion to the agent's spec.  The containerd shim (mk/shim.mk) and the
+# conversion to the agent's spec, the pod, and pod networking (a pod's
+# network namespace read and carried to the VM through taps, over
+# rtnetlink).  The containerd shim (mk/shim.mk) and the
 # husk utility (mk/cli.mk), both included after this file, link it; so will
 # the runc-compatible runtime.  Here too: its unit tests, its fuzz targets
 # and the integration test that boots real VMs (tests/vm/).
@@ -10,6 +12,8 @@
 HOST_LIB_SRCS := host/config.c host/toml.c host/hv-probe.c host/hv-qemu.c \
 	host/agent-client.c host/spec.c host/pod.c host/pod-console.c \
 	host/pod-container.c host/pod-process.c host/rootfs.c
+HOST_NET_SRCS := host/net-ns.c host/net-scan.c host/net-tap.c
+HOST_LIB_SRCS += $(HOST_NET_SRCS)
 # Cloud Hypervisor: the REST API client and hybrid vsock (not packaged
 # here, so tested against servers that follow its published API).
 HOST_LIB_SRCS += $(if $(filter y,$(CONFIG_HV_CLOUD_HYPERVISOR)),host/hv-clh.c)
@@ -21,7 +25,7 @@ $(call objs,san,host/config.c): CFLAGS_san += $(HUSK_PREFIX_DEF)
 $(call objs,fuzz,host/config.c): CFLAGS_fuzz += $(HUSK_PREFIX_DEF)
 
 # Libraries its objects need, after libhusk on a link line.
-HOST_LIB_LIBS := -ljson-c
+HOST_LIB_LIBS := -ljson-c -lpthread
 
 # host_lib VARIANT -> the archive; front ends link it before libhusk.
 host_lib = $(call objdir,$(1))/libhusk-host.a
@@ -41,13 +45,16 @@ HOST_INC := -Ihost
 # Unit tests: the parser and the layering; the QEMU argv and the probes;
 # the Cloud Hypervisor protocol against test servers; config.json to the
 # agent's spec; the agent client against an in-process agent.
-HOST_TESTS := host_config host_qemu host_spec host_agent
+HOST_TESTS := host_config host_qemu host_spec host_agent host_net
 TEST_SRCS_host_config := host/config.c host/toml.c
 TEST_SRCS_host_qemu := host/config.c host/toml.c host/hv-probe.c host/hv-qemu.c \
 	$(filter host/hv-clh.c,$(HOST_LIB_SRCS))
 TEST_SRCS_host_spec := host/spec.c
 TEST_LIBS_host_spec := -ljson-c
 TEST_SRCS_host_agent := host/agent-client.c
+# As root: namespaces, veths, taps, qdiscs and filters of its own.
+TEST_SRCS_host_net := $(HOST_NET_SRCS)
+TEST_LIBS_host_net := -lpthread
 ifeq ($(CONFIG_HV_CLOUD_HYPERVISOR),y)
 HOST_TESTS += host_clh
 TEST_SRCS_host_clh := host/config.c host/toml.c host/hv-clh.c

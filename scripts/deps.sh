@@ -2,6 +2,8 @@
 # Install husk's build and test dependencies from Debian's archive.
 # Idempotent: does nothing when every package is already installed.
 # debhelper and lintian: "make deb" and its test (tests/build/deb.sh).
+# Pod networking tests use the CNI plugins (bridge, host-local, loopback,
+# portmap, which drives iptables) and iperf3 for make bench-net.
 set -eu
 
 PKGS="make gcc clang libclang-rt-14-dev llvm pkg-config dpkg-dev
@@ -11,7 +13,8 @@ libseccomp-dev libjson-c-dev gperf
 python3-kconfiglib linux-source-6.1
 flex bison bc libelf-dev libssl-dev lz4 zstd cpio e2fsprogs busybox-static
 qemu-system-x86 containerd runc nettle-dev python3-grpcio python3-grpc-tools
-debhelper lintian"
+debhelper lintian
+containernetworking-plugins iptables iperf3"
 # virtiofsd (/usr/lib/qemu/virtiofsd, QEMU 7.2's C daemon) is in
 # qemu-system-common, which qemu-system-x86 depends on: named here so the
 # virtio-fs tests' dependency is explicit.

@@ -7,15 +7,36 @@ api.proto (runtime.v1) by the caller.  Commands (output on stdout, errors
 on stderr and a non-zero exit status):
 
   version                          the runtime name and version
-  runp NAME HANDLER LOGDIR         run a host-network pod, print its id
-  run POD_ID/POD_NAME NAME LOGDIR IMAGE CMD...
+  runp NAME HANDLER LOGDIR [OPT...]
+                                   run a pod, print its id; without
+                                   options a host-network pod.  OPTs:
+                                   net=pod (the pod's own network
+                                   namespace, set up by CNI),
+                                   hostname=H, dns=IP, search=DOMAIN,
+                                   dnsopt=OPTION, port=HOST:CONTAINER
+                                   (TCP hostPort; repeatable), privileged=1.
+                                   The config is kept in
+                                   LOGDIR/NAME.podcfg for the commands below.
+  run [-p] POD_ID/POD_NAME NAME LOGDIR IMAGE CMD...
                                    create and start a container in the
                                    pod, wait until it exits, print
-                                   "id=... exit_code=N reason=R log=PATH"
+                                   "id=... exit_code=N reason=R log=PATH";
+                                   -p: a privileged container
+  start [-p] POD_ID/POD_NAME NAME LOGDIR IMAGE CMD...
+                                   create and start a container, print its
+                                   id once it runs
+  exec CID CMD...                  ExecSync: the command's stdout on
+                                   stdout, its stderr on stderr, its exit
+                                   code as ours
+  podip POD                        the pod's IP from PodSandboxStatus
+  podnetns POD                     the path of the pod's network namespace
+  stop CID / rm CID                StopContainer / RemoveContainer
   stopp POD / rmp POD              StopPodSandbox / RemovePodSandbox
   pods                             the ids of all pod sandboxes
 """
 
+import json
+import os
 import sys
 import time
 
@@ -24,18 +45,93 @@ import grpc
 TIMEOUT = 60
 
 
-def pod_config(pb, name, logdir):
+def pod_config(pb, name, logdir, opts=()):
+    """The PodSandboxConfig for NAME and the runp options OPTS."""
+    net = pb.NODE
+    hostname = None
+    servers, searches, dnsopts, ports = [], [], [], []
+    privileged = False
+    for o in opts:
+        k, _, v = o.partition("=")
+        if k == "net" and v in ("pod", "node"):
+            net = pb.POD if v == "pod" else pb.NODE
+        elif k == "hostname":
+            hostname = v
+        elif k == "dns":
+            servers.append(v)
+        elif k == "search":
+            searches.append(v)
+        elif k == "dnsopt":
+            dnsopts.append(v)
+        elif k == "port":
+            host, _, cont = v.partition(":")
+            ports.append(pb.PortMapping(protocol=pb.TCP,
+                                        container_port=int(cont),
+                                        host_port=int(host)))
+        elif k == "privileged":
+            privileged = v == "1"
+        else:
+            raise ValueError("unknown pod option " + o)
     # A host-network pod needs an empty hostname (no UTS namespace).
-    return pb.PodSandboxConfig(
+    if hostname is None:
+        hostname = "" if net == pb.NODE else name
+    cfg = pb.PodSandboxConfig(
         metadata=pb.PodSandboxMetadata(
             name=name, uid="uid-" + name, namespace="husk-e2e", attempt=0),
-        hostname="",
+        hostname=hostname,
         log_directory=logdir,
+        port_mappings=ports,
         linux=pb.LinuxPodSandboxConfig(
             security_context=pb.LinuxSandboxSecurityContext(
-                namespace_options=pb.NamespaceOption(
-                    network=pb.NODE))),
+                privileged=privileged,
+                namespace_options=pb.NamespaceOption(network=net))),
     )
+    if servers or searches or dnsopts:
+        cfg.dns_config.CopyFrom(pb.DNSConfig(
+            servers=servers, searches=searches, options=dnsopts))
+    return cfg
+
+
+def podcfg_path(logdir, name):
+    return os.path.join(logdir, name + ".podcfg")
+
+
+def saved_pod_config(pb, name, logdir):
+    """The config runp used for the pod NAME (CreateContainer wants it
+    again), or the host-network default."""
+    try:
+        with open(podcfg_path(logdir, name), "rb") as f:
+            return pb.PodSandboxConfig.FromString(f.read())
+    except FileNotFoundError:
+        return pod_config(pb, name, logdir)
+
+
+def create_start(pb, rt, args):
+    """create and start a container: [-p] POD/NAME NAME LOGDIR IMAGE CMD..."""
+    privileged = False
+    if args and args[0] == "-p":
+        privileged = True
+        args = args[1:]
+    pod, name, logdir, image = args[:4]
+    podcfg = saved_pod_config(pb, pod.split("/", 1)[1], logdir)
+    pod = pod.split("/", 1)[0]
+    cfg = pb.ContainerConfig(
+        metadata=pb.ContainerMetadata(name=name, attempt=0),
+        image=pb.ImageSpec(image=image),
+        command=args[4:],
+        log_path=name + ".log",
+        linux=pb.LinuxContainerConfig(
+            security_context=pb.LinuxContainerSecurityContext(
+                privileged=privileged,
+                namespace_options=podcfg.linux.security_context.
+                namespace_options)),
+    )
+    cid = rt.CreateContainer(pb.CreateContainerRequest(
+        pod_sandbox_id=pod, config=cfg, sandbox_config=podcfg),
+        timeout=TIMEOUT).container_id
+    rt.StartContainer(pb.StartContainerRequest(container_id=cid),
+                      timeout=TIMEOUT)
+    return cid
 
 
 def main(argv):
@@ -51,31 +147,56 @@ def main(argv):
         r = rt.Version(pb.VersionRequest(version="v1"), timeout=TIMEOUT)
         print(r.runtime_name, r.runtime_version, r.runtime_api_version)
     elif cmd == "runp":
-        name, handler, logdir = args
+        name, handler, logdir = args[:3]
+        cfg = pod_config(pb, name, logdir, args[3:])
+        with open(podcfg_path(logdir, name), "wb") as f:
+            f.write(cfg.SerializeToString())
         r = rt.RunPodSandbox(pb.RunPodSandboxRequest(
-            config=pod_config(pb, name, logdir), runtime_handler=handler),
-            timeout=TIMEOUT)
+            config=cfg, runtime_handler=handler), timeout=TIMEOUT)
         print(r.pod_sandbox_id)
+    elif cmd == "start":
+        cid = create_start(pb, rt, args)
+        end = time.monotonic() + TIMEOUT
+        while True:
+            st = rt.ContainerStatus(pb.ContainerStatusRequest(
+                container_id=cid), timeout=TIMEOUT).status
+            if st.state == pb.CONTAINER_RUNNING:
+                break
+            if st.state == pb.CONTAINER_EXITED or time.monotonic() > end:
+                print("container %s is %s (exit code %d), not running" %
+                      (cid, pb.ContainerState.Name(st.state), st.exit_code),
+                      file=sys.stderr)
+                return 1
+            time.sleep(0.05)
+        print(cid)
+    elif cmd == "exec":
+        r = rt.ExecSync(pb.ExecSyncRequest(
+            container_id=args[0], cmd=args[1:], timeout=TIMEOUT),
+            timeout=TIMEOUT + 5)
+        sys.stdout.buffer.write(r.stdout)
+        sys.stderr.buffer.write(r.stderr)
+        return r.exit_code
+    elif cmd == "podip":
+        st = rt.PodSandboxStatus(pb.PodSandboxStatusRequest(
+            pod_sandbox_id=args[0]), timeout=TIMEOUT).status
+        print(st.network.ip)
+    elif cmd == "podnetns":
+        r = rt.PodSandboxStatus(pb.PodSandboxStatusRequest(
+            pod_sandbox_id=args[0], verbose=True), timeout=TIMEOUT)
+        # containerd's verbose info: the sandbox's OCI spec names the
+        # namespace CNI set up.
+        spec = json.loads(r.info["info"])["runtimeSpec"]
+        for ns in spec["linux"]["namespaces"]:
+            if ns["type"] == "network":
+                print(ns.get("path", ""))
+    elif cmd == "stop":
+        rt.StopContainer(pb.StopContainerRequest(
+            container_id=args[0], timeout=10), timeout=TIMEOUT)
+    elif cmd == "rm":
+        rt.RemoveContainer(pb.RemoveContainerRequest(
+            container_id=args[0]), timeout=TIMEOUT)
     elif cmd == "run":
-        pod, name, logdir, image = args[:4]
-        # CreateContainer wants the pod's configuration again.
-        podcfg = pod_config(pb, pod.split("/", 1)[1], logdir)
-        pod = pod.split("/", 1)[0]
-        cfg = pb.ContainerConfig(
-            metadata=pb.ContainerMetadata(name=name, attempt=0),
-            image=pb.ImageSpec(image=image),
-            command=args[4:],
-            log_path=name + ".log",
-            linux=pb.LinuxContainerConfig(
-                security_context=pb.LinuxContainerSecurityContext(
-                    namespace_options=pb.NamespaceOption(
-                        network=pb.NODE))),
-        )
-        cid = rt.CreateContainer(pb.CreateContainerRequest(
-            pod_sandbox_id=pod, config=cfg, sandbox_config=podcfg),
-            timeout=TIMEOUT).container_id
-        rt.StartContainer(pb.StartContainerRequest(container_id=cid),
-                          timeout=TIMEOUT)
+        cid = create_start(pb, rt, args)
         end = time.monotonic() + TIMEOUT
         while True:
             st = rt.ContainerStatus(pb.ContainerStatusRequest(
