@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "path.h"
 #include "storage.h"
 #include "util.h"
 
@@ -407,24 +408,6 @@ static unsigned long propagation_flags(const char *name)
 	return MS_SLAVE | MS_REC; /* nothing leaks back to the agent */
 }
 
-/* mountinfo escapes space, tab, newline and backslash as \ooo. */
-static void unescape_octal(char *s)
-{
-	char *out = s;
-
-	for (; *s; s++) {
-		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' &&
-		    s[2] <= '7' && s[3] >= '0' && s[3] <= '7') {
-			*out++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 +
-					(s[3] - '0'));
-			s += 3;
-		} else {
-			*out++ = *s;
-		}
-	}
-	*out = '\0';
-}
-
 /* Is @mp @path or one of its ancestors, by whole components? */
 static bool path_under(const char *path, const char *mp)
 {
@@ -466,7 +449,7 @@ static int mount_of(const char *path, char *mp, size_t size, bool *shared,
 		}
 		if (!point)
 			continue;
-		unescape_octal(point);
+		path_unescape_octal(point);
 		if (!path_under(path, point) || strlen(point) < best ||
 		    strlen(point) >= size)
 			continue;

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "init.h"
+#include "path.h"
 #include "util.h"
 
 #define TERM_WAIT_MS 2000
@@ -75,24 +76,6 @@ static void stop_processes(void)
 		say("processes still left after SIGKILL: going on");
 }
 
-/* /proc/self/mounts escapes space, tab, newline and backslash as \ooo. */
-static void unescape(char *s)
-{
-	char *o = s;
-
-	for (; *s; s++) {
-		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' &&
-		    s[2] <= '7' && s[3] >= '0' && s[3] <= '7') {
-			*o++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 +
-				      (s[3] - '0'));
-			s += 3;
-		} else {
-			*o++ = *s;
-		}
-	}
-	*o = '\0';
-}
-
 /* Everything but / in reverse order of mounting; / goes read-only. */
 static void unmount_all(void)
 {
@@ -113,7 +96,7 @@ static void unmount_all(void)
 		if (!more)
 			break;
 		dirs = more;
-		unescape(dir);
+		path_unescape_octal(dir);
 		dirs[n] = strdup(dir);
 		if (dirs[n])
 			n++;

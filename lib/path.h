@@ -17,4 +17,10 @@ char *path_clean(const char *p);
  */
 int mkdir_p(const char *path, mode_t mode);
 
+/*
+ * Undo, in place, the \ooo escapes that /proc/self/mounts and mountinfo
+ * use for space, tab, newline and backslash in paths.
+ */
+void path_unescape_octal(char *s);
+
 #endif
