@@ -47,14 +47,7 @@ vm_kill() {
 	local pid=$QEMU_PID
 	[ -n "$pid" ] || return 0
 	QEMU_PID=
-	kill -TERM "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null; return 0; }
-	for _ in $(seq 50); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -KILL "$pid" 2>/dev/null
-	wait "$pid" 2>/dev/null
-	return 0
+	stop_pid "$pid"
 }
 
 # Stop this test's virtiofsd by its PID (it also exits when QEMU goes).
@@ -67,14 +60,7 @@ vfs_kill() {
 	for child in $(pgrep -P "$pid"); do
 		kill -KILL "$child" 2>/dev/null
 	done
-	kill -TERM "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null; return 0; }
-	for _ in $(seq 50); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -KILL "$pid" 2>/dev/null
-	wait "$pid" 2>/dev/null
-	return 0
+	stop_pid "$pid"
 }
 
 cleanup() {

@@ -208,11 +208,7 @@ more" ] && [ "$(echo "$out" | sort -u)" = "$st" ]; then
 
 	# virtiofsd goes with QEMU by itself; its socket file stays behind.
 	g=$VFS_PID
-	for _ in $(seq 50); do
-		kill -0 "$g" 2>/dev/null || break
-		sleep 0.1
-	done
-	if kill -0 "$g" 2>/dev/null; then
+	if ! pid_gone "$g" 50; then
 		not_ok "$name: virtiofsd still runs 5s after QEMU exited"
 		vfs_kill
 	else
