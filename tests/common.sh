@@ -1,6 +1,7 @@
 # Shared by the test libraries (tests/agent/lib.sh, tests/boot/lib.sh,
-# tests/e2e/lib.sh; sourced, bash): TAP output and the busybox rootfs the
-# containers run from.  tests/run.sh counts the "ok"/"not ok" lines.
+# tests/e2e/lib.sh) and tests/bench/boot.sh (sourced, bash): TAP output,
+# the busybox rootfs the containers run from, and stopping a process this
+# test started.  tests/run.sh counts the "ok"/"not ok" lines.
 
 tap_n=0
 tap_failed=0
@@ -41,4 +42,32 @@ make_rootfs() {
 	echo "root:x:0:0:root:/root:/bin/sh" >"$d/etc/passwd"
 	echo "root:x:0:" >"$d/etc/group"
 	chmod 1777 "$d/tmp"
+}
+
+# pid_gone PID [TENTHS]: wait up to TENTHS tenths of a second (50) for
+# PID to exit; true if it did.
+pid_gone() {
+	local pid=$1
+	for _ in $(seq "${2:-50}"); do
+		kill -0 "$pid" 2>/dev/null || return 0
+		sleep 0.1
+	done
+	! kill -0 "$pid" 2>/dev/null
+}
+
+# reap_pid PID [TENTHS]: give PID (a child of this shell) up to TENTHS
+# tenths of a second to exit by itself, then KILL it; reap it either way.
+reap_pid() {
+	pid_gone "$1" "${2:-50}" || kill -KILL "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+	return 0
+}
+
+# stop_pid PID [TENTHS]: TERM, a bounded wait, KILL (reap_pid).
+stop_pid() {
+	if ! kill -TERM "$1" 2>/dev/null; then
+		wait "$1" 2>/dev/null
+		return 0
+	fi
+	reap_pid "$1" "${2:-50}"
 }

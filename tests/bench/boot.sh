@@ -15,6 +15,7 @@
 # Targets checked: initrd <= 1 MiB, bzImage <= 4 MiB, ready <= 1.15 x floor.
 # Run from the repository root after make kernel initrd image.
 set -u
+. "$(dirname "${BASH_SOURCE[0]}")/../common.sh"
 
 BUILD=${BUILD:-build}
 IMAGES=${IMAGES:-images}
@@ -93,12 +94,7 @@ ready() {
 		el=$(since "$start")
 		timeout 10 "$HUSK" ctl --addr "unix:$sock" destroy-sandbox >/dev/null 2>&1
 	fi
-	for _ in $(seq 200); do
-		kill -0 "$QEMU_PID" 2>/dev/null || break
-		sleep 0.05
-	done
-	kill -KILL "$QEMU_PID" 2>/dev/null
-	wait "$QEMU_PID" 2>/dev/null
+	reap_pid "$QEMU_PID" 100
 	QEMU_PID=
 	line=$(tr -d '\r' <"$T/$name.console" | grep -ao 'husk-agent: serving on .*' | head -n 1)
 	mem=$(echo "$line" | sed -n 's/.*mem used \([0-9]*\) KiB.*/\1/p')

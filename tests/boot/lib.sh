@@ -47,14 +47,7 @@ vm_kill() {
 	local pid=$QEMU_PID
 	[ -n "$pid" ] || return 0
 	QEMU_PID=
-	kill -TERM "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null; return 0; }
-	for _ in $(seq 50); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -KILL "$pid" 2>/dev/null
-	wait "$pid" 2>/dev/null
-	return 0
+	stop_pid "$pid"
 }
 
 # Stop this test's virtiofsd by its PID (it also exits when QEMU goes).
@@ -67,14 +60,7 @@ vfs_kill() {
 	for child in $(pgrep -P "$pid"); do
 		kill -KILL "$child" 2>/dev/null
 	done
-	kill -TERM "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null; return 0; }
-	for _ in $(seq 50); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -KILL "$pid" 2>/dev/null
-	wait "$pid" 2>/dev/null
-	return 0
+	stop_pid "$pid"
 }
 
 cleanup() {
@@ -295,11 +281,28 @@ vm_wait_exit() {
 	return $rc
 }
 
+# end_sandbox NAME ID CODE: the end of a container run: ID's exit code is
+# CODE, RemoveContainer, DestroySandbox, then the guest powers off and
+# QEMU exits 0.  Returns vm_wait_exit's status.
+end_sandbox() {
+	local name=$1 id=$2 code=$3 out rc
+	out=$(ctl wait --id "$id" 2>&1)
+	expect "$name: the exit code arrives" "$code" "$out"
+	out=$(ctl remove --id "$id" 2>&1)
+	expect "$name: RemoveContainer" "" "$out"
+	out=$(ctl destroy-sandbox 2>&1)
+	expect "$name: DestroySandbox answers" "" "$out"
+	vm_wait_exit
+	rc=$?
+	expect "$name: the guest powers off and QEMU exits 0 (${EXIT_S}s)" 0 "$rc"
+	return "$rc"
+}
+
 # run_e2e NAME TRANSPORT APPEND ROOT-REGEX QEMU-ARGS...: the whole life
 # of a guest: ready, details, a container over 9p, DestroySandbox, exit 0.
 # ROOT-REGEX is matched against the guest's root line in /proc/mounts.
 run_e2e() {
-	local name=$1 transport=$2 append=$3 root_re=$4 out st line rc
+	local name=$1 transport=$2 append=$3 root_re=$4 out line rc
 	shift 4
 	vm_start "$name" "$transport" "$append" "$@"
 	if ! vm_wait_ready; then
@@ -338,15 +341,8 @@ run_e2e() {
 	else
 		not_ok "$name: guest root: want /$root_re/, got '$line'"
 	fi
-	st=$(ctl wait --id c1 2>&1)
-	expect "$name: the exit code arrives" 7 "$st"
-	out=$(ctl remove --id c1 2>&1)
-	expect "$name: RemoveContainer" "" "$out"
-	out=$(ctl destroy-sandbox 2>&1)
-	expect "$name: DestroySandbox answers" "" "$out"
-	vm_wait_exit
+	end_sandbox "$name" c1 7
 	rc=$?
-	expect "$name: the guest powers off and QEMU exits 0 (${EXIT_S}s)" 0 "$rc"
 	if tr -d '\r' <"$VM_DIR/console.log" | grep -q 'husk-agent: powering off at uptime .*: sandbox destroyed'; then
 		ok "$name: the reason is on the console before power off"
 	else

@@ -195,24 +195,13 @@ more" ] && [ "$(echo "$out" | sort -u)" = "$st" ]; then
 	else
 		not_ok "$name: the guest's share: want kataShared on $SHARED as virtiofs, got '$line'"
 	fi
-	st=$(ctl wait --id c1 2>&1)
-	expect "$name: the exit code arrives" 7 "$st"
-	out=$(ctl remove --id c1 2>&1)
-	expect "$name: RemoveContainer" "" "$out"
-	out=$(ctl destroy-sandbox 2>&1)
-	expect "$name: DestroySandbox answers" "" "$out"
-	vm_wait_exit
+	end_sandbox "$name" c1 7
 	rc=$?
-	expect "$name: the guest powers off and QEMU exits 0 (${EXIT_S}s)" 0 "$rc"
 	[ "$rc" = 0 ] || console_tail 10 | diag
 
 	# virtiofsd goes with QEMU by itself; its socket file stays behind.
 	g=$VFS_PID
-	for _ in $(seq 50); do
-		kill -0 "$g" 2>/dev/null || break
-		sleep 0.1
-	done
-	if kill -0 "$g" 2>/dev/null; then
+	if ! pid_gone "$g" 50; then
 		not_ok "$name: virtiofsd still runs 5s after QEMU exited"
 		vfs_kill
 	else
