@@ -151,6 +151,7 @@ struct pod {
 	enum pod_state state;
 	struct vm *vm;
 	pid_t vm_pid;
+	int fs_pidfd; /* virtiofsd's, watched while the VM lives, or -1 */
 	struct agent_client *agent;
 	long long boot_started; /* now_ms() at vm_start */
 	long long boot_deadline;

@@ -9,7 +9,7 @@
 # CONFIG_HV_QEMU its vm_start() refuses to run.
 HOST_LIB_SRCS := host/config.c host/toml.c host/hv-probe.c host/hv-qemu.c \
 	host/agent-client.c host/spec.c host/pod.c host/pod-console.c \
-	host/pod-container.c host/pod-process.c host/rootfs.c
+	host/pod-container.c host/pod-process.c host/rootfs.c host/virtiofsd.c
 # Cloud Hypervisor: the REST API client and hybrid vsock (not packaged
 # here, so tested against servers that follow its published API).
 HOST_LIB_SRCS += $(if $(filter y,$(CONFIG_HV_CLOUD_HYPERVISOR)),host/hv-clh.c)
@@ -44,6 +44,7 @@ HOST_INC := -Ihost
 HOST_TESTS := host_config host_qemu host_spec host_agent
 TEST_SRCS_host_config := host/config.c host/toml.c
 TEST_SRCS_host_qemu := host/config.c host/toml.c host/hv-probe.c host/hv-qemu.c \
+	host/virtiofsd.c \
 	$(filter host/hv-clh.c,$(HOST_LIB_SRCS))
 TEST_SRCS_host_spec := host/spec.c
 TEST_LIBS_host_spec := -ljson-c
