@@ -420,8 +420,8 @@ static int start_vm(struct pod *pod, struct herr *err)
 	long long left;
 	int fd;
 
-	if (mkdir(pod->shared_dir, 0700) < 0 && errno != EEXIST)
-		return herr_errno(err, errno, "mkdir %s", pod->shared_dir);
+	if (rootfs_shared_dir_prepare(pod, err) < 0)
+		return -1;
 	if (pod_console_open(pod, &cons, err) < 0)
 		return -1;
 	params.cfg = cfg;
@@ -512,7 +512,7 @@ static void teardown_finish(struct pod *pod)
 	void (*done)(void *data) = pod->teardown_done;
 
 	stop_vm(pod, true);
-	rmdir(pod->shared_dir);
+	rootfs_shared_dir_release(pod);
 	pod->state = POD_NEW;
 	herr_clear(&pod->death);
 	pod->teardown_done = NULL;
