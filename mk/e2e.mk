@@ -5,9 +5,12 @@
 
 E2E_DEPS := $(BIN)/containerd-shim-husk-v2 $(BOOT_KERNEL) $(INITRD_IMAGE)
 
+# Every test runs with virtio-fs (the default); run-9p.sh runs run.sh again
+# with 9p; fs.sh is virtio-fs's files, propagation and faults (its mmap and
+# fsync helper is the boot test's fsops).
 CHECK_PROGS += tests/e2e/run.sh tests/e2e/lifecycle.sh tests/e2e/failures.sh \
-	tests/e2e/cri.sh
-CHECK_DEPS += $(E2E_DEPS)
+	tests/e2e/cri.sh tests/e2e/run-9p.sh tests/e2e/fs.sh
+CHECK_DEPS += $(E2E_DEPS) $(FSOPS)
 
 bench-shim: $(E2E_DEPS)
 	BUILD=$(BUILD) IMAGES=$(IMAGES) tests/bench/shim.sh
