@@ -15,6 +15,10 @@ CHECK_DEPS += $(E2E_DEPS) $(FSOPS)
 bench-shim: $(E2E_DEPS)
 	BUILD=$(BUILD) IMAGES=$(IMAGES) tests/bench/shim.sh
 
-bench: bench-shim
+# virtio-fs against 9p against runc on overlayfs (tests/bench/fs.sh).
+bench-fs: $(E2E_DEPS) $(FSOPS)
+	BUILD=$(BUILD) IMAGES=$(IMAGES) tests/bench/fs.sh
 
-.PHONY: bench-shim
+bench: bench-shim bench-fs
+
+.PHONY: bench-shim bench-fs
