@@ -16,6 +16,7 @@ on stderr and a non-zero exit status):
   pods                             the ids of all pod sandboxes
 """
 
+import os
 import sys
 import time
 
@@ -36,6 +37,18 @@ def pod_config(pb, name, logdir):
                 namespace_options=pb.NamespaceOption(
                     network=pb.NODE))),
     )
+
+
+def mounts(pb):
+    """HUSK_CRI_MOUNT=HOST:CONTAINER: a hostPath volume with Kubernetes'
+    default propagation (None: private; HostToContainer needs a host whose
+    / is shared, which containerd checks and this machine's is not)."""
+    spec = os.environ.get("HUSK_CRI_MOUNT")
+    if not spec:
+        return []
+    host, ctr = spec.split(":", 1)
+    return [pb.Mount(host_path=host, container_path=ctr,
+                     propagation=pb.PROPAGATION_PRIVATE)]
 
 
 def main(argv):
@@ -66,6 +79,7 @@ def main(argv):
             image=pb.ImageSpec(image=image),
             command=args[4:],
             log_path=name + ".log",
+            mounts=mounts(pb),
             linux=pb.LinuxContainerConfig(
                 security_context=pb.LinuxContainerSecurityContext(
                     namespace_options=pb.NamespaceOption(
