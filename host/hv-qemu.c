@@ -235,6 +235,10 @@ char **qemu_build_argv(const struct vm_params *p, const struct qemu_host *h,
 	if (microvm)
 		sv_addf(&sv, "microvm,x-option-roms=off%s",
 			vfs ? ",memory-backend=mem0" : "");
+	else
+		sv_addf(&sv, "%s%s%s", cfg->machine_type,
+			cfg->image ? ",nvdimm=on" : "",
+			vfs ? ",memory-backend=mem0" : "");
 	/*
 	 * libvhost-user (virtiofsd) refuses legacy virtio: without this
 	 * the daemon aborts and the guest hangs.  Every virtio-mmio device
@@ -243,10 +247,7 @@ char **qemu_build_argv(const struct vm_params *p, const struct qemu_host *h,
 	if (microvm && vfs) {
 		sv_add(&sv, "-global");
 		sv_add(&sv, "virtio-mmio.force-legacy=false");
-	} else
-		sv_addf(&sv, "%s%s%s", cfg->machine_type,
-			cfg->image ? ",nvdimm=on" : "",
-			vfs ? ",memory-backend=mem0" : "");
+	}
 	sv_add(&sv, "-accel");
 	sv_add(&sv, h->kvm ? "kvm" : "tcg");
 	if (h->kvm) {

@@ -303,12 +303,15 @@ TEST_F(argv, virtio_fs_and_none)
 			       "queue-size=1024"));
 	strv_free(self->v);
 
-	/* 9p on microvm: no memfd, no -global. */
+	/* 9p on microvm: no memfd, no -global, the machine once. */
 	free(self->cfg.machine_type);
 	self->cfg.machine_type = xstrdup("microvm");
 	self->cfg.shared_fs = SHARED_FS_9P;
 	self->v = qemu_build_argv(&self->p, &self->h, &self->err);
 	ASSERT_NE(NULL, self->v);
+	EXPECT_STREQ("-accel", self->v[find_pair(self->v, "-machine",
+						 "microvm,x-option-roms=off") +
+				       2]);
 	EXPECT_EQ(-1, find_arg(self->v, "-global"));
 	EXPECT_EQ(-1, find_arg(self->v, "-object"));
 	EXPECT_LE(0, find_arg(self->v, "-fsdev"));
