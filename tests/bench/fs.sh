@@ -22,7 +22,8 @@ WORK='
 now() { /t/fsops now; }
 d=/bench; mkdir -p $d
 t0=$(now); dd if=/dev/zero of=$d/big bs=1M count=64 conv=fsync 2>/dev/null; t1=$(now)
-sync; [ "$DROP" = 1 ] && echo 3 >/proc/sys/vm/drop_caches
+dropped=no; sync
+[ "$DROP" = 1 ] && echo 3 >/proc/sys/vm/drop_caches && dropped=yes
 t2=$(now); dd if=$d/big of=/dev/null bs=1M 2>/dev/null; t3=$(now)
 mkdir $d/s
 t4=$(now); i=0; while [ $i -lt 1000 ]; do : >$d/s/f$i; i=$((i + 1)); done; t5=$(now)
@@ -30,7 +31,7 @@ stat -c %s $d/s/* >/dev/null; t6=$(now)
 rm -r $d/s; t7=$(now)
 rm -f $d/big
 ms() { echo $((($2 - $1) / 1000)); }
-echo "write $(ms $t0 $t1) read $(ms $t2 $t3) create $(ms $t4 $t5) stat $(ms $t5 $t6) remove $(ms $t6 $t7)"
+echo "write $(ms $t0 $t1) read $(ms $t2 $t3) create $(ms $t4 $t5) stat $(ms $t5 $t6) remove $(ms $t6 $t7) dropped $dropped"
 '
 
 # run_bench NAME DROP CTR-OPTIONS...: the workload's line.
@@ -66,6 +67,7 @@ for op in write read create stat remove; do
 	printf '| %-36s | %9s | %9s | %7s | %9s | %7s |\n' "$what" "$r" "$v" \
 		"$(ratio "$v" "$r")" "$n" "$(ratio "$n" "$r")"
 done
+echo "guest page cache dropped before the read: virtio-fs $(val "$vfs" dropped), 9p $(val "$p9" dropped) (runc: not dropped, host cache)"
 for x in "runc:$runc" "virtio-fs:$vfs" "9p:$p9"; do
 	case ${x#*:} in
 	write*) ;;
