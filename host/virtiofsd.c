@@ -349,6 +349,11 @@ pid_t virtiofsd_pid(const struct virtiofsd *d)
 	return d ? d->pid : 0;
 }
 
+pid_t virtiofsd_child_pid(const struct virtiofsd *d)
+{
+	return d ? d->child_pid : 0;
+}
+
 bool virtiofsd_reaped(struct virtiofsd *d, pid_t pid, int status)
 {
 	if (!d || !pid)

@@ -60,6 +60,8 @@ void virtiofsd_connected(struct virtiofsd *d);
 /* Readable once the monitor (the process we spawned) exited. */
 int virtiofsd_pidfd(const struct virtiofsd *d);
 pid_t virtiofsd_pid(const struct virtiofsd *d);
+/* The sandboxed child virtiofsd_connected() found, or 0. */
+pid_t virtiofsd_child_pid(const struct virtiofsd *d);
 
 /* The owner reaped @pid with @status: true when it was this daemon's. */
 bool virtiofsd_reaped(struct virtiofsd *d, pid_t pid, int status);
