@@ -89,7 +89,7 @@ write_husk_config() {
 		echo "path = \"$QEMU\""
 		echo "kernel = \"$KERNEL\""
 		echo "initrd = \"$INITRD\""
-		echo "machine_type = \"microvm\""
+		echo "machine_type = \"${HUSK_E2E_MACHINE:-microvm}\""
 		echo "accel = \"${HUSK_E2E_ACCEL:-tcg}\""
 		echo "default_vcpus = 1"
 		echo "default_memory = 256"
