@@ -71,6 +71,30 @@ fi
 ok "a container with a bind volume runs"
 expect "the VM's shared fs is virtio-fs (a virtiofsd runs)" yes \
 	"$([ -n "$(fs_pids)" ] && echo yes || echo no)"
+# Sandboxed: a monitor (the shim's child) and the daemon proper, its child,
+# in mount, pid and net namespaces other than the shim's, under seccomp
+# (mode 2, filter).
+shim=$(cat "$T/state/io.containerd.runtime.v2.task/$NS/fs-a/shim.pid" 2>/dev/null)
+mon= child=
+for p in $(fs_pids); do
+	pp=$(awk '/^PPid:/ { print $2 }' "/proc/$p/status" 2>/dev/null)
+	[ "$pp" = "$shim" ] && mon=$p
+done
+for p in $(fs_pids); do
+	[ "$(awk '/^PPid:/ { print $2 }' "/proc/$p/status" 2>/dev/null)" = "$mon" ] && child=$p
+done
+if [ -n "$mon" ] && [ -n "$child" ]; then
+	ns_differ=yes
+	for n in mnt pid net; do
+		[ "$(readlink "/proc/$shim/ns/$n")" = "$(readlink "/proc/$child/ns/$n")" ] &&
+			ns_differ="${ns_differ#yes} $n"
+	done
+	expect "virtiofsd's child is in mount, pid and net namespaces of its own (not the shim's)" yes "$ns_differ"
+	expect "virtiofsd's child runs under seccomp" 2 \
+		"$(awk '/^Seccomp:/ { print $2 }' "/proc/$child/status")"
+else
+	not_ok "virtiofsd: a monitor (child of the shim $shim) and its sandboxed child (got '$mon' '$child')"
+fi
 
 cx fs-a sh -c 'echo from-container >/v/c2h'
 expect "container -> host at once" from-container "$(cat "$V/c2h" 2>&1)"
