@@ -852,8 +852,11 @@ int vm_start(const struct vm_params *p, struct vm **out, struct herr *err)
 		goto fail;
 	}
 	if (qmp_start(vm, err) < 0) {
-		/* QEMU may have stopped because the daemon did. */
-		if (vm->fsd && hv_pidfd_wait(virtiofsd_pidfd(vm->fsd), 0) > 0) {
+		/*
+		 * QEMU may have stopped because the daemon did; a daemon
+		 * that exited 0 only saw QEMU go (QEMU's error stands).
+		 */
+		if (virtiofsd_failed(vm->fsd)) {
 			virtiofsd_error(vm->fsd, err);
 			herr_prefix(err, "VM failed to start");
 		}

@@ -194,6 +194,16 @@ static int peek_status(struct virtiofsd *d)
 	return si.si_status & 0x7f;
 }
 
+bool virtiofsd_failed(struct virtiofsd *d)
+{
+	int st;
+
+	if (!d || hv_pidfd_wait(d->pidfd, 0) <= 0)
+		return false;
+	st = peek_status(d);
+	return st != 0;
+}
+
 int virtiofsd_error(struct virtiofsd *d, struct herr *err)
 {
 	int st = peek_status(d);

@@ -66,6 +66,12 @@ pid_t virtiofsd_child_pid(const struct virtiofsd *d);
 /* The owner reaped @pid with @status: true when it was this daemon's. */
 bool virtiofsd_reaped(struct virtiofsd *d, pid_t pid, int status);
 
+/*
+ * It exited on its own, not with the clean 0 it gives when QEMU hangs up:
+ * the daemon, not QEMU, is what failed.
+ */
+bool virtiofsd_failed(struct virtiofsd *d);
+
 /* Why it is gone: "virtiofsd (pid N) exited with ...: <its log>". */
 int virtiofsd_error(struct virtiofsd *d, struct herr *err);
 
