@@ -5,8 +5,9 @@
 # under an rslave volume after the start showing in the container, an
 # rshared mount made in the container NOT reaching the host (what
 # virtio-fs cannot carry), and the faults: virtiofsd SIGKILLed under a
-# running container, a virtio_fs_daemon that does not exist, a volume
-# source removed before boot.  Each with the leak check.
+# running container, a virtio_fs_daemon that does not exist, one that
+# exits at once and one that never makes its socket, a volume source
+# removed before boot.  Each with the leak check.
 . "$(dirname "$0")/lib.sh"
 
 FSOPS=${FSOPS:-$TOP/$BUILD/tests/boot/fsops}
@@ -259,6 +260,41 @@ else
 fi
 ctr containers delete fs-nodaemon >/dev/null 2>&1
 assert_clean "missing virtio_fs_daemon" fs-nodaemon
+
+# A daemon that refuses to start, and one that never makes its socket:
+# Create fails naming virtiofsd and quoting its log; the second is killed.
+for kind in refuses hangs; do
+	f=$T/virtiofsd-$kind
+	{
+		echo '#!/bin/bash'
+		echo '[ "$1" = --version ] && { echo "virtiofsd version 7.2.0 (test stand-in)"; exit 0; }'
+		if [ $kind = refuses ]; then
+			echo 'echo "stand-in: cannot serve this source" >&2; exit 1'
+		else
+			# argv[0] keeps its path: the leak check looks for it.
+			echo 'echo "stand-in: hanging before the socket" >&2; exec -a "$0" sleep 1000'
+		fi
+	} >"$f"
+	chmod +x "$f"
+	write_husk_config "$T/$kind.toml" "virtio_fs_daemon = \"$f\""
+	note_ids "fs-$kind"
+	out=$(ctr run --rm --runtime "$RUNTIME" --runtime-config-path "$T/$kind.toml" \
+		"$IMG" "fs-$kind" echo never 2>&1)
+	rc=$?
+	if [ $kind = refuses ]; then
+		pat='virtiofsd failed to start: virtiofsd \(pid [0-9]+\) exited with status 1; its log .*stand-in: cannot serve this source'
+	else
+		pat='virtiofsd \(pid [0-9]+\): no socket .*vhost-fs.sock within 5000 ms; its log .*stand-in: hanging before the socket'
+	fi
+	if [ "$rc" -ne 0 ] && echo "$out" | grep -qE "$pat"; then
+		ok "virtiofsd that $kind: Create fails naming it and quoting its log"
+		echo "$out" | head -2 | diag
+	else
+		not_ok "virtiofsd that $kind: rc $rc, got '$out'"
+	fi
+	ctr containers delete "fs-$kind" >/dev/null 2>&1
+	assert_clean "virtiofsd that $kind" "fs-$kind"
+done
 
 # A volume source removed before the VM boots.
 mkdir "$T/gone"
