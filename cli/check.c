@@ -17,6 +17,7 @@
 
 #include "hv.h"
 #include "util.h"
+#include "virtiofsd.h"
 
 int check_main(int argc, char **argv);
 
@@ -113,6 +114,34 @@ static bool elf_has_pvh(const char *path, const unsigned char *eh)
 	return false;
 }
 
+/* Which shared filesystem this host will use, and why. */
+static void check_shared_fs(struct report *r, const struct husk_config *cfg)
+{
+	const char *why = cfg->shared_fs_why ? cfg->shared_fs_why : "";
+	enum virtiofsd_flavour fl;
+	char version[128];
+	struct herr err;
+
+	if (cfg->shared_fs != SHARED_FS_VIRTIO_FS) {
+		item(r, "ok", "shared_fs", "%s: %s%s",
+		     config_shared_fs_name(cfg->shared_fs), why,
+		     cfg->shared_fs_explicit
+			     ? ""
+			     : " (install qemu-system-common for virtio-fs)");
+		return;
+	}
+	if (virtiofsd_flavour(cfg->virtio_fs_daemon, &fl, version,
+			      sizeof(version), &err) < 0) {
+		item(r, "FAIL", "shared_fs", "virtio-fs: %s", err.msg);
+		return;
+	}
+	item(r, "ok", "shared_fs",
+	     "virtio-fs via %s (%s: %s, sandbox=namespace, seccomp); %s",
+	     cfg->virtio_fs_daemon,
+	     fl == VIRTIOFSD_C ? "QEMU's C virtiofsd" : "the Rust virtiofsd",
+	     version, why);
+}
+
 static void check_kernel(struct report *r, const struct husk_config *cfg)
 {
 	unsigned char h[1024];
@@ -135,7 +164,9 @@ static void check_kernel(struct report *r, const struct husk_config *cfg)
 		}
 		if (!elf_has_pvh(cfg->kernel, h)) {
 			item(r, "FAIL", "kernel",
-			     "%s: vmlinux without a PVH ELF note: QEMU cannot boot it (build with CONFIG_PVH=y, or use the bzImage)",
+			     "%s: vmlinux without a PVH ELF note: QEMU cannot "
+			     "boot it (build with CONFIG_PVH=y, or use the "
+			     "bzImage)",
 			     cfg->kernel);
 			return;
 		}
@@ -204,13 +235,15 @@ static void check_image(struct report *r, const struct husk_config *cfg)
 	if (read_at(cfg->image, pfn, sizeof(pfn), 4096) != sizeof(pfn) ||
 	    memcmp(pfn, "NVDIMM_PFN_INFO", 16)) {
 		item(r, "FAIL", "image",
-		     "%s: no fsdax info block at 4 KiB: no DAX in the guest (build it with rootfs-builder/mkimage.sh)",
+		     "%s: no fsdax info block at 4 KiB: no DAX in the guest "
+		     "(build it with rootfs-builder/mkimage.sh)",
 		     cfg->image);
 		return;
 	}
 	if (st.st_size % (2 << 20)) {
 		item(r, "FAIL", "image",
-		     "%s: size %lld is not a multiple of 2 MiB (the guest needs an aligned namespace)",
+		     "%s: size %lld is not a multiple of 2 MiB (the guest "
+		     "needs an aligned namespace)",
 		     cfg->image, (long long)st.st_size);
 		return;
 	}
@@ -251,7 +284,8 @@ static void check_accel(struct report *r, const struct husk_config *cfg)
 		item(r, "ok", "accel", "KVM (accel = \"auto\")");
 	else if (!want_kvm && !want_tcg && tcg)
 		item(r, "warn", "accel",
-		     "TCG will be used: guests run, several times slower than under KVM");
+		     "TCG will be used: guests run, several times slower than "
+		     "under KVM");
 }
 
 static void check_sources(struct report *r, const struct husk_config *cfg)
@@ -301,7 +335,8 @@ int check_main(int argc, char **argv)
 	}
 	if (config_load(config, &cfg, &err) < 0) {
 		item(&r, "FAIL", "configuration", "%s", err.msg);
-		printf("husk cannot run on this host: fix the configuration first\n");
+		printf("husk cannot run on this host: fix the configuration "
+		       "first\n");
 		config_free(&cfg);
 		return 1;
 	}
@@ -325,7 +360,8 @@ int check_main(int argc, char **argv)
 			     "QEMU runs with -sandbox (seccomp)");
 		else
 			item(&r, "warn", "sandbox",
-			     "QEMU cannot use -sandbox, it will run without: %s",
+			     "QEMU cannot use -sandbox, it will run without: "
+			     "%s",
 			     err.msg);
 	}
 	if (vhost_vsock_usable(&err))
@@ -341,18 +377,7 @@ int check_main(int argc, char **argv)
 		check_initrd(&r, cfg.initrd);
 	if (cfg.image)
 		check_image(&r, &cfg);
-	if (cfg.shared_fs == SHARED_FS_VIRTIO_FS) {
-		if (access(cfg.virtio_fs_daemon, X_OK) < 0)
-			item(&r, "FAIL", "shared_fs",
-			     "virtio-fs needs virtiofsd: %s: %s (or set shared_fs = \"virtio-9p\")",
-			     cfg.virtio_fs_daemon, strerror(errno));
-		else
-			item(&r, "ok", "shared_fs", "virtio-fs via %s",
-			     cfg.virtio_fs_daemon);
-	} else {
-		item(&r, "ok", "shared_fs", "%s",
-		     config_shared_fs_name(cfg.shared_fs));
-	}
+	check_shared_fs(&r, &cfg);
 	if (r.fails)
 		printf("husk cannot run on this host: %d problem%s\n", r.fails,
 		       r.fails == 1 ? "" : "s");

@@ -14,6 +14,7 @@
 
 #include "hv.h"
 #include "util.h"
+#include "virtiofsd.h"
 
 int env_main(int argc, char **argv);
 
@@ -140,6 +141,25 @@ static void print_vm(const struct husk_config *cfg, bool kvm, bool sandbox,
 	}
 	printf("]\n");
 	strv_free(argv);
+	if (cfg->shared_fs == SHARED_FS_VIRTIO_FS) {
+		enum virtiofsd_flavour fl;
+
+		if (virtiofsd_flavour(cfg->virtio_fs_daemon, &fl, NULL, 0,
+				      &err) < 0) {
+			put_str("virtiofsd_error", err.msg);
+			return;
+		}
+		argv = virtiofsd_build_argv(cfg, fl, "<run_dir>/" VM_FS_SOCK,
+					    "<shared_dir>");
+		printf("virtiofsd_command = [\n");
+		for (char **a = argv; *a; a++) {
+			printf("  ");
+			put_quoted(*a);
+			printf(",\n");
+		}
+		printf("]\n");
+		strv_free(argv);
+	}
 }
 
 int env_main(int argc, char **argv)

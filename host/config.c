@@ -43,6 +43,7 @@ enum key_kind {
 	K_UINT, /* min..max */
 	K_BOOL,
 	K_SHARED_FS,
+	K_STRV, /* array of strings, replaces the previous value */
 };
 
 struct keydef {
@@ -58,6 +59,9 @@ struct keydef {
 
 static const char *const machines[] = { "microvm", "q35", "pc", NULL };
 static const char *const accels[] = { "auto", "kvm", "tcg", NULL };
+/* Kata's Rust daemon spells "none" "never": taken as "none". */
+static const char *const fs_caches[] = { "auto", "always", "none", "never",
+					 NULL };
 
 static const struct keydef hv_keys[] = {
 	{ "path", K_PATH, F(hypervisor_path), false, 0, 0, NULL },
@@ -71,6 +75,12 @@ static const struct keydef hv_keys[] = {
 	  NULL },
 	{ "shared_fs", K_SHARED_FS, F(shared_fs), false, 0, 0, NULL },
 	{ "virtio_fs_daemon", K_PATH, F(virtio_fs_daemon), true, 0, 0, NULL },
+	{ "virtio_fs_cache", K_CHOICE, F(virtio_fs_cache), false, 0, 0,
+	  fs_caches },
+	{ "virtio_fs_cache_size", K_UINT, F(virtio_fs_cache_size), false, 0,
+	  1 << 20, NULL },
+	{ "virtio_fs_extra_args", K_STRV, F(virtio_fs_extra_args), false, 0, 0,
+	  NULL },
 	{ "msize_9p", K_UINT, F(msize_9p), false, 4096, 1 << 20, NULL },
 	{ "enable_debug", K_BOOL, F(enable_debug), false, 0, 0, NULL },
 	{ "accel", K_CHOICE, F(accel), false, 0, 0, accels },
@@ -110,6 +120,7 @@ static int apply_key(struct toml_parser *ps, struct husk_config *cfg,
 	char *base = (char *)cfg;
 	enum toml_type want = k->kind == K_UINT	  ? TOML_INT
 			      : k->kind == K_BOOL ? TOML_BOOL
+			      : k->kind == K_STRV ? TOML_ARRAY
 						  : TOML_STR;
 
 	if (v->type != want)
@@ -152,10 +163,29 @@ static int apply_key(struct toml_parser *ps, struct husk_config *cfg,
 	case K_BOOL:
 		*(bool *)(base + k->off) = v->b;
 		return 0;
+	case K_STRV: {
+		char ***slot = (char ***)(base + k->off);
+		char **sv = xcalloc(v->n + 1, sizeof(*sv));
+
+		for (size_t i = 0; i < v->n; i++) {
+			if (v->items[i].type != TOML_STR) {
+				strv_free(sv);
+				return toml_error(
+					ps,
+					"expected an array of strings, got %s",
+					toml_type_name(v->items[i].type));
+			}
+			sv[i] = xstrdup(v->items[i].s);
+		}
+		strv_free(*slot);
+		*slot = sv;
+		return 0;
+	}
 	case K_SHARED_FS:
 		for (size_t i = 0; i < ARRAY_SIZE(shared_fs_names); i++)
 			if (!strcmp(shared_fs_names[i], v->s)) {
 				*(enum shared_fs *)(base + k->off) = i;
+				cfg->shared_fs_explicit = true;
 				return 0;
 			}
 		return toml_error(
@@ -250,13 +280,13 @@ int config_parse(const char *text, size_t len, const char *filename,
 		return -1;
 	/* One file choosing both is a mistake; across files the later wins. */
 	if (cp.initrd_line && cp.image_line)
-		return herr_set(
-			err, GRPC_INVALID_ARGUMENT, 0,
-			"%s:%u: both initrd and image are set (lines %u and %u): choose one",
-			filename,
-			cp.initrd_line > cp.image_line ? cp.initrd_line
-						       : cp.image_line,
-			cp.initrd_line, cp.image_line);
+		return herr_set(err, GRPC_INVALID_ARGUMENT, 0,
+				"%s:%u: both initrd and image are set (lines "
+				"%u and %u): choose one",
+				filename,
+				cp.initrd_line > cp.image_line ? cp.initrd_line
+							       : cp.image_line,
+				cp.initrd_line, cp.image_line);
 	if (cp.image_line)
 		set_str(&cfg->initrd, NULL);
 	if (cp.initrd_line)
@@ -282,7 +312,9 @@ void config_defaults(struct husk_config *cfg)
 	cfg->default_vcpus = 1;
 	cfg->default_memory = 256;
 	cfg->shared_fs = SHARED_FS_9P;
-	cfg->virtio_fs_daemon = xstrdup("/usr/libexec/virtiofsd");
+	/* Debian 12's (qemu-system-common): QEMU 7.2's C virtiofsd. */
+	cfg->virtio_fs_daemon = xstrdup("/usr/lib/qemu/virtiofsd");
+	cfg->virtio_fs_cache = xstrdup("auto");
 	cfg->msize_9p = 8192;
 	cfg->accel = xstrdup("auto");
 	cfg->dial_timeout = 30;
@@ -299,6 +331,9 @@ void config_free(struct husk_config *cfg)
 	free(cfg->machine_type);
 	free(cfg->kernel_params);
 	free(cfg->virtio_fs_daemon);
+	free(cfg->virtio_fs_cache);
+	strv_free(cfg->virtio_fs_extra_args);
+	free(cfg->shared_fs_why);
 	free(cfg->accel);
 	free(cfg->sources);
 	memset(cfg, 0, sizeof(*cfg));
@@ -472,13 +507,60 @@ int config_validate(const struct husk_config *cfg, struct herr *err)
 		return herr_set(err, GRPC_INVALID_ARGUMENT, 0,
 				"configuration: both initrd and image are set");
 	if (cfg->image && !strcmp(m, "microvm"))
-		return herr_set(
-			err, GRPC_INVALID_ARGUMENT, 0,
-			"configuration: image %s needs machine_type q35 or pc (microvm has no nvdimm)",
-			cfg->image);
+		return herr_set(err, GRPC_INVALID_ARGUMENT, 0,
+				"configuration: image %s needs machine_type "
+				"q35 or pc (microvm has no nvdimm)",
+				cfg->image);
 	if (!cfg->hypervisor_path || !*cfg->hypervisor_path)
 		return herr_set(err, GRPC_INVALID_ARGUMENT, 0,
 				"configuration: no hypervisor path");
+	if (cfg->virtio_fs_cache_size)
+		return herr_set(err, GRPC_INVALID_ARGUMENT, 0,
+				"configuration: virtio_fs_cache_size = %u: %s",
+				cfg->virtio_fs_cache_size, CONFIG_NO_DAX);
+	return 0;
+}
+
+int config_resolve_shared_fs(struct husk_config *cfg, struct herr *err)
+{
+	const char *d = cfg->virtio_fs_daemon;
+	bool have = d && access(d, X_OK) == 0;
+	int e = errno;
+	char *why;
+
+	/* Kata's Rust daemon says "never" where the C one says "none". */
+	if (cfg->virtio_fs_cache && !strcmp(cfg->virtio_fs_cache, "never"))
+		set_str(&cfg->virtio_fs_cache, "none");
+	if (cfg->shared_fs_explicit) {
+		if (cfg->shared_fs == SHARED_FS_VIRTIO_FS && !have)
+			return herr_set(
+				err, GRPC_INVALID_ARGUMENT, 0,
+				"configuration: shared_fs = \"virtio-fs\" "
+				"needs virtiofsd: virtio_fs_daemon %s: %s "
+				"(install qemu-system-common, or set shared_fs "
+				"= \"virtio-9p\")",
+				d ? d : "(unset)",
+				d ? strerror(e) : "not configured");
+		if (asprintf(&why, "set in the configuration%s%s",
+			     cfg->shared_fs == SHARED_FS_VIRTIO_FS ? " via "
+								   : "",
+			     cfg->shared_fs == SHARED_FS_VIRTIO_FS ? d : "") <
+		    0)
+			abort();
+	} else if (have) {
+		cfg->shared_fs = SHARED_FS_VIRTIO_FS;
+		if (asprintf(&why, "default: virtiofsd %s is executable", d) <
+		    0)
+			abort();
+	} else {
+		cfg->shared_fs = SHARED_FS_9P;
+		if (asprintf(&why, "default: no virtiofsd at %s (%s)",
+			     d ? d : "(unset)",
+			     d ? strerror(e) : "virtio_fs_daemon unset") < 0)
+			abort();
+	}
+	free(cfg->shared_fs_why);
+	cfg->shared_fs_why = why;
 	return 0;
 }
 
@@ -499,6 +581,8 @@ int config_load_dirs(const char *share_dir, const char *etc_dir,
 			return -1;
 	}
 	if (load_dropins(dirs, ARRAY_SIZE(dirs), cfg, err) < 0)
+		return -1;
+	if (config_resolve_shared_fs(cfg, err) < 0)
 		return -1;
 	return config_validate(cfg, err);
 }
@@ -533,16 +617,17 @@ int config_load(const char *explicit_path, struct husk_config *cfg,
 		return config_load_dirs(HUSK_CONF_SHARE_DIR, HUSK_CONF_ETC_DIR,
 					cfg, err);
 	config_defaults(cfg);
-	if (config_load_file(path, cfg, err) < 0)
+	if (config_load_file(path, cfg, err) < 0 ||
+	    config_resolve_shared_fs(cfg, err) < 0)
 		return -1;
 	return config_validate(cfg, err);
 }
 
 /* ---- husk env ------------------------------------------------------------ */
 
-static void dump_str(FILE *f, const char *key, const char *v)
+static void dump_strval(FILE *f, const char *v)
 {
-	fprintf(f, "%s = \"", key);
+	fputc('"', f);
 	for (const unsigned char *p = (const unsigned char *)(v ? v : ""); *p;
 	     p++) {
 		if (*p == '"' || *p == '\\')
@@ -552,7 +637,14 @@ static void dump_str(FILE *f, const char *key, const char *v)
 		else
 			fputc(*p, f);
 	}
-	fputs("\"\n", f);
+	fputc('"', f);
+}
+
+static void dump_str(FILE *f, const char *key, const char *v)
+{
+	fprintf(f, "%s = ", key);
+	dump_strval(f, v);
+	fputc('\n', f);
 }
 
 void config_dump(const struct husk_config *cfg, FILE *f)
@@ -579,7 +671,17 @@ void config_dump(const struct husk_config *cfg, FILE *f)
 	fprintf(f, "default_vcpus = %u\n", cfg->default_vcpus);
 	fprintf(f, "default_memory = %u\n", cfg->default_memory);
 	dump_str(f, "shared_fs", config_shared_fs_name(cfg->shared_fs));
+	if (cfg->shared_fs_why)
+		fprintf(f, "# shared_fs: %s\n", cfg->shared_fs_why);
 	dump_str(f, "virtio_fs_daemon", cfg->virtio_fs_daemon);
+	dump_str(f, "virtio_fs_cache", cfg->virtio_fs_cache);
+	fprintf(f, "virtio_fs_cache_size = %u\n", cfg->virtio_fs_cache_size);
+	fputs("virtio_fs_extra_args = [", f);
+	for (char **a = cfg->virtio_fs_extra_args; a && *a; a++) {
+		fputs(a == cfg->virtio_fs_extra_args ? "" : ", ", f);
+		dump_strval(f, *a);
+	}
+	fputs("]\n", f);
 	fprintf(f, "msize_9p = %u\n", cfg->msize_9p);
 	fprintf(f, "enable_debug = %s\n", cfg->enable_debug ? "true" : "false");
 	dump_str(f, "accel", cfg->accel);

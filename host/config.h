@@ -37,7 +37,14 @@ struct husk_config {
 	unsigned int default_memory; /* default_memory, MiB */
 	/* shared_fs: "virtio-9p", "virtio-fs", "none" */
 	enum shared_fs shared_fs;
+	/* Set by a file; otherwise config_load() chooses (see below). */
+	bool shared_fs_explicit;
+	/* Why this shared_fs: for "husk check" (config_load() sets it). */
+	char *shared_fs_why;
 	char *virtio_fs_daemon; /* virtio_fs_daemon */
+	char *virtio_fs_cache; /* virtio_fs_cache: "auto", "always", "none" */
+	unsigned int virtio_fs_cache_size; /* virtio_fs_cache_size, MiB (DAX) */
+	char **virtio_fs_extra_args; /* virtio_fs_extra_args, NULL-ended */
 	unsigned int msize_9p; /* msize_9p */
 	bool enable_debug; /* enable_debug (hypervisor and agent) */
 	char *accel; /* husk: "auto" (probe KVM), "kvm", "tcg" */
@@ -93,6 +100,20 @@ int config_load_file(const char *path, struct husk_config *cfg,
  * image, an image only on a machine with nvdimm (q35, pc).
  */
 int config_validate(const struct husk_config *cfg, struct herr *err);
+
+/*
+ * Settle shared_fs once the files are read: an explicit choice stays (an
+ * explicit virtio-fs without an executable virtio_fs_daemon is an error
+ * naming the path); otherwise virtio-fs when the daemon is executable,
+ * else virtio-9p.  Records the reason in shared_fs_why.  config_load()
+ * and config_load_dirs() call it.
+ */
+int config_resolve_shared_fs(struct husk_config *cfg, struct herr *err);
+
+/* QEMU 7.2's vhost-user-fs has no DAX window: why cache_size is refused. */
+#define CONFIG_NO_DAX                                                   \
+	"QEMU 7.2's vhost-user-fs has no DAX window (cache-size); set " \
+	"virtio_fs_cache_size = 0"
 
 /* Parse one file's text into @cfg on top of what is there (for drop-ins). */
 int config_parse(const char *text, size_t len, const char *filename,

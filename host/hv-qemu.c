@@ -40,9 +40,9 @@
 #include "kconfig.h"
 #include "log.h"
 #include "util.h"
+#include "virtiofsd.h"
 
 #define QMP_TIMEOUT_MS 10000
-#define FS_DAEMON_TIMEOUT_MS 5000
 #define QEMU_KILL_WAIT_MS 5000
 #define TAIL_BYTES 400
 #define AGENT_PORT_ID "channel0"
@@ -64,8 +64,7 @@ struct vm {
 	unsigned int cid;
 	pid_t pid;
 	int pidfd;
-	pid_t fs_pid; /* virtiofsd, or 0 */
-	int fs_pidfd;
+	struct virtiofsd *fsd; /* shared_fs virtio-fs, or NULL */
 	int qmp_fd;
 	char qmp_buf[8192];
 	size_t qmp_len;
@@ -108,7 +107,6 @@ __attribute__((format(printf, 2, 3))) static void sv_addf(struct strv *sv,
 	sv_add(sv, s);
 	free(s);
 }
-
 
 /* QEMU option values separate on ','; a literal comma is written ",,". */
 static char *opt_escape(const char *s)
@@ -218,10 +216,10 @@ char **qemu_build_argv(const struct vm_params *p, const struct qemu_host *h,
 	char *cmdline;
 
 	if (cfg->image && microvm) {
-		herr_set(
-			err, GRPC_INVALID_ARGUMENT, 0,
-			"image %s needs machine_type q35 or pc (microvm has no nvdimm)",
-			cfg->image);
+		herr_set(err, GRPC_INVALID_ARGUMENT, 0,
+			 "image %s needs machine_type q35 or pc (microvm has "
+			 "no nvdimm)",
+			 cfg->image);
 		return NULL;
 	}
 	if (cfg->shared_fs != SHARED_FS_NONE && !p->shared_dir) {
@@ -241,6 +239,15 @@ char **qemu_build_argv(const struct vm_params *p, const struct qemu_host *h,
 		sv_addf(&sv, "%s%s%s", cfg->machine_type,
 			cfg->image ? ",nvdimm=on" : "",
 			vfs ? ",memory-backend=mem0" : "");
+	/*
+	 * libvhost-user (virtiofsd) refuses legacy virtio: without this
+	 * the daemon aborts and the guest hangs.  Every virtio-mmio device
+	 * becomes modern, which the guest kernel handles.
+	 */
+	if (microvm && vfs) {
+		sv_add(&sv, "-global");
+		sv_add(&sv, "virtio-mmio.force-legacy=false");
+	}
 	sv_add(&sv, "-accel");
 	sv_add(&sv, h->kvm ? "kvm" : "tcg");
 	if (h->kvm) {
@@ -282,7 +289,8 @@ char **qemu_build_argv(const struct vm_params *p, const struct qemu_host *h,
 		/* Read-only and shared: one page cache copy for every VM. */
 		sv_add(&sv, "-object");
 		sv_addf(&sv,
-			"memory-backend-file,id=nvmem0,mem-path=%s,size=%llu,readonly=on,share=on",
+			"memory-backend-file,id=nvmem0,mem-path=%s,size=%llu,"
+			"readonly=on,share=on",
 			img, h->image_size);
 		sv_add(&sv, "-device");
 		sv_add(&sv, "nvdimm,id=nv0,memdev=nvmem0,unarmed=on");
@@ -309,9 +317,8 @@ char **qemu_build_argv(const struct vm_params *p, const struct qemu_host *h,
 			",server=on,wait=off",
 			run);
 		sv_add(&sv, "-device");
-		sv_add(&sv,
-		       "virtserialport,bus=serial0.0,chardev=agent0,id=" AGENT_PORT_ID
-		       ",name=" AGENT_PORT_NAME);
+		sv_add(&sv, "virtserialport,bus=serial0.0,chardev=agent0,"
+			    "id=" AGENT_PORT_ID ",name=" AGENT_PORT_NAME);
 	}
 
 	if (cfg->shared_fs == SHARED_FS_9P) {
@@ -319,16 +326,20 @@ char **qemu_build_argv(const struct vm_params *p, const struct qemu_host *h,
 
 		sv_add(&sv, "-fsdev");
 		sv_addf(&sv,
-			"local,id=fs0,path=%s,security_model=none,multidevs=remap",
+			"local,id=fs0,path=%s,security_model=none,multidevs="
+			"remap",
 			shared);
 		sv_add(&sv, "-device");
 		sv_addf(&sv, "%s,fsdev=fs0,mount_tag=" SHARED_TAG,
 			virtio_dev(cfg, "virtio-9p"));
 	} else if (vfs) {
-		/* vhost-user needs guest RAM that virtiofsd can map. */
+		/*
+		 * vhost-user needs guest RAM that virtiofsd can map: a
+		 * shared memfd (nothing on disk; it goes with QEMU), the
+		 * size of the base RAM (-m without the nvdimm's room).
+		 */
 		sv_add(&sv, "-object");
-		sv_addf(&sv,
-			"memory-backend-file,id=mem0,size=%uM,mem-path=/dev/shm,share=on",
+		sv_addf(&sv, "memory-backend-memfd,id=mem0,size=%uM,share=on",
 			cfg->default_memory ? cfg->default_memory : 256);
 		sv_add(&sv, "-chardev");
 		sv_addf(&sv, "socket,id=vfs0,path=%s/" VM_FS_SOCK, run);
@@ -337,21 +348,6 @@ char **qemu_build_argv(const struct vm_params *p, const struct qemu_host *h,
 			"%s,chardev=vfs0,tag=" SHARED_TAG ",queue-size=1024",
 			virtio_dev(cfg, "vhost-user-fs"));
 	}
-	return sv.v;
-}
-
-char **virtiofsd_build_argv(const struct vm_params *p)
-{
-	struct strv sv = { 0 };
-
-	/* The Rust virtiofsd's options (the C one in old QEMU is gone). */
-	sv_add(&sv, p->cfg->virtio_fs_daemon);
-	sv_addf(&sv, "--socket-path=%s/" VM_FS_SOCK, p->run_dir);
-	sv_addf(&sv, "--shared-dir=%s", p->shared_dir);
-	sv_add(&sv, "--cache=auto");
-	sv_add(&sv, "--thread-pool-size=1");
-	sv_add(&sv, "--announce-submounts");
-	sv_add(&sv, "--sandbox=none");
 	return sv.v;
 }
 
@@ -411,9 +407,9 @@ static void describe_status(int status, char *out, size_t cap)
 		snprintf(out, cap, "qemu was killed by signal %d (%s)",
 			 WTERMSIG(status), strsignal(WTERMSIG(status)));
 	else if (WEXITSTATUS(status) == 0)
-		snprintf(
-			out, cap,
-			"qemu exited with status 0 (the guest powered off or rebooted)");
+		snprintf(out, cap,
+			 "qemu exited with status 0 (the guest powered off or "
+			 "rebooted)");
 	else
 		snprintf(out, cap, "qemu exited with status %d",
 			 WEXITSTATUS(status));
@@ -705,7 +701,7 @@ static struct vm *vm_new(const struct vm_params *p)
 	vm->console_log = path_in(p->run_dir, VM_CONSOLE_LOG);
 	vm->qemu_log = path_in(p->run_dir, VM_QEMU_LOG);
 	vm->console_ours = p->console_fd < 0;
-	vm->vsock_fd = vm->pidfd = vm->fs_pidfd = vm->qmp_fd = -1;
+	vm->vsock_fd = vm->pidfd = vm->qmp_fd = -1;
 	return vm;
 }
 
@@ -714,8 +710,10 @@ static void vm_release(struct vm *vm)
 	if (vm->qmp_fd >= 0)
 		close(vm->qmp_fd);
 	vm->qmp_fd = -1;
+	/* QEMU first: its disconnect ends virtiofsd's sandboxed child. */
 	kill_and_reap(&vm->pidfd, &vm->pid);
-	kill_and_reap(&vm->fs_pidfd, &vm->fs_pid);
+	virtiofsd_stop(vm->fsd);
+	vm->fsd = NULL;
 	if (vm->vsock_fd >= 0)
 		close(vm->vsock_fd);
 	vm->vsock_fd = -1;
@@ -734,38 +732,6 @@ static void vm_destroy(struct vm *vm)
 	free(vm);
 }
 
-/* Start virtiofsd and wait for its socket. */
-static int start_fs_daemon(struct vm *vm, const struct vm_params *p, int log,
-			   struct herr *err)
-{
-	char **argv;
-	long long deadline = now_ms() + FS_DAEMON_TIMEOUT_MS;
-	struct stat st;
-
-	if (check_file("virtio_fs_daemon", p->cfg->virtio_fs_daemon, X_OK,
-		       err) < 0)
-		return herr_prefix(
-			err,
-			"shared_fs virtio-fs needs virtiofsd (or set shared_fs = \"virtio-9p\")");
-	argv = virtiofsd_build_argv(p);
-	vm->fs_pid = hv_spawn(argv, NULL, 0, log, &vm->fs_pidfd, err);
-	strv_free(argv);
-	if (vm->fs_pid < 0) {
-		vm->fs_pid = 0;
-		return -1;
-	}
-	while (stat(vm->fs_sock, &st) < 0) {
-		if (hv_pidfd_wait(vm->fs_pidfd, 10) > 0)
-			return vm_error(vm, err, GRPC_UNAVAILABLE,
-					"virtiofsd exited at start", false);
-		if (now_ms() > deadline)
-			return herr_set(err, GRPC_DEADLINE_EXCEEDED, 0,
-					"virtiofsd: no socket %s within %d ms",
-					vm->fs_sock, FS_DAEMON_TIMEOUT_MS);
-	}
-	return 0;
-}
-
 static bool choose_kvm(const struct husk_config *cfg)
 {
 	struct herr why;
@@ -777,9 +743,9 @@ static bool choose_kvm(const struct husk_config *cfg)
 	if (kvm_usable(cfg->hypervisor_path, &why))
 		return true;
 	/* The reason may quote QEMU: keep it inside the escaped message. */
-	log_warn(
-		"KVM is not usable, falling back to TCG (software emulation, much slower): %s",
-		why.msg);
+	log_warn("KVM is not usable, falling back to TCG (software emulation, "
+		 "much slower): %s",
+		 why.msg);
 	return false;
 }
 
@@ -795,15 +761,17 @@ int vm_start(const struct vm_params *p, struct vm **out, struct herr *err)
 	char **argv;
 
 	if (!IS_ENABLED(CONFIG_HV_QEMU))
-		return herr_set(err, GRPC_UNIMPLEMENTED, 0,
-				"built without the QEMU driver (CONFIG_HV_QEMU)");
+		return herr_set(
+			err, GRPC_UNIMPLEMENTED, 0,
+			"built without the QEMU driver (CONFIG_HV_QEMU)");
 	if (config_validate(cfg, err) < 0)
 		return -1;
 	if (cfg->hypervisor && strcmp(cfg->hypervisor, "qemu"))
-		return herr_set(
-			err, GRPC_UNIMPLEMENTED, 0,
-			"hypervisor %s: VMs are started with qemu only (hv-clh.c has the Cloud Hypervisor API client, not the VM lifecycle)",
-			cfg->hypervisor);
+		return herr_set(err, GRPC_UNIMPLEMENTED, 0,
+				"hypervisor %s: VMs are started with qemu only "
+				"(hv-clh.c has the Cloud Hypervisor API "
+				"client, not the VM lifecycle)",
+				cfg->hypervisor);
 	/* Fail fast and by name, before QEMU says it less clearly. */
 	if (check_file("hypervisor", cfg->hypervisor_path, X_OK, err) < 0 ||
 	    check_file("kernel", cfg->kernel, R_OK, err) < 0 ||
@@ -847,9 +815,9 @@ int vm_start(const struct vm_params *p, struct vm **out, struct herr *err)
 			h.vsock_fd = 3 + n_fds++;
 			h.vsock_cid = vm->cid;
 		} else {
-			log_warn(
-				"vhost-vsock present but unusable, using virtio-serial: %s",
-				why.msg);
+			log_warn("vhost-vsock present but unusable, using "
+				 "virtio-serial: %s",
+				 why.msg);
 		}
 	}
 	/* Leftovers of a crashed shim would make QEMU's bind() fail. */
@@ -863,7 +831,7 @@ int vm_start(const struct vm_params *p, struct vm **out, struct herr *err)
 		goto fail;
 	}
 	if (cfg->shared_fs == SHARED_FS_VIRTIO_FS &&
-	    start_fs_daemon(vm, p, log, err) < 0)
+	    virtiofsd_start(cfg, p->run_dir, p->shared_dir, &vm->fsd, err) < 0)
 		goto fail;
 	argv = qemu_build_argv(p, &h, err);
 	if (!argv)
@@ -883,8 +851,19 @@ int vm_start(const struct vm_params *p, struct vm **out, struct herr *err)
 		vm->pid = 0;
 		goto fail;
 	}
-	if (qmp_start(vm, err) < 0)
+	if (qmp_start(vm, err) < 0) {
+		/*
+		 * QEMU may have stopped because the daemon did; a daemon
+		 * that exited 0 only saw QEMU go (QEMU's error stands).
+		 */
+		if (virtiofsd_failed(vm->fsd)) {
+			virtiofsd_error(vm->fsd, err);
+			herr_prefix(err, "VM failed to start");
+		}
 		goto fail;
+	}
+	/* QEMU connected during its start: the sandboxed child exists. */
+	virtiofsd_connected(vm->fsd);
 	snprintf(vm->desc, sizeof(vm->desc),
 		 "qemu %s %s %u vCPU %u MiB %s %s %s%s",
 		 cfg->machine_type ? cfg->machine_type : "microvm",
@@ -920,10 +899,10 @@ static int connect_vsock(struct vm *vm, long long deadline, struct herr *err)
 					"VM exited before the agent answered",
 					true);
 		if (now_ms() >= deadline)
-			return vm_error(
-				vm, err, GRPC_DEADLINE_EXCEEDED,
-				"agent not listening on vsock port 1024 in time (the VM is running)",
-				false);
+			return vm_error(vm, err, GRPC_DEADLINE_EXCEEDED,
+					"agent not listening on vsock port "
+					"1024 in time (the VM is running)",
+					false);
 	}
 }
 
@@ -945,20 +924,20 @@ int vm_connect_agent(struct vm *vm, long long timeout_ms, struct herr *err)
 		if (rc < 0) {
 			/* QEMU went away while we waited: say so plainly. */
 			if (hv_pidfd_wait(vm->pidfd, 0) > 0)
-				return vm_error(
-					vm, err, GRPC_UNAVAILABLE,
-					"VM exited before the agent opened its channel",
-					true);
+				return vm_error(vm, err, GRPC_UNAVAILABLE,
+						"VM exited before the agent "
+						"opened its channel",
+						true);
 			return -1;
 		}
 		if (rc == 0) {
 			char what[160];
 
-			snprintf(
-				what, sizeof(what),
-				"agent did not open its channel (virtio-serial " AGENT_PORT_NAME
-				") within %lld ms; the VM is running",
-				timeout_ms);
+			snprintf(what, sizeof(what),
+				 "agent did not open its channel "
+				 "(virtio-serial " AGENT_PORT_NAME
+				 ") within %lld ms; the VM is running",
+				 timeout_ms);
 			return vm_error(vm, err, GRPC_DEADLINE_EXCEEDED, what,
 					false);
 		}
@@ -1027,6 +1006,23 @@ void vm_free(struct vm *vm)
 	if (!vm->stopped)
 		vm_stop(vm, false, 0, NULL);
 	vm_destroy(vm);
+}
+
+int vm_fs_pidfd(const struct vm *vm)
+{
+	return virtiofsd_pidfd(vm->fsd);
+}
+
+int vm_fs_error(struct vm *vm, struct herr *err)
+{
+	if (!vm->fsd)
+		return herr_set(err, GRPC_UNAVAILABLE, 0, "no virtiofsd");
+	return virtiofsd_error(vm->fsd, err);
+}
+
+bool vm_child_reaped(struct vm *vm, pid_t pid, int wait_status)
+{
+	return vm && virtiofsd_reaped(vm->fsd, pid, wait_status);
 }
 
 const char *vm_describe(const struct vm *vm)

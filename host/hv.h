@@ -86,6 +86,20 @@ void vm_free(struct vm *vm);
  */
 bool kvm_usable(const char *qemu_path, struct herr *why);
 
+/*
+ * virtiofsd (shared_fs = "virtio-fs", virtiofsd.c): a pidfd readable once
+ * it exited (-1 without one; watch it for the pod's whole life: QEMU
+ * tells nobody when its daemon dies, the guest's next access hangs), and
+ * why it is gone, quoting its log.
+ */
+int vm_fs_pidfd(const struct vm *vm);
+int vm_fs_error(struct vm *vm, struct herr *err);
+/*
+ * The owner reaped @pid: true when it was one of the VM's helper
+ * processes (virtiofsd's monitor or its sandboxed child), status kept.
+ */
+bool vm_child_reaped(struct vm *vm, pid_t pid, int wait_status);
+
 /* Human-readable description of the VM (machine, accel), for logs. */
 const char *vm_describe(const struct vm *vm);
 
@@ -156,8 +170,6 @@ char **qemu_build_argv(const struct vm_params *p, const struct qemu_host *h,
 /* The guest kernel command line alone (part of the argv above). */
 char *qemu_kernel_cmdline(const struct husk_config *cfg,
 			  const struct qemu_host *h);
-/* argv for virtiofsd (shared_fs = "virtio-fs"). */
-char **virtiofsd_build_argv(const struct vm_params *p);
 
 /* ---- Cloud Hypervisor (hv-clh.c), CONFIG_HV_CLOUD_HYPERVISOR ----------- */
 

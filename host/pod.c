@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -44,6 +45,7 @@ struct pod *pod_new(struct evloop *loop, const char *id, const char *run_dir,
 		abort();
 	pod->state = POD_NEW;
 	pod->console_fd = -1;
+	pod->fs_pidfd = -1;
 	pod->agent = agent_new(loop);
 	agent_on_close(pod->agent, on_agent_closed, pod);
 	return pod;
@@ -119,6 +121,9 @@ static void stop_vm(struct pod *pod, bool graceful)
 	struct herr err;
 
 	agent_shutdown(pod->agent, NULL);
+	if (pod->fs_pidfd >= 0)
+		evloop_del(pod->loop, pod->fs_pidfd);
+	pod->fs_pidfd = -1;
 	if (pod->vm) {
 		if (vm_stop(pod->vm, graceful,
 			    graceful ? VM_STOP_TIMEOUT_MS : 0, &err) < 0)
@@ -195,6 +200,29 @@ void pod_vm_exited(struct pod *pod, int wait_status)
 		herr_set(&why, why.code, 0, "%s; console: %s", msg,
 			 pod_console_tail(pod));
 	}
+	pod_fail(pod, &why);
+}
+
+/*
+ * virtiofsd exited while the pod lived: QEMU tells nobody and the guest's
+ * next access to the share would hang, so this is the VM dying.
+ */
+static void on_fs_daemon_exited(struct evloop *loop, int fd, uint32_t events,
+				void *data)
+{
+	struct pod *pod = data;
+	struct herr why;
+
+	(void)loop;
+	(void)events;
+	evloop_del(pod->loop, fd);
+	pod->fs_pidfd = -1;
+	/* QEMU gone first ended the daemon: its SIGCHLD says more. */
+	if (!pod->vm || pod->state == POD_STOPPING || !vm_running(pod->vm))
+		return;
+	vm_fs_error(pod->vm, &why);
+	if (pod->state == POD_BOOTING)
+		herr_prefix(&why, "VM failed to boot");
 	pod_fail(pod, &why);
 }
 
@@ -392,8 +420,8 @@ static int start_vm(struct pod *pod, struct herr *err)
 	long long left;
 	int fd;
 
-	if (mkdir(pod->shared_dir, 0700) < 0 && errno != EEXIST)
-		return herr_errno(err, errno, "mkdir %s", pod->shared_dir);
+	if (rootfs_shared_dir_prepare(pod, err) < 0)
+		return -1;
 	if (pod_console_open(pod, &cons, err) < 0)
 		return -1;
 	params.cfg = cfg;
@@ -409,6 +437,13 @@ static int start_vm(struct pod *pod, struct herr *err)
 		return herr_prefix(err, "start VM");
 	closep(&cons);
 	cons = -1;
+	pod->fs_pidfd = vm_fs_pidfd(pod->vm);
+	if (pod->fs_pidfd >= 0 && evloop_add(pod->loop, pod->fs_pidfd, EPOLLIN,
+					     on_fs_daemon_exited, pod) < 0) {
+		pod->fs_pidfd = -1;
+		return herr_set(err, GRPC_INTERNAL, 0,
+				"watch virtiofsd's pidfd");
+	}
 	pod->vm_pid = vm_pid(pod->vm);
 	snprintf(pid, sizeof(pid), "%d", (int)pod->vm_pid);
 	if (write_file_atomic(pod->run_dir, "hypervisor.pid", pid, err) < 0)
@@ -477,7 +512,7 @@ static void teardown_finish(struct pod *pod)
 	void (*done)(void *data) = pod->teardown_done;
 
 	stop_vm(pod, true);
-	rmdir(pod->shared_dir);
+	rootfs_shared_dir_release(pod);
 	pod->state = POD_NEW;
 	herr_clear(&pod->death);
 	pod->teardown_done = NULL;

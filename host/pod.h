@@ -148,9 +148,11 @@ struct pod {
 	char *id;
 	char *run_dir; /* <run root>/<ns>/<id> */
 	char *shared_dir; /* <run_dir>/shared, exported as kataShared */
+	bool shared_dir_mounted; /* bound on itself, MS_SHARED */
 	enum pod_state state;
 	struct vm *vm;
 	pid_t vm_pid;
+	int fs_pidfd; /* virtiofsd's, watched while the VM lives, or -1 */
 	struct agent_client *agent;
 	long long boot_started; /* now_ms() at vm_start */
 	long long boot_deadline;
@@ -262,5 +264,11 @@ void pod_process_remove(struct pod_process *p);
 /* Mount the rootfs on <bundle>/rootfs and share it (and bind sources). */
 int rootfs_setup(struct pod_container *c, struct herr *err);
 void rootfs_teardown(struct pod_container *c);
+/*
+ * The pod's shared directory, made a shared mount of its own so that
+ * later mounts under it reach virtiofsd; and its removal (teardown).
+ */
+int rootfs_shared_dir_prepare(struct pod *pod, struct herr *err);
+void rootfs_shared_dir_release(struct pod *pod);
 
 #endif

@@ -162,6 +162,39 @@ static int share_one(struct pod_container *c, const struct spec_share *sh,
 	return bind_path(sh->host_path, dst, sh->readonly, err);
 }
 
+int rootfs_shared_dir_prepare(struct pod *pod, struct herr *err)
+{
+	if (pod->shared_dir_mounted)
+		return 0;
+	if (mkdir(pod->shared_dir, 0700) < 0 && errno != EEXIST)
+		return herr_errno(err, errno, "mkdir %s", pod->shared_dir);
+	/*
+	 * A shared mount of its own, made while it is still empty: what is
+	 * mounted under it later (rootfs, volumes) then propagates into
+	 * virtiofsd's mount namespace, a slave copy of this one.  Without
+	 * it the daemon would only see what existed when it started.
+	 */
+	if (mount(pod->shared_dir, pod->shared_dir, NULL, MS_BIND, NULL) < 0)
+		return herr_errno(err, errno, "bind %s on itself",
+				  pod->shared_dir);
+	if (mount(NULL, pod->shared_dir, NULL, MS_SHARED, NULL) < 0) {
+		herr_errno(err, errno, "make %s a shared mount",
+			   pod->shared_dir);
+		umount2(pod->shared_dir, MNT_DETACH);
+		return -1;
+	}
+	pod->shared_dir_mounted = true;
+	return 0;
+}
+
+void rootfs_shared_dir_release(struct pod *pod)
+{
+	if (pod->shared_dir_mounted && umount2(pod->shared_dir, MNT_DETACH) < 0)
+		log_warn("unmount %s: %s", pod->shared_dir, strerror(errno));
+	pod->shared_dir_mounted = false;
+	rmdir(pod->shared_dir);
+}
+
 int rootfs_setup(struct pod_container *c, struct herr *err)
 {
 	_cleanup_free_ char *target = path_join(c->bundle, "rootfs");
@@ -169,6 +202,8 @@ int rootfs_setup(struct pod_container *c, struct herr *err)
 	_cleanup_free_ char *shared = path_join(cdir, "rootfs");
 	_cleanup_free_ char *src = NULL;
 
+	if (rootfs_shared_dir_prepare(c->pod, err) < 0)
+		return -1;
 	if (c->n_rootfs) {
 		if (mkdir(target, 0711) < 0 && errno != EEXIST)
 			return herr_errno(err, errno, "mkdir %s", target);

@@ -1,17 +1,26 @@
 # End-to-end tests of the shim under a private containerd (tests/e2e/),
-# and the shim benchmark (tests/bench/shim.sh).  Each test starts its own
+# and the benchmarks (tests/bench/shim.sh, tests/bench/fs.sh).  Each test starts its own
 # containerd, builds a busybox image with tar/gzip/sha256sum, boots real
 # VMs from images/ and checks that nothing is left behind.
 
 E2E_DEPS := $(BIN)/containerd-shim-husk-v2 $(BOOT_KERNEL) $(INITRD_IMAGE)
 
+# Every test runs with virtio-fs (the default); run-9p.sh runs run.sh again
+# with 9p; fs.sh is virtio-fs's files, propagation and faults on microvm,
+# fs-q35.sh the same on q35 (their mmap and fsync helper is the boot
+# test's fsops).
 CHECK_PROGS += tests/e2e/run.sh tests/e2e/lifecycle.sh tests/e2e/failures.sh \
-	tests/e2e/cri.sh tests/e2e/cri-net.sh
-CHECK_DEPS += $(E2E_DEPS)
+	tests/e2e/cri.sh tests/e2e/cri-net.sh tests/e2e/run-9p.sh tests/e2e/fs.sh \
+	tests/e2e/fs-q35.sh
+CHECK_DEPS += $(E2E_DEPS) $(FSOPS)
 
 bench-shim: $(E2E_DEPS)
 	BUILD=$(BUILD) IMAGES=$(IMAGES) tests/bench/shim.sh
 
-bench: bench-shim
+# virtio-fs against 9p against runc on overlayfs (tests/bench/fs.sh).
+bench-fs: $(E2E_DEPS) $(FSOPS)
+	BUILD=$(BUILD) IMAGES=$(IMAGES) tests/bench/fs.sh
 
-.PHONY: bench-shim
+bench: bench-shim bench-fs
+
+.PHONY: bench-shim bench-fs

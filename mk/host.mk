@@ -11,7 +11,7 @@
 # CONFIG_HV_QEMU its vm_start() refuses to run.
 HOST_LIB_SRCS := host/config.c host/toml.c host/hv-probe.c host/hv-qemu.c \
 	host/agent-client.c host/spec.c host/pod.c host/pod-console.c \
-	host/pod-container.c host/pod-process.c host/rootfs.c
+	host/pod-container.c host/pod-process.c host/rootfs.c host/virtiofsd.c
 HOST_NET_SRCS := host/net-ns.c host/net-scan.c host/net-tap.c
 HOST_LIB_SRCS += $(HOST_NET_SRCS)
 # Cloud Hypervisor: the REST API client and hybrid vsock (not packaged
@@ -48,6 +48,7 @@ HOST_INC := -Ihost
 HOST_TESTS := host_config host_qemu host_spec host_agent host_net
 TEST_SRCS_host_config := host/config.c host/toml.c
 TEST_SRCS_host_qemu := host/config.c host/toml.c host/hv-probe.c host/hv-qemu.c \
+	host/virtiofsd.c \
 	$(filter host/hv-clh.c,$(HOST_LIB_SRCS))
 TEST_SRCS_host_spec := host/spec.c
 TEST_LIBS_host_spec := -ljson-c

@@ -7,6 +7,8 @@
  *                                MAP_SHARED mapping, msync, close
  *   fsops mmap-read FILE         print FILE's bytes read through a mapping
  *   fsops fsync FILE TEXT        write TEXT, fsync and fdatasync
+ *   fsops now                    CLOCK_MONOTONIC in microseconds (for
+ *                                tests/bench/fs.sh: busybox date has no %N)
  * Exits 0 on success; otherwise 1 with the failing call on stderr.
  */
 #include <fcntl.h>
@@ -14,6 +16,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 static int fail(const char *what, const char *file)
@@ -90,7 +93,15 @@ int main(int argc, char **argv)
 		return mmap_read(argv[2]);
 	if (argc == 4 && !strcmp(argv[1], "fsync"))
 		return write_fsync(argv[2], argv[3]);
+	if (argc == 2 && !strcmp(argv[1], "now")) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		printf("%lld\n",
+		       (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000);
+		return 0;
+	}
 	fprintf(stderr, "usage: fsops mmap-write FILE TEXT | mmap-read FILE | "
-			"fsync FILE TEXT\n");
+			"fsync FILE TEXT | now\n");
 	return 2;
 }

@@ -174,7 +174,23 @@ echo "$res" | diag
 expect "sh -c 'exit 3' container exits 3" 3 "$(echo "$res" | sed -n 's/.*exit_code=\([0-9]*\).*/\1/p')"
 expect "exit 3 container's reason" Error "$(echo "$res" | sed -n 's/.*reason=\([^ ]*\).*/\1/p')"
 
-expect "both containers ran on the pod's shim and VM" "$procs" "$(pod_processes)"
+# A hostPath volume (Kubernetes' default propagation), shared over virtio-fs: the container
+# reads the host's file and writes one the host reads.
+mkdir -p "$T/hostpath"
+echo from-host >"$T/hostpath/in"
+res=$(HUSK_CRI_MOUNT="$T/hostpath:/data" cri run "$pod/husk-pod" c-vol "$T/logs" \
+	"$IMG" sh -c 'cat /data/in && echo from-cri >/data/out' 2>"$T/err")
+echo "$res" | diag
+[ -s "$T/err" ] && diag <"$T/err"
+expect "hostPath volume container exits 0" 0 "$(echo "$res" | sed -n 's/.*exit_code=\([0-9]*\).*/\1/p')"
+log=$(echo "$res" | sed -n 's/.*log=//p')
+grep -q ' stdout F from-host$' "$log" 2>/dev/null &&
+	ok "hostPath volume: the container read the host's file" ||
+	not_ok "hostPath volume: the container read the host's file ($(cat "$log" 2>/dev/null))"
+expect "hostPath volume: the host reads the container's file" from-cri \
+	"$(cat "$T/hostpath/out" 2>&1)"
+
+expect "all containers ran on the pod's shim and VM" "$procs" "$(pod_processes)"
 
 if cri stopp "$pod" 2>"$T/err"; then ok "StopPodSandbox"; else not_ok "StopPodSandbox"; diag <"$T/err"; fi
 if cri rmp "$pod" 2>"$T/err"; then ok "RemovePodSandbox"; else not_ok "RemovePodSandbox"; diag <"$T/err"; fi

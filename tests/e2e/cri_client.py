@@ -120,6 +120,7 @@ def create_start(pb, rt, args):
         image=pb.ImageSpec(image=image),
         command=args[4:],
         log_path=name + ".log",
+        mounts=mounts(pb),
         linux=pb.LinuxContainerConfig(
             security_context=pb.LinuxContainerSecurityContext(
                 privileged=privileged,
@@ -132,6 +133,18 @@ def create_start(pb, rt, args):
     rt.StartContainer(pb.StartContainerRequest(container_id=cid),
                       timeout=TIMEOUT)
     return cid
+
+
+def mounts(pb):
+    """HUSK_CRI_MOUNT=HOST:CONTAINER: a hostPath volume with Kubernetes'
+    default propagation (None: private; HostToContainer needs a host whose
+    / is shared, which containerd checks and this machine's is not)."""
+    spec = os.environ.get("HUSK_CRI_MOUNT")
+    if not spec:
+        return []
+    host, ctr = spec.split(":", 1)
+    return [pb.Mount(host_path=host, container_path=ctr,
+                     propagation=pb.PROPAGATION_PRIVATE)]
 
 
 def main(argv):

@@ -89,11 +89,13 @@ write_husk_config() {
 		echo "path = \"$QEMU\""
 		echo "kernel = \"$KERNEL\""
 		echo "initrd = \"$INITRD\""
-		echo "machine_type = \"microvm\""
+		echo "machine_type = \"${HUSK_E2E_MACHINE:-microvm}\""
 		echo "accel = \"${HUSK_E2E_ACCEL:-tcg}\""
 		echo "default_vcpus = 1"
 		echo "default_memory = 256"
-		echo "shared_fs = \"virtio-9p\""
+		# virtio-fs unless a test asks for 9p (run-9p.sh); explicit,
+		# so a host without virtiofsd fails instead of falling back.
+		echo "shared_fs = \"${HUSK_E2E_SHARED_FS:-virtio-fs}\""
 		for kv in "$@"; do echo "$kv"; done
 		echo "[agent.husk]"
 		echo "dial_timeout = ${DIAL_TIMEOUT:-30}"
@@ -159,13 +161,14 @@ test_pids() {
 	done | grep -vx "$$"
 }
 
-# Shims and hypervisors of this test still running.
+# Shims, hypervisors and virtiofsd (monitor and sandboxed child: both
+# name the socket under $T) of this test still running.
 leftover_processes() {
 	local p cmd out=
 	for p in $(test_pids); do
 		cmd=$(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null)
 		case $cmd in
-		*containerd-shim*|*qemu-system*) out="$out $p:$(echo "$cmd" | cut -c1-80)" ;;
+		*containerd-shim*|*qemu-system*|*virtiofsd*) out="$out $p:$(echo "$cmd" | cut -c1-80)" ;;
 		esac
 	done
 	echo "$out"
@@ -190,6 +193,8 @@ assert_clean() {
 		[ -n "$(ls -A "$T/run/$NS" 2>/dev/null)" ] &&
 			left="$left rundir:$(ls -A "$T/run/$NS" | tr '\n' ' ')"
 		[ -n "$(leftover_mounts)" ] && left="$left mounts:$(leftover_mounts | tr '\n' ' ')"
+		[ -n "$(find "$T/run" -name '*.sock' 2>/dev/null)" ] &&
+			left="$left sockets:$(find "$T/run" -name '*.sock' | tr '\n' ' ')"
 		[ -z "$left" ] && break
 		[ "$(now_ms)" -ge "$end" ] && break
 		sleep 0.1

@@ -48,6 +48,15 @@ static void round_trip(const struct husk_config *a)
 	same_str(a->kernel_params, b.kernel_params);
 	same_str(a->virtio_fs_daemon, b.virtio_fs_daemon);
 	same_str(a->accel, b.accel);
+	same_str(a->virtio_fs_cache, b.virtio_fs_cache);
+	for (size_t i = 0;
+	     a->virtio_fs_extra_args && a->virtio_fs_extra_args[i]; i++)
+		if (!b.virtio_fs_extra_args || !b.virtio_fs_extra_args[i] ||
+		    strcmp(a->virtio_fs_extra_args[i],
+			   b.virtio_fs_extra_args[i]))
+			abort();
+	if (a->virtio_fs_cache_size != b.virtio_fs_cache_size)
+		abort();
 	if (a->default_vcpus != b.default_vcpus ||
 	    a->default_memory != b.default_memory ||
 	    a->shared_fs != b.shared_fs || a->msize_9p != b.msize_9p ||

@@ -43,6 +43,8 @@ TEST(every_key)
 		"default_memory = 2_048\n"
 		"shared_fs = \"virtio-fs\"\n"
 		"virtio_fs_daemon = \"/usr/libexec/virtiofsd\"\n"
+		"virtio_fs_cache = \"always\"\n"
+		"virtio_fs_extra_args = [\"-o\", \"flock\"]\n"
 		"msize_9p = 0x2000\n"
 		"enable_debug = true\n"
 		"accel = \"tcg\"\n"
@@ -70,6 +72,12 @@ TEST(every_key)
 	EXPECT_EQ(2048U, cfg.default_memory);
 	EXPECT_EQ(SHARED_FS_VIRTIO_FS, (int)cfg.shared_fs);
 	EXPECT_STREQ("/usr/libexec/virtiofsd", cfg.virtio_fs_daemon);
+	EXPECT_TRUE(cfg.shared_fs_explicit);
+	EXPECT_STREQ("always", cfg.virtio_fs_cache);
+	ASSERT_NE(NULL, cfg.virtio_fs_extra_args);
+	EXPECT_STREQ("-o", cfg.virtio_fs_extra_args[0]);
+	EXPECT_STREQ("flock", cfg.virtio_fs_extra_args[1]);
+	EXPECT_EQ(NULL, cfg.virtio_fs_extra_args[2]);
 	EXPECT_EQ(8192U, cfg.msize_9p);
 	EXPECT_TRUE(cfg.enable_debug);
 	EXPECT_STREQ("tcg", cfg.accel);
@@ -94,6 +102,11 @@ TEST(defaults)
 	EXPECT_STREQ("microvm", cfg.machine_type);
 	EXPECT_STREQ("auto", cfg.accel);
 	EXPECT_EQ(SHARED_FS_9P, (int)cfg.shared_fs);
+	EXPECT_FALSE(cfg.shared_fs_explicit);
+	EXPECT_STREQ("/usr/lib/qemu/virtiofsd", cfg.virtio_fs_daemon);
+	EXPECT_STREQ("auto", cfg.virtio_fs_cache);
+	EXPECT_EQ(0U, cfg.virtio_fs_cache_size);
+	EXPECT_EQ(NULL, cfg.virtio_fs_extra_args);
 	EXPECT_EQ(1U, cfg.default_vcpus);
 	EXPECT_EQ(256U, cfg.default_memory);
 	EXPECT_EQ(30U, cfg.dial_timeout);
@@ -101,6 +114,88 @@ TEST(defaults)
 	EXPECT_EQ(0, config_validate(&cfg, &err)) TH_LOG("%s", err.msg);
 	config_free(&cfg);
 	config_free(&cfg); /* twice is harmless */
+}
+
+/*
+ * shared_fs: virtio-fs when the daemon is executable, else 9p; an explicit
+ * choice stays; explicit virtio-fs without the daemon names the path.
+ */
+TEST(shared_fs_choice)
+{
+	char dir[] = "/tmp/husk-cfg-XXXXXX", exe[64], text[256];
+	struct husk_config cfg;
+	struct herr err;
+	int fd;
+
+	ASSERT_NE(NULL, mkdtemp(dir));
+	snprintf(exe, sizeof(exe), "%s/virtiofsd", dir);
+	fd = open(exe, O_CREAT | O_WRONLY, 0755);
+	ASSERT_LE(0, fd);
+	close(fd);
+
+	config_defaults(&cfg);
+	snprintf(text, sizeof(text),
+		 "[hypervisor.qemu]\nvirtio_fs_daemon = \"%s\"\n", exe);
+	ASSERT_EQ(0, parse(text, &cfg, &err)) TH_LOG("%s", err.msg);
+	ASSERT_EQ(0, config_resolve_shared_fs(&cfg, &err))
+	TH_LOG("%s", err.msg);
+	EXPECT_EQ(SHARED_FS_VIRTIO_FS, (int)cfg.shared_fs);
+	EXPECT_NE(NULL, strstr(cfg.shared_fs_why, exe));
+	config_free(&cfg);
+
+	/* Not executable: 9p, and the reason names the path. */
+	chmod(exe, 0644);
+	config_defaults(&cfg);
+	ASSERT_EQ(0, parse(text, &cfg, &err));
+	ASSERT_EQ(0, config_resolve_shared_fs(&cfg, &err));
+	EXPECT_EQ(SHARED_FS_9P, (int)cfg.shared_fs);
+	EXPECT_NE(NULL, strstr(cfg.shared_fs_why, "no virtiofsd at"));
+	EXPECT_NE(NULL, strstr(cfg.shared_fs_why, exe));
+	config_free(&cfg);
+
+	/* Explicit virtio-fs without it: an error naming the path. */
+	config_defaults(&cfg);
+	snprintf(text, sizeof(text),
+		 "[hypervisor.qemu]\nshared_fs = "
+		 "\"virtio-fs\"\nvirtio_fs_daemon = \"%s/none\"\n",
+		 dir);
+	ASSERT_EQ(0, parse(text, &cfg, &err));
+	EXPECT_EQ(-1, config_resolve_shared_fs(&cfg, &err));
+	EXPECT_NE(NULL, strstr(err.msg, "virtiofsd")) TH_LOG("%s", err.msg);
+	EXPECT_NE(NULL, strstr(err.msg, "/none: No such file"))
+	TH_LOG("%s", err.msg);
+	config_free(&cfg);
+
+	/* Explicit 9p with a daemon present stays 9p. */
+	chmod(exe, 0755);
+	config_defaults(&cfg);
+	snprintf(text, sizeof(text),
+		 "[hypervisor.qemu]\nshared_fs = "
+		 "\"virtio-9p\"\nvirtio_fs_daemon = \"%s\"\n",
+		 exe);
+	ASSERT_EQ(0, parse(text, &cfg, &err));
+	ASSERT_EQ(0, config_resolve_shared_fs(&cfg, &err));
+	EXPECT_EQ(SHARED_FS_9P, (int)cfg.shared_fs);
+	config_free(&cfg);
+
+	/* Kata's "never" is the C daemon's "none". */
+	config_defaults(&cfg);
+	ASSERT_EQ(0, parse("[hypervisor.qemu]\nvirtio_fs_cache = \"never\"\n",
+			   &cfg, &err));
+	ASSERT_EQ(0, config_resolve_shared_fs(&cfg, &err));
+	EXPECT_STREQ("none", cfg.virtio_fs_cache);
+	config_free(&cfg);
+
+	/* A DAX window is refused with the reason. */
+	config_defaults(&cfg);
+	ASSERT_EQ(0, parse("[hypervisor.qemu]\nvirtio_fs_cache_size = 1024\n",
+			   &cfg, &err));
+	EXPECT_EQ(-1, config_validate(&cfg, &err));
+	EXPECT_NE(NULL, strstr(err.msg, "no DAX window")) TH_LOG("%s", err.msg);
+	config_free(&cfg);
+
+	unlink(exe);
+	rmdir(dir);
 }
 
 TEST(empty_and_comment_only)
@@ -135,7 +230,8 @@ TEST(kata_style_file)
 		"image = \"/usr/share/kata-containers/kata-containers.img\"\n"
 		"machine_type = \"q35\"\n"
 		"confidential_guest = false\n"
-		"enable_annotations = [\"enable_iommu\", \"virtio_fs_extra_args\", \"kernel_params\"]\n"
+		"enable_annotations = [\"enable_iommu\", "
+		"\"virtio_fs_extra_args\", \"kernel_params\"]\n"
 		"valid_hypervisor_paths = [\n"
 		"  \"/usr/bin/qemu-system-x86_64\",   # the distro one\n"
 		"  \"/opt/kata/bin/qemu\",\n"
@@ -146,9 +242,11 @@ TEST(kata_style_file)
 		"default_memory = 2048\n"
 		"memory_offset = 0\n"
 		"shared_fs = \"virtio-9p\"\n"
-		"virtio_fs_extra_args = [\"--thread-pool-size=1\", \"--announce-submounts\"]\n"
+		"virtio_fs_extra_args = [\"--thread-pool-size=1\", "
+		"\"--announce-submounts\"]\n"
 		"msize_9p = 8192\n"
-		"valid_entropy_sources = [\"/dev/urandom\",\"/dev/random\",\"\"]\n"
+		"valid_entropy_sources = "
+		"[\"/dev/urandom\",\"/dev/random\",\"\"]\n"
 		"pflashes = []\n"
 		"sandbox_cgroup_only=true\n"
 		"\n"
@@ -255,8 +353,8 @@ static const struct bad_case bad_cases[] = {
 	{ "a = \"\x01\"",
 	  "t.toml:1: key 'a': control character 0x01 in a string" },
 	{ "# \x01", "t.toml:1: control character 0x01 in a comment" },
-	{ "a = 1.5",
-	  "t.toml:1: key 'a': malformed number (floats and dates are not supported)" },
+	{ "a = 1.5", "t.toml:1: key 'a': malformed number (floats and dates "
+		     "are not supported)" },
 	{ "a = 1e3", "t.toml:1: key 'a': malformed number" },
 	{ "a = 1979-05-27", "t.toml:1: key 'a': malformed number" },
 	{ "a = inf", "t.toml:1: key 'a': floats are not supported" },
@@ -282,38 +380,63 @@ static const struct bad_case bad_cases[] = {
 	{ "a = \"\xff\"", "t.toml:1: not valid UTF-8 (byte 0xff)" },
 	{ "\n\na = \"\xc0\xaf\"", "t.toml:3: not valid UTF-8 (byte 0xc0)" },
 	{ "[hypervisor.firecracker]",
-	  "t.toml:1: [hypervisor.firecracker]: hypervisor \"firecracker\" is not supported (qemu)" },
+	  "t.toml:1: [hypervisor.firecracker]: hypervisor \"firecracker\" is "
+	  "not supported (qemu)" },
 	{ "[hypervisor.clh]\nkernel = \"/k\"",
-	  "t.toml:1: [hypervisor.clh]: Cloud Hypervisor cannot boot a VM yet: only its API client exists (use [hypervisor.qemu])" },
+	  "t.toml:1: [hypervisor.clh]: Cloud Hypervisor cannot boot a VM yet: "
+	  "only its API client exists (use [hypervisor.qemu])" },
 	/* types and ranges of known keys */
 	{ "[hypervisor.qemu]\ndefault_vcpus = \"2\"",
-	  "t.toml:2: key 'hypervisor.qemu.default_vcpus': expected an integer, got a string" },
+	  "t.toml:2: key 'hypervisor.qemu.default_vcpus': expected an integer, "
+	  "got a string" },
 	{ "[hypervisor.qemu]\nenable_debug = 1",
-	  "t.toml:2: key 'hypervisor.qemu.enable_debug': expected a boolean, got an integer" },
+	  "t.toml:2: key 'hypervisor.qemu.enable_debug': expected a boolean, "
+	  "got an integer" },
 	{ "[hypervisor.qemu]\nkernel = [\"/a\"]",
-	  "t.toml:2: key 'hypervisor.qemu.kernel': expected a string, got an array" },
+	  "t.toml:2: key 'hypervisor.qemu.kernel': expected a string, got an "
+	  "array" },
 	{ "[hypervisor.qemu]\nkernel = \"vmlinux\"",
-	  "t.toml:2: key 'hypervisor.qemu.kernel': \"vmlinux\" is not an absolute path" },
+	  "t.toml:2: key 'hypervisor.qemu.kernel': \"vmlinux\" is not an "
+	  "absolute path" },
 	{ "[hypervisor.qemu]\npath = \"\"",
-	  "t.toml:2: key 'hypervisor.qemu.path': \"\" is not an absolute path" },
+	  "t.toml:2: key 'hypervisor.qemu.path': \"\" is not an absolute "
+	  "path" },
 	{ "[hypervisor.qemu]\ndefault_vcpus = 0",
-	  "t.toml:2: key 'hypervisor.qemu.default_vcpus': 0 is out of range (1..255)" },
+	  "t.toml:2: key 'hypervisor.qemu.default_vcpus': 0 is out of range "
+	  "(1..255)" },
 	{ "[hypervisor.qemu]\ndefault_memory = 16",
-	  "t.toml:2: key 'hypervisor.qemu.default_memory': 16 is out of range (64..1048576)" },
+	  "t.toml:2: key 'hypervisor.qemu.default_memory': 16 is out of range "
+	  "(64..1048576)" },
 	{ "[hypervisor.qemu]\nmsize_9p = -1",
-	  "t.toml:2: key 'hypervisor.qemu.msize_9p': -1 is out of range (4096..1048576)" },
+	  "t.toml:2: key 'hypervisor.qemu.msize_9p': -1 is out of range "
+	  "(4096..1048576)" },
 	{ "[hypervisor.qemu]\nmachine_type = \"virt\"",
-	  "t.toml:2: key 'hypervisor.qemu.machine_type': \"virt\" is not one of microvm, q35, pc" },
+	  "t.toml:2: key 'hypervisor.qemu.machine_type': \"virt\" is not one "
+	  "of microvm, q35, pc" },
 	{ "[hypervisor.qemu]\naccel = \"hvf\"",
-	  "t.toml:2: key 'hypervisor.qemu.accel': \"hvf\" is not one of auto, kvm, tcg" },
+	  "t.toml:2: key 'hypervisor.qemu.accel': \"hvf\" is not one of auto, "
+	  "kvm, tcg" },
 	{ "[hypervisor.qemu]\nshared_fs = \"virtio-fs-nydus\"",
-	  "t.toml:2: key 'hypervisor.qemu.shared_fs': \"virtio-fs-nydus\" is not one of virtio-9p, virtio-fs, none" },
+	  "t.toml:2: key 'hypervisor.qemu.shared_fs': \"virtio-fs-nydus\" is "
+	  "not one of virtio-9p, virtio-fs, none" },
+	{ "[hypervisor.qemu]\nvirtio_fs_cache = \"metadata\"",
+	  "t.toml:2: key 'hypervisor.qemu.virtio_fs_cache': \"metadata\" is "
+	  "not one of auto, always, none" },
+	{ "[hypervisor.qemu]\nvirtio_fs_extra_args = [1, 2]",
+	  "t.toml:2: key 'hypervisor.qemu.virtio_fs_extra_args': expected an "
+	  "array of strings, got an integer" },
+	{ "[hypervisor.qemu]\nvirtio_fs_extra_args = \"-o flock\"",
+	  "t.toml:2: key 'hypervisor.qemu.virtio_fs_extra_args': expected an "
+	  "array, got a string" },
 	{ "[agent.husk]\ndial_timeout = 0",
-	  "t.toml:2: key 'agent.husk.dial_timeout': 0 is out of range (1..3600)" },
+	  "t.toml:2: key 'agent.husk.dial_timeout': 0 is out of range "
+	  "(1..3600)" },
 	{ "[runtime]\nenable_debug = \"yes\"",
-	  "t.toml:2: key 'runtime.enable_debug': expected a boolean, got a string" },
+	  "t.toml:2: key 'runtime.enable_debug': expected a boolean, got a "
+	  "string" },
 	{ "[hypervisor.qemu]\ninitrd = \"/i\"\n\nimage = \"/m\"",
-	  "t.toml:4: both initrd and image are set (lines 2 and 4): choose one" },
+	  "t.toml:4: both initrd and image are set (lines 2 and 4): choose "
+	  "one" },
 };
 
 TEST(errors_name_file_line_and_key)
@@ -364,9 +487,9 @@ TEST(validate)
 	EXPECT_STREQ("configuration: neither initrd nor image is set", err.msg);
 	cfg.image = xstrdup("/x.img");
 	EXPECT_EQ(-1, config_validate(&cfg, &err));
-	EXPECT_STREQ(
-		"configuration: image /x.img needs machine_type q35 or pc (microvm has no nvdimm)",
-		err.msg);
+	EXPECT_STREQ("configuration: image /x.img needs machine_type q35 or pc "
+		     "(microvm has no nvdimm)",
+		     err.msg);
 	free(cfg.machine_type);
 	cfg.machine_type = xstrdup("pc");
 	EXPECT_EQ(0, config_validate(&cfg, &err));
@@ -440,9 +563,9 @@ TEST_F(dirs, precedence)
 	put_file(self->share, "configuration.toml",
 		 "[hypervisor.qemu]\ndefault_memory = 512\ndefault_vcpus = 2\n"
 		 "msize_9p = 4096\nkernel_params = \"share\"\n");
-	put_file(
-		self->etc, "configuration.toml",
-		"[hypervisor.qemu]\ndefault_vcpus = 3\nkernel_params = \"etc\"\n");
+	put_file(self->etc, "configuration.toml",
+		 "[hypervisor.qemu]\ndefault_vcpus = 3\nkernel_params = "
+		 "\"etc\"\n");
 	/* Sorted by name across both dirs; etc's 20-x hides share's. */
 	put_file(self->share, "config.d/20-x.toml",
 		 "[hypervisor.qemu]\nkernel_params = \"share-20\"\n");
@@ -477,9 +600,9 @@ TEST_F(dirs, later_file_switches_initrd_to_image)
 
 	put_file(self->share, "configuration.toml",
 		 "[hypervisor.qemu]\ninitrd = \"/a/initrd\"\n");
-	put_file(
-		self->etc, "configuration.toml",
-		"[hypervisor.qemu]\nimage = \"/a/image\"\nmachine_type = \"q35\"\n");
+	put_file(self->etc, "configuration.toml",
+		 "[hypervisor.qemu]\nimage = \"/a/image\"\nmachine_type = "
+		 "\"q35\"\n");
 	ASSERT_EQ(0, config_load_dirs(self->share, self->etc, &cfg, &err))
 	TH_LOG("%s", err.msg);
 	EXPECT_EQ(NULL, cfg.initrd);
@@ -496,10 +619,11 @@ TEST_F(dirs, error_in_a_dropin_names_it)
 	put_file(self->etc, "config.d/50-bad.toml",
 		 "[hypervisor.qemu]\n\ndefault_vcpus = true\n");
 	ASSERT_EQ(-1, config_load_dirs(self->share, self->etc, &cfg, &err));
-	snprintf(
-		want, sizeof(want),
-		"%s/config.d/50-bad.toml:3: key 'hypervisor.qemu.default_vcpus': expected an integer, got a boolean",
-		self->etc);
+	snprintf(want, sizeof(want),
+		 "%s/config.d/50-bad.toml:3: key "
+		 "'hypervisor.qemu.default_vcpus': expected an integer, got a "
+		 "boolean",
+		 self->etc);
 	EXPECT_STREQ(want, err.msg);
 	config_free(&cfg);
 }
@@ -512,9 +636,9 @@ TEST_F(dirs, invalid_merge_is_refused)
 	put_file(self->etc, "configuration.toml",
 		 "[hypervisor.qemu]\nimage = \"/a/image\"\n");
 	ASSERT_EQ(-1, config_load_dirs(self->share, self->etc, &cfg, &err));
-	EXPECT_STREQ(
-		"configuration: image /a/image needs machine_type q35 or pc (microvm has no nvdimm)",
-		err.msg);
+	EXPECT_STREQ("configuration: image /a/image needs machine_type q35 or "
+		     "pc (microvm has no nvdimm)",
+		     err.msg);
 	config_free(&cfg);
 }
 
@@ -581,12 +705,12 @@ TEST(dump_reads_back)
 	FILE *f;
 
 	config_defaults(&a);
-	ASSERT_EQ(
-		0,
-		parse("[hypervisor.qemu]\nkernel_params = \"x=\\\"1\\\" \\\\ \\u0007\"\n"
-		      "image = \"/i\"\nmachine_type = \"pc\"\n"
-		      "enable_debug = true\n[agent.husk]\ndial_timeout = 7\n",
-		      &a, &err))
+	ASSERT_EQ(0,
+		  parse("[hypervisor.qemu]\nkernel_params = \"x=\\\"1\\\" \\\\ "
+			"\\u0007\"\n"
+			"image = \"/i\"\nmachine_type = \"pc\"\n"
+			"enable_debug = true\n[agent.husk]\ndial_timeout = 7\n",
+			&a, &err))
 	TH_LOG("%s", err.msg);
 	f = open_memstream(&text, &len);
 	ASSERT_NE(NULL, f);

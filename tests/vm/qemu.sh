@@ -79,6 +79,7 @@ run() {
 		"$scenario" "$timeout" 2>"$work/$name.stderr")
 	rc=$?
 	echo "$out" >"$work/$name.out"
+	[ -s "$work/$name.stderr" ] && sed "s/^/# $name stderr: /" "$work/$name.stderr" | tail -5
 	echo "$out" | sed "s/^/# $name: /"
 }
 
@@ -178,6 +179,8 @@ if echo "$chk" | grep -q '^warn  kvm '; then
 	check "$(echo "$chk" | grep -q '^warn  accel .*TCG will be used' && echo 0)" \
 		"husk check: KVM not usable, so TCG"
 fi
+check "$(echo "$chk" | grep -Eq '^ok +shared_fs +(virtio-fs via .*virtiofsd version|virtio-9p: default: no virtiofsd at)' && echo 0)" \
+	"husk check: says which shared filesystem (virtio-fs with the daemon's version, or 9p and why)"
 chk=$("$husk" check --config "$work/missing.toml" 2>&1)
 rc=$?
 check "$([ $rc = 1 ] && echo "$chk" | grep -q "^FAIL  initrd .*no-such-initrd.img" &&
