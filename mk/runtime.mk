@@ -20,8 +20,8 @@ ALL_TARGETS += $(BIN)/husk-runtime
 UNIT_TESTS += runtime_args
 TEST_SRCS_runtime_args := cli/runtime-args.c cli/runtime-state.c
 TEST_LIBS_runtime_args := -ljson-c
-$(call objdir,host)/tests/runtime_args: CFLAGS_host += $(HOST_INC)
-$(call objdir,san)/tests/runtime_args: CFLAGS_san += $(HOST_INC)
+$(call objdir,host)/tests/runtime_args: CFLAGS_host += $(HOST_INC) -Icli
+$(call objdir,san)/tests/runtime_args: CFLAGS_san += $(HOST_INC) -Icli
 
 CHECK_PROGS += tests/runtime/cli.sh tests/runtime/docker.sh \
 	tests/runtime/podman.sh
