@@ -1,0 +1,144 @@
+#!/bin/bash
+# Docker (Debian's docker.io 20.10) with husk-runtime as a runc-compatible
+# runtime (daemon.json "runtimes"): a private dockerd (its own data root,
+# exec root, pid file, socket and containerd) inside a network namespace
+# this test makes, with no bridge and no iptables, so nothing reaches the
+# host's network.  A busybox image built here with tar and sha256sum is
+# loaded; then docker run (output, exit code, -i stdin), exec, stop and
+# rm -f, each in its own VM.  dockerd is stopped by PID and everything is
+# removed, also after a failure.  Run from the repository root, as root.
+. "$(dirname "$0")/lib.sh"
+
+DOCKERD=${DOCKERD:-/usr/sbin/dockerd}
+DOCKER_CLI=${DOCKER_CLI:-/usr/bin/docker}
+IMG=husk-busybox:latest
+DOCKERD_PID=
+
+dk() { "$DOCKER_CLI" -H "unix://$T/docker.sock" "$@"; }
+drun() { dk run --runtime husk --network none "$@"; }
+
+docker_cleanup() {
+	set +e
+	if [ -n "$DOCKERD_PID" ]; then
+		for c in $(dk ps -aq 2>/dev/null); do dk rm -f "$c" >/dev/null 2>&1; done
+		kill -TERM "$DOCKERD_PID" 2>/dev/null
+		for _ in $(seq 100); do
+			kill -0 "$DOCKERD_PID" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -KILL "$DOCKERD_PID" 2>/dev/null
+		wait "$DOCKERD_PID" 2>/dev/null
+		if [ "$tap_failed" -gt 0 ]; then
+			echo "# dockerd log (last 40):"
+			grep -v 'level=debug' "$T/dockerd.log" | tail -n 40 | diag
+		fi
+	fi
+	# Image layers dockerd left mounted (vfs has none, but be sure).
+	rt_cleanup
+}
+
+# A docker-archive (docker save's format) of a busybox image.
+build_docker_image() {
+	local w=$T/dimg diff cfg
+	make_rootfs "$w/rootfs"
+	mkdir -p "$w/out"
+	tar --sort=name --owner=0 --group=0 --numeric-owner --mtime=@0 \
+		-C "$w/rootfs" -cf "$w/layer.tar" .
+	diff=$(sha "$w/layer.tar")
+	mkdir -p "$w/out/$diff"
+	mv "$w/layer.tar" "$w/out/$diff/layer.tar"
+	printf '{"architecture":"amd64","os":"linux","config":{"Env":["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],"Cmd":["/bin/sh"],"WorkingDir":"/"},"rootfs":{"type":"layers","diff_ids":["sha256:%s"]}}' \
+		"$diff" >"$w/config.json"
+	cfg=$(sha "$w/config.json")
+	mv "$w/config.json" "$w/out/$cfg.json"
+	printf '[{"Config":"%s.json","RepoTags":["%s"],"Layers":["%s/layer.tar"]}]' \
+		"$cfg" "$IMG" "$diff" >"$w/out/manifest.json"
+	tar --sort=name --owner=0 --group=0 --numeric-owner --mtime=@0 \
+		-C "$w/out" -cf "$w/image.tar" .
+	dk load -i "$w/image.tar" >/dev/null
+	local rc=$?
+	rm -rf "$w"
+	return $rc
+}
+
+rt_setup
+trap docker_cleanup EXIT
+[ -x "$DOCKERD" ] || skip_all "no $DOCKERD (apt-get install docker.io)"
+[ -x "$DOCKER_CLI" ] || skip_all "no $DOCKER_CLI"
+command -v unshare >/dev/null || skip_all "no unshare"
+
+# The runtime as dockerd's containerd runs it: with this test's husk
+# configuration and run root.
+mkdir -p "$T/bin"
+cat >"$T/bin/husk-runtime" <<EOF
+#!/bin/sh
+export HUSK_CONF_FILE=$T/husk.toml HUSK_RUN_ROOT=$T/run HUSK_PROBE_CACHE=$T/probe
+exec $RUNTIME "\$@"
+EOF
+chmod +x "$T/bin/husk-runtime"
+cat >"$T/daemon.json" <<EOF
+{"runtimes": {"husk": {"path": "$T/bin/husk-runtime"}}}
+EOF
+unshare --net "$DOCKERD" --config-file "$T/daemon.json" \
+	--data-root "$T/data" --exec-root "$T/exec" --pidfile "$T/docker.pid" \
+	-H "unix://$T/docker.sock" --bridge=none --iptables=false \
+	--ip6tables=false --ip-masq=false --storage-driver vfs \
+	>"$T/dockerd.log" 2>&1 &
+DOCKERD_PID=$!
+for _ in $(seq 300); do
+	dk version >/dev/null 2>&1 && break
+	kill -0 "$DOCKERD_PID" 2>/dev/null || break
+	sleep 0.1
+done
+if ! dk version >/dev/null 2>&1; then
+	not_ok "dockerd did not start"
+	echo "1..$tap_n"
+	exit 1
+fi
+ok "a private dockerd started (own roots, network namespace, no bridge)"
+check "dockerd lists the husk runtime" sh -c "'$DOCKER_CLI' -H unix://$T/docker.sock info 2>/dev/null | grep -q 'Runtimes:.*husk'"
+build_docker_image
+expect "docker load of a locally built busybox image" 0 $?
+
+out=$(drun --rm "$IMG" echo hello 2>"$T/run.err")
+expect "docker run --rm --runtime husk IMG echo hello" hello "$out"
+[ "$out" = hello ] || diag <"$T/run.err"
+
+drun --rm "$IMG" sh -c 'exit 7' 2>"$T/run.err"
+expect "docker run: exit code 7 comes back" 7 $?
+
+head -c 1048576 /dev/urandom >"$T/in.bin"
+drun --rm -i "$IMG" cat <"$T/in.bin" >"$T/out.bin" 2>"$T/run.err"
+if cmp -s "$T/in.bin" "$T/out.bin"; then
+	ok "docker run -i: 1 MiB of stdin round-trips byte-exact"
+else
+	not_ok "docker run -i: $(stat -c %s "$T/out.bin") bytes back, differ"
+	diag <"$T/run.err"
+fi
+
+dk create --runtime husk --network none --name c1 "$IMG" sleep 600 >/dev/null &&
+	dk start c1 >/dev/null
+expect "docker run -d (create, start)" running "$(dk inspect -f '{{.State.Status}}' c1 2>/dev/null)"
+out=$(dk exec c1 sh -c 'echo from-exec; exit 0' 2>&1)
+expect "docker exec" from-exec "$out"
+dk exec c1 sh -c 'exit 5'
+expect "docker exec: exit code 5 comes back" 5 $?
+dk logs c1 >/dev/null 2>&1
+expect "docker logs" 0 $?
+start=$(now_ms)
+dk stop -t 2 c1 >/dev/null
+expect "docker stop (TERM ignored by sleep as pid 1, KILL after 2 s)" 0 $?
+expect "docker stop: the exit code is 137" 137 "$(dk inspect -f '{{.State.ExitCode}}' c1)"
+dk rm c1 >/dev/null
+expect "docker rm" 0 $?
+
+dk run -d --runtime husk --network none --name c2 "$IMG" sleep 600 >/dev/null
+dk rm -f c2 >/dev/null
+expect "docker rm -f of a running container" 0 $?
+check "no container left in docker" [ -z "$(dk ps -aq)" ]
+rt_assert_clean "docker"
+check "no husk-runtime state left in docker's runtime root" \
+	[ -z "$(ls -A "$T/exec/runtime-husk/moby" 2>/dev/null)" ]
+
+echo "1..$tap_n"
+[ "$tap_failed" = 0 ]
