@@ -136,6 +136,7 @@ dk run -d --runtime husk --network none --name c2 "$IMG" sleep 600 >/dev/null
 dk rm -f c2 >/dev/null
 expect "docker rm -f of a running container" 0 $?
 check "no container left in docker" [ -z "$(dk ps -aq)" ]
+RT_MOUNTS_OWNED=$T/data
 rt_assert_clean "docker"
 check "no husk-runtime state left in docker's runtime root" \
 	[ -z "$(ls -A "$T/exec/runtime-husk/moby" 2>/dev/null)" ]

@@ -49,6 +49,13 @@ rt_leftover_processes() {
 	echo "$out"
 }
 
+# Mounts under $T that a test's daemon keeps for itself (dockerd makes
+# its data root a private mount), one path a line.
+RT_MOUNTS_OWNED=
+rt_leftover_mounts() {
+	leftover_mounts | grep -vxF -e "${RT_MOUNTS_OWNED:-/nonexistent}"
+}
+
 # rt_assert_clean WHAT: no monitor, QEMU, mount, socket or state left.
 rt_assert_clean() {
 	local what=$1 left end
@@ -59,7 +66,7 @@ rt_assert_clean() {
 			left="$left state:$(ls -A "$T/state" | tr '\n' ' ')"
 		[ -n "$(ls -A "$T/run" 2>/dev/null)" ] &&
 			left="$left run:$(ls -A "$T/run" | tr '\n' ' ')"
-		[ -n "$(leftover_mounts)" ] && left="$left mounts:$(leftover_mounts | tr '\n' ' ')"
+		[ -n "$(rt_leftover_mounts)" ] && left="$left mounts:$(rt_leftover_mounts | tr '\n' ' ')"
 		[ -z "$left" ] && break
 		[ "$(now_ms)" -ge "$end" ] && break
 		sleep 0.1
