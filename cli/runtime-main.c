@@ -514,9 +514,12 @@ static int exec_relay(const struct rt_cmd *cmd, const char *json, bool tty,
 		close(report_fd);
 		report_fd = -1;
 	}
-	/* The monitor holds the stdio now: ours must not keep it open. */
+	/*
+	 * The monitor holds the stdio now: a detached exec must not keep the
+	 * caller's open (go-runc reads its output until EOF).
+	 */
 	null = open("/dev/null", O_RDWR);
-	if (null >= 0 && !tty && cmd->detach) {
+	if (null >= 0 && cmd->detach) {
 		dup2(null, 0);
 		dup2(null, 1);
 		dup2(null, 2);

@@ -900,6 +900,18 @@ static int private_mounts(struct herr *err)
 	return 0;
 }
 
+static void null_stdio(void)
+{
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+	if (null < 0)
+		return;
+	dup2(null, 0);
+	dup2(null, 1);
+	dup2(null, 2);
+	close(null);
+}
+
 static int mon_setup(struct mon *m, const struct rt_cmd *cmd, struct herr *err)
 {
 	struct pod_container *c;
@@ -933,14 +945,9 @@ static int mon_setup(struct mon *m, const struct rt_cmd *cmd, struct herr *err)
 		ioctl(slave, TIOCSCTTY, 0);
 		m->tty_fd = slave;
 		c->init->fe = io_new(slave, slave, -1);
-		/* The caller's stdio is not the container's. */
-		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-
-		if (null >= 0) {
-			dup2(null, 0);
-			dup2(null, 1);
-			close(null);
-		}
+		/* The caller's stdio is not the container's, and a caller
+		 * that reads our output until EOF (go-runc) must get it. */
+		null_stdio();
 	} else {
 		c->init->fe = io_new(fcntl(0, F_DUPFD_CLOEXEC, 3),
 				     fcntl(1, F_DUPFD_CLOEXEC, 3),

@@ -34,6 +34,7 @@ docker_cleanup() {
 		fi
 	fi
 	# Image layers dockerd left mounted (vfs has none, but be sure).
+	[ -n "${HUSK_RT_TRACE:-}" ] && cp "$T/calls.log" /tmp/husk-rt-calls.log
 	rt_cleanup
 }
 
@@ -73,13 +74,18 @@ mkdir -p "$T/bin"
 cat >"$T/bin/husk-runtime" <<EOF
 #!/bin/sh
 export HUSK_CONF_FILE=$T/husk.toml HUSK_RUN_ROOT=$T/run HUSK_PROBE_CACHE=$T/probe
-exec $RUNTIME "\$@"
+[ -n "\${HUSK_RT_TRACE:-}" ] || exec $RUNTIME "\$@"
+echo "\$*" >>$T/calls.log
+$RUNTIME "\$@"
+rc=\$?
+echo "rc=\$rc" >>$T/calls.log
+exit \$rc
 EOF
 chmod +x "$T/bin/husk-runtime"
 cat >"$T/daemon.json" <<EOF
 {"runtimes": {"husk": {"path": "$T/bin/husk-runtime"}}}
 EOF
-unshare --net "$DOCKERD" --config-file "$T/daemon.json" \
+HUSK_RT_TRACE=${HUSK_RT_TRACE:-} unshare --net "$DOCKERD" --config-file "$T/daemon.json" \
 	--data-root "$T/data" --exec-root "$T/exec" --pidfile "$T/docker.pid" \
 	-H "unix://$T/docker.sock" --bridge=none --iptables=false \
 	--ip6tables=false --ip-masq=false --storage-driver vfs \
@@ -106,6 +112,15 @@ expect "docker run --rm --runtime husk IMG echo hello" hello "$out"
 
 drun --rm "$IMG" sh -c 'exit 7' 2>"$T/run.err"
 expect "docker run: exit code 7 comes back" 7 $?
+
+# -t: a terminal of the CLI's size, and a resize that reaches it.
+TTY_SCRIPT='stty size; i=0; while [ $i -lt 60 ]; do sleep 0.25; s=$(stty size); if [ "$s" != "30 100" ]; then echo "now $s"; exit 4; fi; i=$((i+1)); done; exit 1'
+out=$(python3 tests/runtime/pty_drive.py 30x100 40x120 90 -- "$DOCKER_CLI" -H "unix://$T/docker.sock" \
+	run --runtime husk --network none --rm -it "$IMG" sh -c "$TTY_SCRIPT")
+check "docker run -it: stty size sees the terminal's size (30 100)" grep -qx '30 100' <<<"$out"
+check "docker run -it: a resize of the terminal reaches the container (40 120)" grep -qx 'now 40 120' <<<"$out"
+check "docker run -it: the exit code comes back through the terminal path (4)" grep -qx 'exit=4' <<<"$out"
+grep -qx 'now 40 120' <<<"$out" || diag <<<"$out"
 
 head -c 1048576 /dev/urandom >"$T/in.bin"
 drun --rm -i "$IMG" cat <"$T/in.bin" >"$T/out.bin" 2>"$T/run.err"
@@ -139,7 +154,7 @@ check "no container left in docker" [ -z "$(dk ps -aq)" ]
 RT_MOUNTS_OWNED=$T/data
 rt_assert_clean "docker"
 check "no husk-runtime state left in docker's runtime root" \
-	[ -z "$(ls -A "$T/exec/runtime-husk/moby" 2>/dev/null)" ]
+	[ -z "$(ls -A "$T"/exec/runtime-*/moby 2>/dev/null)" ]
 
 echo "1..$tap_n"
 [ "$tap_failed" = 0 ]

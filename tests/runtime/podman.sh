@@ -12,7 +12,7 @@ PODMAN=${PODMAN:-/usr/bin/podman}
 IMG=localhost/husk-busybox:latest
 
 pm() {
-	CONTAINERS_CONF=$T/containers.conf CONTAINERS_STORAGE_CONF=$T/storage.conf \
+	env CONTAINERS_CONF="$T/containers.conf" CONTAINERS_STORAGE_CONF="$T/storage.conf" \
 		"$PODMAN" --root "$T/pstore" --runroot "$T/prun" \
 		--storage-driver vfs --cgroup-manager cgroupfs \
 		--events-backend file --tmpdir "$T/ptmp" \
@@ -79,6 +79,17 @@ expect "podman run --rm --runtime husk-runtime IMG echo hello" hello "$out"
 
 prun --rm "$IMG" sh -c 'exit 7' 2>"$T/run.err"
 expect "podman run: exit code 7 comes back" 7 $?
+
+# -t: a terminal of the CLI's size, and a resize that reaches it.
+TTY_SCRIPT='stty size; i=0; while [ $i -lt 60 ]; do sleep 0.25; s=$(stty size); if [ "$s" != "30 100" ]; then echo "now $s"; exit 4; fi; i=$((i+1)); done; exit 1'
+out=$(python3 tests/runtime/pty_drive.py 30x100 40x120 90 -- env CONTAINERS_CONF="$T/containers.conf" \
+	CONTAINERS_STORAGE_CONF="$T/storage.conf" "$PODMAN" --root "$T/pstore" --runroot "$T/prun" \
+	--storage-driver vfs --cgroup-manager cgroupfs --events-backend file --tmpdir "$T/ptmp" \
+	--runtime "$T/bin/husk-runtime" run --network none --rm -it "$IMG" sh -c "$TTY_SCRIPT")
+check "podman run -it: stty size sees the terminal's size (30 100)" grep -qx '30 100' <<<"$out"
+check "podman run -it: a resize of the terminal reaches the container (40 120)" grep -qx 'now 40 120' <<<"$out"
+check "podman run -it: the exit code comes back through the terminal path (4)" grep -qx 'exit=4' <<<"$out"
+grep -qx 'now 40 120' <<<"$out" || diag <<<"$out"
 
 head -c 1048576 /dev/urandom >"$T/in.bin"
 prun --rm -i "$IMG" cat <"$T/in.bin" >"$T/out.bin" 2>"$T/run.err"
