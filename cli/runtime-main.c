@@ -132,7 +132,7 @@ static int do_create(const struct rt_cmd *cmd, pid_t *monitor)
 			    cmd->id, cmd->bundle, strerror(errno));
 	/* A bad config.json fails here, before anything exists. */
 	if (spec_read_bundle(cmd->bundle, cmd->id, &spec, &err) < 0)
-		return fail("create %s: %s: %s", cmd->id, conf, err.msg);
+		return fail("create %s: %s", cmd->id, err.msg);
 	spec_result_free(&spec);
 	if (mkdir_p(cmd->root, 0711) < 0)
 		return fail("create %s: --root %s: %s", cmd->id, cmd->root,

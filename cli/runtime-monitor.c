@@ -837,6 +837,11 @@ static void network_hook(struct mon *m, const char *bundle)
 				has_netns = true;
 		}
 	}
+	if (o && json_object_object_get_ex(o, "linux", &linux_) &&
+	    json_object_object_get_ex(linux_, "cgroupsPath", &nss) &&
+	    json_object_is_type(nss, json_type_string))
+		snprintf(m->st.cgroup, sizeof(m->st.cgroup), "%s",
+			 json_object_get_string(nss));
 	json_object_put(o);
 	if (!has_netns)
 		log_warn("container %s: no network namespace of its own (host "
@@ -963,6 +968,9 @@ static int mon_setup(struct mon *m, const struct rt_cmd *cmd, struct herr *err)
 	if (evloop_add(m->loop, m->lfd, EPOLLIN, on_accept, m) < 0)
 		return herr_set(err, 0, 0, "watch the control socket");
 	network_hook(m, m->st.bundle);
+	/* Before QEMU starts: it inherits the cgroup. */
+	if (rt_cgroup_enter(m->st.cgroup, getpid(), err) < 0)
+		return -1;
 	write_state(m);
 	pod_container_create(c, &m->cfg, on_created, m);
 	return 0;
@@ -1002,6 +1010,7 @@ static void mon_run(struct mon *m, const struct rt_cmd *cmd)
 		if (m->pod)
 			pod_free(m->pod);
 		rt_remove_tree(m->st.run_dir);
+		rt_cgroup_remove(m->st.cgroup, true);
 		_exit(1);
 	}
 	while (!m->done) {
@@ -1017,6 +1026,7 @@ static void mon_run(struct mon *m, const struct rt_cmd *cmd)
 	}
 	pod_free(m->pod);
 	rt_remove_tree(m->st.run_dir);
+	rt_cgroup_remove(m->st.cgroup, true);
 	if (m->cfg_loaded)
 		config_free(&m->cfg);
 	log_msg(LOG_INFO, "monitor exits", "container=%s status=%d", m->id,

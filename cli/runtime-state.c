@@ -74,6 +74,7 @@ char *rt_state_encode(const struct rt_state *st)
 			       json_object_new_string(st->created));
 	json_object_object_add(o, "run_dir",
 			       json_object_new_string(st->run_dir));
+	json_object_object_add(o, "cgroup", json_object_new_string(st->cgroup));
 	json_object_object_add(o, "pid", json_object_new_int(st->pid));
 	json_object_object_add(o, "pid_start",
 			       json_object_new_int64((int64_t)st->pid_start));
@@ -145,6 +146,9 @@ int rt_state_decode(const char *text, struct rt_state *st, struct herr *err)
 			 status);
 		goto out;
 	}
+	if (json_object_object_get_ex(o, "cgroup", NULL) &&
+	    get_string(o, "cgroup", st->cgroup, sizeof(st->cgroup), err) < 0)
+		goto out;
 	st->pid = (pid_t)get_int(o, "pid");
 	st->pid_start = (unsigned long long)get_int(o, "pid_start");
 	st->vm_pid = (pid_t)get_int(o, "vm_pid");
@@ -271,5 +275,6 @@ void rt_state_cleanup(const char *root, const struct rt_state *st)
 		kill(st->vm_pid, SIGKILL);
 	if (*st->run_dir)
 		rt_remove_tree(st->run_dir);
+	rt_cgroup_remove(st->cgroup, false);
 	rt_remove_tree(dir);
 }

@@ -8,6 +8,7 @@
  *   runtime-state.c    <root>/<id>/state.json and runc's state JSON
  *   runtime-monitor.c  the per-container monitor: VM, agent, stdio relay
  *   runtime-ctl.c      the monitor's control socket, fd passing, consoles
+ *   runtime-cgroup.c   the VM's host processes in linux.cgroupsPath
  *
  * A container is one VM owned by its monitor, a process forked by create
  * whose pid goes to --pid-file.  It lives as long as the container's init,
@@ -88,6 +89,7 @@ struct rt_state {
 	char rootfs[4096];
 	char created[64]; /* RFC 3339 */
 	char run_dir[512]; /* the VM's files (short: socket paths) */
+	char cgroup[1024]; /* linux.cgroupsPath, "" if none */
 	pid_t pid; /* the monitor */
 	unsigned long long pid_start; /* its start time, against pid reuse */
 	pid_t vm_pid;
@@ -131,6 +133,13 @@ int rt_ctl_call(const char *root, const char *id, const char *msg, char *reply,
 		size_t size, struct herr *err);
 /* A new pty: send its master to @console_socket, return the slave (raw). */
 int rt_console_open(const char *console_socket, int *slave, struct herr *err);
+
+/* ---- runtime-cgroup.c --------------------------------------------- */
+
+/* Put @pid in @cgpath in every mounted hierarchy ("" does nothing). */
+int rt_cgroup_enter(const char *cgpath, pid_t pid, struct herr *err);
+/* Remove those cgroups; @leave: move the caller to the parents first. */
+void rt_cgroup_remove(const char *cgpath, bool leave);
 
 /* ---- runtime-monitor.c ---------------------------------------------- */
 

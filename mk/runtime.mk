@@ -6,7 +6,7 @@
 # podman.sh).
 
 RUNTIME_SRCS := cli/runtime-main.c cli/runtime-args.c cli/runtime-state.c \
-	cli/runtime-ctl.c cli/runtime-monitor.c
+	cli/runtime-ctl.c cli/runtime-monitor.c cli/runtime-cgroup.c
 
 $(BIN)/husk-runtime: $(call objs,host,$(RUNTIME_SRCS)) $(call host_lib,host) \
 		$(call libhusk,host)
@@ -18,7 +18,8 @@ $(BIN)/husk-runtime: $(call objs,host,$(RUNTIME_SRCS)) $(call host_lib,host) \
 ALL_TARGETS += $(BIN)/husk-runtime
 
 UNIT_TESTS += runtime_args
-TEST_SRCS_runtime_args := cli/runtime-args.c cli/runtime-state.c
+TEST_SRCS_runtime_args := cli/runtime-args.c cli/runtime-state.c \
+	cli/runtime-cgroup.c
 TEST_LIBS_runtime_args := -ljson-c
 $(call objdir,host)/tests/runtime_args: CFLAGS_host += $(HOST_INC) -Icli
 $(call objdir,san)/tests/runtime_args: CFLAGS_san += $(HOST_INC) -Icli

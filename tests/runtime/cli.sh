@@ -86,19 +86,35 @@ expect_res force exit 137 "its monitor exits with 137"
 rt_assert_clean "delete --force"
 
 # --- a monitor that died: stopped, delete cleans its VM ------------------
-rt create --bundle "$T/b-sleep" --pid-file "$T/dead.pid" dead </dev/null >/dev/null 2>&1
+# Its bundle names a cgroup: the monitor and QEMU go there, and the
+# directories go when the container does.
+CG=/husk-rt-test-$$
+make_bundle "$T/b-cg" false '["sleep","300"]' "$CG"
+cg_dirs() { ls -d /sys/fs/cgroup/*"$CG" 2>/dev/null; }
+rt create --bundle "$T/b-cg" --pid-file "$T/dead.pid" dead </dev/null >/dev/null 2>&1
 mpid=$(cat "$T/dead.pid" 2>/dev/null)
 if [ -n "$mpid" ]; then
+	vpid=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["vm_pid"])' "$T/state/dead/state.json")
+	procs=$(cat /sys/fs/cgroup/memory"$CG"/cgroup.procs 2>/dev/null | tr '\n' ' ')
+	check "linux.cgroupsPath: the monitor is in it (memory: $procs)" grep -qw "$mpid" <<<"$procs"
+	check "linux.cgroupsPath: QEMU ($vpid) is in it" grep -qw "$vpid" <<<"$procs"
 	kill -KILL "$mpid"
 	sleep 0.3
 	st=$(rt state dead | python3 -c 'import json,sys; print(json.load(sys.stdin)["status"])')
 	expect "a dead monitor's container is stopped" stopped "$st"
 	rt delete dead
 	expect "delete of a dead monitor's container" 0 $?
+	sleep 0.3
+	expect "delete removed the cgroups" "" "$(cg_dirs)"
 else
 	not_ok "create for the dead-monitor case failed"
 fi
 rt_assert_clean "dead monitor"
+caller cg --bundle "$T/b-cg" --kill KILL
+expect_res cg exit 137 "cgroupsPath: a container killed"
+expect "the monitor removed its cgroups when it exited" "" "$(cg_dirs)"
+rt_assert_clean "cgroupsPath"
+rmdir $(cg_dirs) 2>/dev/null
 
 # --- bad input: a clear error and nothing left ----------------------------
 # bad WHAT PATTERN ARGS...: fails, stderr matches, the log has it as JSON.

@@ -7,10 +7,11 @@ set -u
 
 RUNTIME=${HUSK_RUNTIME:-$TOP/$BUILD/bin/husk-runtime}
 
-# make_bundle DIR TERMINAL ARGS_JSON: config.json over a busybox rootfs
-# (shared by every bundle of the test: $T/rootfs).
+# make_bundle DIR TERMINAL ARGS_JSON [CGROUPS_PATH]: config.json over a
+# busybox rootfs (shared by every bundle of the test: $T/rootfs).
 make_bundle() {
-	local d=$1 term=$2 args=$3
+	local d=$1 term=$2 args=$3 cg=
+	[ -n "${4:-}" ] && cg="\"cgroupsPath\":\"$4\","
 	[ -d "$T/rootfs" ] || make_rootfs "$T/rootfs"
 	mkdir -p "$d"
 	cat >"$d/config.json" <<JSON
@@ -25,7 +26,7 @@ make_bundle() {
   {"destination":"/dev","type":"tmpfs","source":"tmpfs","options":["nosuid","strictatime","mode=755","size=65536k"]},
   {"destination":"/dev/pts","type":"devpts","source":"devpts","options":["nosuid","noexec","newinstance","ptmxmode=0666","mode=0620"]},
   {"destination":"/sys","type":"sysfs","source":"sysfs","options":["nosuid","noexec","nodev","ro"]}],
- "linux":{"namespaces":[{"type":"pid"},{"type":"network"},{"type":"ipc"},{"type":"uts"},{"type":"mount"}]}}
+ "linux":{$cg"namespaces":[{"type":"pid"},{"type":"network"},{"type":"ipc"},{"type":"uts"},{"type":"mount"}]}}
 JSON
 }
 

@@ -68,9 +68,9 @@ TEST(conmon_forms)
 	EXPECT_STREQ("/b", c.bundle);
 	EXPECT_STREQ("/p", c.pid_file);
 	/* exec as containerd's shim and conmon write it. */
-	ASSERT_EQ(0, parse(&c, &e, "exec", "--process", "/tmp/p.json",
-			   "--detach", "--pid-file", "/tmp/e.pid", "--tty",
-			   "c1", NULL));
+	ASSERT_EQ(0,
+		  parse(&c, &e, "exec", "--process", "/tmp/p.json", "--detach",
+			"--pid-file", "/tmp/e.pid", "--tty", "c1", NULL));
 	EXPECT_EQ(RT_EXEC, c.verb);
 	EXPECT_TRUE(c.detach);
 	EXPECT_TRUE(c.tty);
@@ -115,15 +115,18 @@ TEST(errors_name_what)
 	} bad[] = {
 		{ { "frobnicate", "c1" }, "unknown command \"frobnicate\"" },
 		{ { "--frob", "state", "c1" }, "unknown flag --frob" },
-		{ { "create", "--bogus", "c1" }, "create: unknown flag --bogus" },
-		{ { "create", "--bundle" }, "create: flag --bundle needs a value" },
+		{ { "create", "--bogus", "c1" },
+		  "create: unknown flag --bogus" },
+		{ { "create", "--bundle" },
+		  "create: flag --bundle needs a value" },
 		{ { "start" }, "start: missing the container id" },
 		{ { "state", "a", "b" }, "state: unexpected argument \"b\"" },
 		{ { "kill", "--force", "c1" }, "kill: unknown flag --force" },
 		{ { "exec", "c1" }, "exec: give --process FILE or a command" },
 		{ { "update", "c1" }, "update: only --resources FILE" },
 		{ { "ps", "--format", "xml", "c1" }, "ps: --format xml" },
-		{ { "--log-format", "xml", "state", "c1" }, "--log-format xml" },
+		{ { "--log-format", "xml", "state", "c1" },
+		  "--log-format xml" },
 		{ { NULL }, "no command given" },
 	};
 
@@ -194,17 +197,20 @@ TEST(state_json)
 	ASSERT_NE(NULL, o);
 	EXPECT_EQ(0, json_object_get_int(field(o, "pid")));
 	EXPECT_STREQ("stopped", json_object_get_string(field(o, "status")));
-	EXPECT_TRUE(json_object_is_type(field(o, "annotations"),
-					json_type_object));
+	EXPECT_TRUE(
+		json_object_is_type(field(o, "annotations"), json_type_object));
 	json_object_put(o);
 	free(s);
 }
 
 TEST(state_file_round_trip)
 {
-	struct rt_state a = { .pid = 7, .pid_start = 123456789ULL,
-			      .vm_pid = 8, .vm_start = 987654321ULL,
-			      .status = RT_PAUSED, .exit_status = 137 };
+	struct rt_state a = { .pid = 7,
+			      .pid_start = 123456789ULL,
+			      .vm_pid = 8,
+			      .vm_start = 987654321ULL,
+			      .status = RT_PAUSED,
+			      .exit_status = 137 };
 	struct rt_state b;
 	struct herr e;
 	char *s;
@@ -214,10 +220,12 @@ TEST(state_file_round_trip)
 	strcpy(a.rootfs, "/r");
 	strcpy(a.created, "now");
 	strcpy(a.run_dir, "/run/husk/rt-1");
+	strcpy(a.cgroup, "/docker/x");
 	s = rt_state_encode(&a);
 	ASSERT_EQ(0, rt_state_decode(s, &b, &e));
 	EXPECT_STREQ(a.bundle, b.bundle);
 	EXPECT_STREQ(a.run_dir, b.run_dir);
+	EXPECT_STREQ(a.cgroup, b.cgroup);
 	EXPECT_EQ(a.pid, b.pid);
 	EXPECT_EQ(a.pid_start, b.pid_start);
 	EXPECT_EQ(a.vm_pid, b.vm_pid);
@@ -228,10 +236,11 @@ TEST(state_file_round_trip)
 	EXPECT_EQ(-1, rt_state_decode("[]", &b, &e));
 	EXPECT_EQ(-1, rt_state_decode("{\"id\":\"x\"}", &b, &e));
 	EXPECT_NE(NULL, strstr(e.msg, "\"bundle\" missing"));
-	EXPECT_EQ(-1, rt_state_decode("{\"id\":\"x\",\"bundle\":\"b\",\"rootfs\":"
-				      "\"r\",\"created\":\"c\",\"run_dir\":"
-				      "\"d\",\"status\":\"dancing\"}",
-				      &b, &e));
+	EXPECT_EQ(-1,
+		  rt_state_decode("{\"id\":\"x\",\"bundle\":\"b\",\"rootfs\":"
+				  "\"r\",\"created\":\"c\",\"run_dir\":"
+				  "\"d\",\"status\":\"dancing\"}",
+				  &b, &e));
 	EXPECT_NE(NULL, strstr(e.msg, "unknown status \"dancing\""));
 }
 
