@@ -13,6 +13,8 @@ DOCKERD=${DOCKERD:-/usr/sbin/dockerd}
 DOCKER_CLI=${DOCKER_CLI:-/usr/bin/docker}
 IMG=husk-busybox:latest
 DOCKERD_PID=
+# Docker's cgroupsPath is /docker/<id>: the runtime makes the parent too.
+DOCKER_CG_EXISTED=$(ls -d /sys/fs/cgroup/*/docker 2>/dev/null)
 
 dk() { "$DOCKER_CLI" -H "unix://$T/docker.sock" "$@"; }
 drun() { dk run --runtime husk --network none "$@"; }
@@ -35,6 +37,8 @@ docker_cleanup() {
 	fi
 	# Image layers dockerd left mounted (vfs has none, but be sure).
 	[ -n "${HUSK_RT_TRACE:-}" ] && cp "$T/calls.log" /tmp/husk-rt-calls.log
+	# Empty ones only (rmdir refuses a cgroup with processes or children).
+	[ -z "$DOCKER_CG_EXISTED" ] && rmdir /sys/fs/cgroup/*/docker 2>/dev/null
 	rt_cleanup
 }
 

@@ -20,9 +20,20 @@ pm() {
 }
 prun() { pm run --network none "$@"; }
 
+# Podman's cgroupfs parent (conmon's cgroup and the containers'), made
+# by this test unless it was there: removed when empty.
+PODMAN_CG_EXISTED=$(ls -d /sys/fs/cgroup/*/libpod_parent 2>/dev/null)
+
 podman_cleanup() {
 	set +e
 	for c in $(pm ps -aq 2>/dev/null); do pm rm -f -t 0 "$c" >/dev/null 2>&1; done
+	if [ -z "$PODMAN_CG_EXISTED" ]; then
+		for d in /sys/fs/cgroup/*/libpod_parent; do
+			[ -d "$d" ] || continue
+			find "$d" -mindepth 1 -depth -type d -exec rmdir {} \; 2>/dev/null
+			rmdir "$d" 2>/dev/null
+		done
+	fi
 	rt_cleanup
 }
 
