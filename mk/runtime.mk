@@ -27,3 +27,11 @@ $(call objdir,san)/tests/runtime_args: CFLAGS_san += $(HOST_INC) -Icli
 CHECK_PROGS += tests/runtime/cli.sh tests/runtime/docker.sh \
 	tests/runtime/podman.sh
 CHECK_DEPS += $(BIN)/husk-runtime
+
+# make bench-oci: docker run --rm ... true, husk-runtime against runc.
+bench-oci: $(BIN)/husk-runtime $(BOOT_KERNEL) $(INITRD_IMAGE)
+	BUILD=$(BUILD) IMAGES=$(IMAGES) tests/bench/oci.sh
+
+bench: bench-oci
+
+.PHONY: bench-oci
