@@ -13,6 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/ioctl.h>
+#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -457,6 +460,55 @@ static char *exec_process(const struct rt_cmd *cmd, bool *tty, struct herr *err)
 	return out;
 }
 
+static int sigfd_winch(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGWINCH);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	return signalfd(-1, &set, SFD_CLOEXEC);
+}
+
+static void send_size(int fd, int slave)
+{
+	struct winsize ws;
+	char msg[64];
+
+	if (ioctl(slave, TIOCGWINSZ, &ws) < 0 || !ws.ws_row || !ws.ws_col)
+		return;
+	snprintf(msg, sizeof(msg), "winsize %u %u", ws.ws_row, ws.ws_col);
+	rt_ctl_send(fd, msg, strlen(msg), NULL, 0);
+}
+
+/* Wait for "exit N", passing the pty's size on at every SIGWINCH. */
+static ssize_t wait_exit(int fd, int winch, int slave, char *reply, size_t size)
+{
+	struct pollfd pf[2] = { { .fd = fd, .events = POLLIN },
+				{ .fd = winch, .events = POLLIN } };
+	ssize_t n;
+
+	for (;;) {
+		if (poll(pf, winch >= 0 ? 2 : 1, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (winch >= 0 && (pf[1].revents & POLLIN)) {
+			struct signalfd_siginfo si;
+
+			if (read(winch, &si, sizeof(si)) > 0)
+				send_size(fd, slave);
+		}
+		if (pf[0].revents) {
+			do
+				n = rt_ctl_recv(fd, reply, size, NULL, NULL);
+			while (n == -EINTR);
+			return n;
+		}
+	}
+}
+
 /*
  * Hand the process and its stdio to the monitor, wait until it started
  * (tell @report_fd, if any), then until it exits: its status is ours.
@@ -467,7 +519,7 @@ static int exec_relay(const struct rt_cmd *cmd, const char *json, bool tty,
 	_cleanup_free_ char *msg = NULL;
 	struct herr err;
 	char reply[256];
-	int fds[3], fd, slave = -1, r, null;
+	int fds[3], fd, slave = -1, r, null, winch = -1;
 	ssize_t n;
 
 	if (tty) {
@@ -493,9 +545,11 @@ static int exec_relay(const struct rt_cmd *cmd, const char *json, bool tty,
 	}
 	if (asprintf(&msg, "exec %s", json) < 0)
 		abort();
+	/* A detached exec leads its own session: with the pty as its
+	 * controlling terminal, SIGWINCH says when the caller resized it. */
+	if (slave >= 0 && cmd->detach && ioctl(slave, TIOCSCTTY, 0) == 0)
+		winch = sigfd_winch();
 	r = rt_ctl_send(fd, msg, strlen(msg), fds, 3);
-	if (slave >= 0)
-		close(slave);
 	if (r < 0) {
 		r = fail("exec %s: send to the monitor: %s", cmd->id,
 			 strerror(-r));
@@ -509,6 +563,9 @@ static int exec_relay(const struct rt_cmd *cmd, const char *json, bool tty,
 				 : "the monitor went away");
 		goto out_report;
 	}
+	/* The size the caller may have set before the start. */
+	if (winch >= 0)
+		send_size(fd, slave);
 	if (report_fd >= 0) {
 		write_all(report_fd, "ok", 2);
 		close(report_fd);
@@ -526,16 +583,22 @@ static int exec_relay(const struct rt_cmd *cmd, const char *json, bool tty,
 	}
 	if (null > 2)
 		close(null);
-	do
-		n = rt_ctl_recv(fd, reply, sizeof(reply), NULL, NULL);
-	while (n == -EINTR);
+	n = wait_exit(fd, winch, slave, reply, sizeof(reply));
 	close(fd);
+	if (slave >= 0)
+		close(slave);
+	if (winch >= 0)
+		close(winch);
 	if (n > 5 && !strncmp(reply, "exit ", 5))
 		return atoi(reply + 5) & 0xff;
 	return 255; /* the monitor, hence the VM, went away */
 out_report:
 	if (report_fd >= 0)
 		close(report_fd);
+	if (slave >= 0)
+		close(slave);
+	if (winch >= 0)
+		close(winch);
 	return r;
 }
 

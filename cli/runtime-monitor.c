@@ -51,6 +51,7 @@ struct mon_io {
 	uint8_t *in_buf;
 	size_t in_len;
 	int client_fd; /* exec: the invocation waiting for "exit N" */
+	bool client_watch; /* reading its "winsize R C" messages */
 };
 
 struct mon {
@@ -264,6 +265,17 @@ static void io_close(struct mon_io *io, struct evloop *loop)
 	io->in_fd = io->out_fd = io->err_fd = -1;
 }
 
+static void client_close(struct pod_process *p)
+{
+	struct mon_io *io = io_of(p);
+
+	if (io->client_watch)
+		evloop_del(p->c->pod->loop, io->client_fd);
+	io->client_watch = false;
+	closep(&io->client_fd);
+	io->client_fd = -1;
+}
+
 static void on_started(struct pod_process *p, void *data)
 {
 	struct mon_io *io = io_of(p);
@@ -318,8 +330,7 @@ static void on_exited(struct pod_process *p, bool ran, void *data)
 
 		snprintf(msg, sizeof(msg), "exit %u", p->exit_status);
 		rt_ctl_send(io->client_fd, msg, strlen(msg), NULL, 0);
-		closep(&io->client_fd);
-		io->client_fd = -1;
+		client_close(p);
 	}
 	if (p == m->c->init) {
 		mon_finish(m, (int)p->exit_status);
@@ -353,7 +364,7 @@ static void on_free(struct pod_process *p, void *data)
 	(void)data;
 	if (!io)
 		return;
-	closep(&io->client_fd);
+	client_close(p);
 	free(io->in_buf);
 	free(io);
 	p->fe = NULL;
@@ -512,6 +523,34 @@ static void send_winsize(struct mon *m)
 			 ws.ws_col, on_unref_done, p);
 }
 
+static void on_unref_done(void *resp, const struct herr *err, void *data);
+
+/* An exec's invocation forwards its terminal's size changes. */
+static void on_exec_client(struct evloop *loop, int fd, uint32_t events,
+			   void *data)
+{
+	struct pod_process *p = data;
+	unsigned rows, cols;
+	char buf[128];
+	ssize_t n;
+
+	(void)loop;
+	(void)events;
+	n = rt_ctl_recv(fd, buf, sizeof(buf), NULL, NULL);
+	if (n <= 0) {
+		/* The invocation went away: nobody to tell the exit. */
+		client_close(p);
+		return;
+	}
+	if (sscanf(buf, "winsize %u %u", &rows, &cols) == 2 && rows && cols &&
+	    p->terminal && p->status == POD_PROCESS_RUNNING &&
+	    pod_usable(p->c->pod)) {
+		pod_process_ref(p);
+		agent_tty_resize(p->c->pod->agent, p->c->id, p->agent_exec_id,
+				 rows, cols, on_unref_done, p);
+	}
+}
+
 static void on_start_done(void *resp, const struct herr *err, void *data)
 {
 	struct req *r = data;
@@ -535,6 +574,10 @@ static void on_start_done(void *resp, const struct herr *err, void *data)
 		if (init)
 			send_winsize(m);
 		answer(fd, "ok");
+		if (!init && p->terminal && io_of(p)->client_fd >= 0)
+			io_of(p)->client_watch =
+				evloop_add(m->loop, io_of(p)->client_fd,
+					   EPOLLIN, on_exec_client, p) == 0;
 		req_done(r);
 		return;
 	}

@@ -29,7 +29,7 @@ drun --rm "$IMG" sh -c 'exit 7' 2>"$T/run.err"
 expect "docker run: exit code 7 comes back" 7 $?
 
 # -t: a terminal of the CLI's size, and a resize that reaches it.
-TTY_SCRIPT='stty size; i=0; while [ $i -lt 60 ]; do sleep 0.25; s=$(stty size); if [ "$s" != "30 100" ]; then echo "now $s"; exit 4; fi; i=$((i+1)); done; exit 1'
+TTY_SCRIPT='sleep 1; stty size; i=0; while [ $i -lt 60 ]; do sleep 0.25; s=$(stty size); if [ "$s" != "30 100" ]; then echo "now $s"; exit 4; fi; i=$((i+1)); done; exit 1'
 out=$(python3 tests/runtime/pty_drive.py 30x100 40x120 90 -- "$DOCKER_CLI" -H "unix://$T/docker.sock" \
 	run --runtime husk --network none --rm -it "$IMG" sh -c "$TTY_SCRIPT")
 check "docker run -it: stty size sees the terminal's size (30 100)" grep -qx '30 100' <<<"$out"
@@ -53,6 +53,11 @@ out=$(dk exec c1 sh -c 'echo from-exec; exit 0' 2>&1)
 expect "docker exec" from-exec "$out"
 dk exec c1 sh -c 'exit 5'
 expect "docker exec: exit code 5 comes back" 5 $?
+out=$(python3 tests/runtime/pty_drive.py 30x100 40x120 90 -- "$DOCKER_CLI" -H "unix://$T/docker.sock" \
+	exec -it c1 sh -c "$TTY_SCRIPT")
+check "docker exec -it: stty size sees the terminal's size (30 100)" grep -qx '30 100' <<<"$out"
+check "docker exec -it: a resize of the terminal reaches the exec (40 120)" grep -qx 'now 40 120' <<<"$out"
+grep -qx 'now 40 120' <<<"$out" || diag <<<"$out"
 dk logs c1 >/dev/null 2>&1
 expect "docker logs" 0 $?
 start=$(now_ms)

@@ -92,7 +92,7 @@ prun --rm "$IMG" sh -c 'exit 7' 2>"$T/run.err"
 expect "podman run: exit code 7 comes back" 7 $?
 
 # -t: a terminal of the CLI's size, and a resize that reaches it.
-TTY_SCRIPT='stty size; i=0; while [ $i -lt 60 ]; do sleep 0.25; s=$(stty size); if [ "$s" != "30 100" ]; then echo "now $s"; exit 4; fi; i=$((i+1)); done; exit 1'
+TTY_SCRIPT='sleep 1; stty size; i=0; while [ $i -lt 60 ]; do sleep 0.25; s=$(stty size); if [ "$s" != "30 100" ]; then echo "now $s"; exit 4; fi; i=$((i+1)); done; exit 1'
 out=$(python3 tests/runtime/pty_drive.py 30x100 40x120 90 -- env CONTAINERS_CONF="$T/containers.conf" \
 	CONTAINERS_STORAGE_CONF="$T/storage.conf" "$PODMAN" --root "$T/pstore" --runroot "$T/prun" \
 	--storage-driver vfs --cgroup-manager cgroupfs --events-backend file --tmpdir "$T/ptmp" \
@@ -117,6 +117,13 @@ out=$(pm exec c1 sh -c 'echo from-exec' 2>&1)
 expect "podman exec" from-exec "$out"
 pm exec c1 sh -c 'exit 5' 2>/dev/null
 expect "podman exec: exit code 5 comes back" 5 $?
+out=$(python3 tests/runtime/pty_drive.py 30x100 40x120 90 -- env CONTAINERS_CONF="$T/containers.conf" \
+	CONTAINERS_STORAGE_CONF="$T/storage.conf" "$PODMAN" --root "$T/pstore" --runroot "$T/prun" \
+	--storage-driver vfs --cgroup-manager cgroupfs --events-backend file --tmpdir "$T/ptmp" \
+	--runtime "$T/bin/husk-runtime" exec -it c1 sh -c "$TTY_SCRIPT")
+check "podman exec -it: stty size sees the terminal's size (30 100)" grep -qx '30 100' <<<"$out"
+check "podman exec -it: a resize of the terminal reaches the exec (40 120)" grep -qx 'now 40 120' <<<"$out"
+grep -qx 'now 40 120' <<<"$out" || diag <<<"$out"
 pm stop -t 2 c1 >/dev/null 2>&1
 expect "podman stop (KILL after 2 s)" 0 $?
 expect "podman stop: the container exited" exited "$(pm inspect -f '{{.State.Status}}' c1 2>/dev/null)"
