@@ -48,6 +48,7 @@ include mk/agent.mk
 include mk/host.mk
 include mk/cli.mk
 include mk/shim.mk
+include mk/runtime.mk
 -include mk/guest.mk
 -include mk/boot.mk
 -include mk/e2e.mk

@@ -1,12 +1,12 @@
 # make install DESTDIR=... PREFIX=/usr: whatever has been built so far, in the
 # FHS layout a distro package expects.
-#   $(PREFIX)/bin                  containerd-shim-husk-v2, husk
+#   $(PREFIX)/bin                  containerd-shim-husk-v2, husk, husk-runtime
 #   $(PREFIX)/libexec/husk         husk-agent (the guest binary)
 #   $(PREFIX)/share/husk           guest kernel, initrd, rootfs image
 #   $(PREFIX)/share/defaults/husk  default configuration.toml
 
 INSTALL ?= install
-HOST_BINS := containerd-shim-husk-v2 husk
+HOST_BINS := containerd-shim-husk-v2 husk husk-runtime
 GUEST_BINS := husk-agent
 GUEST_ASSETS := vmlinux-husk vmlinuz-husk husk-initrd.img husk-rootfs.img
 

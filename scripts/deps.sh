@@ -19,6 +19,9 @@ containernetworking-plugins iptables iperf3"
 # qemu-system-common, which qemu-system-x86 depends on: named here so the
 # virtio-fs tests' dependency is explicit.
 PKGS="$PKGS qemu-system-common"
+# husk-runtime's tests: Docker (20.10, runc-compatible runtimes only) and
+# Podman (4.3, through conmon), each started on private roots.
+PKGS="$PKGS docker.io podman"
 
 missing=""
 for p in $PKGS; do

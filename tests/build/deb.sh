@@ -127,9 +127,10 @@ has_files() {
 	for f in "$@"; do grep -qxF "$f" "$W/$p.list" || miss="$miss $f"; done
 	if [ -z "$miss" ]; then ok "$p holds $*"; else not_ok "$p lacks$miss"; fi
 }
-has_files husk /usr/bin/containerd-shim-husk-v2 /usr/bin/husk \
+has_files husk /usr/bin/containerd-shim-husk-v2 /usr/bin/husk /usr/bin/husk-runtime \
 	/usr/share/defaults/husk/configuration.toml /etc/husk/ \
 	/usr/share/man/man1/husk.1.gz /usr/share/man/man8/containerd-shim-husk-v2.8.gz \
+	/usr/share/man/man8/husk-runtime.8.gz \
 	/usr/share/doc/husk/copyright \
 	/usr/share/doc/husk/examples/containerd-config.toml \
 	/usr/share/doc/husk/examples/runtimeclass.yaml \

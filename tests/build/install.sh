@@ -34,6 +34,7 @@ check_bin() { # built-path installed-path
 check_bin "$BUILD/bin/husk-agent" /usr/libexec/husk/husk-agent
 check_bin "$BUILD/bin/husk" /usr/bin/husk
 check_bin "$BUILD/bin/containerd-shim-husk-v2" /usr/bin/containerd-shim-husk-v2
+check_bin "$BUILD/bin/husk-runtime" /usr/bin/husk-runtime
 
 for a in vmlinux-husk vmlinuz-husk husk-initrd.img husk-rootfs.img; do
 	if [ ! -f "$IMAGES/$a" ]; then

@@ -1,0 +1,80 @@
+#!/bin/bash
+# Docker (Debian's docker.io 20.10) with husk-runtime as a runc-compatible
+# runtime (daemon.json "runtimes"): a private dockerd (its own data root,
+# exec root, pid file, socket and containerd) inside a network namespace
+# this test makes, with no bridge and no iptables, so nothing reaches the
+# host's network.  A busybox image built here with tar and sha256sum is
+# loaded; then docker run (output, exit code, -i stdin), exec, stop and
+# rm -f, each in its own VM.  dockerd is stopped by PID and everything is
+# removed, also after a failure.  Run from the repository root, as root.
+. "$(dirname "$0")/lib.sh"
+
+. "$(dirname "$0")/docker-lib.sh"
+
+if ! docker_setup; then
+	not_ok "dockerd did not start"
+	echo "1..$tap_n"
+	exit 1
+fi
+ok "a private dockerd started (own roots, network namespace, no bridge)"
+check "dockerd lists the husk runtime" sh -c "'$DOCKER_CLI' -H unix://$T/docker.sock info 2>/dev/null | grep -q 'Runtimes:.*husk'"
+build_docker_image
+expect "docker load of a locally built busybox image" 0 $?
+
+out=$(drun --rm "$IMG" echo hello 2>"$T/run.err")
+expect "docker run --rm --runtime husk IMG echo hello" hello "$out"
+[ "$out" = hello ] || diag <"$T/run.err"
+
+drun --rm "$IMG" sh -c 'exit 7' 2>"$T/run.err"
+expect "docker run: exit code 7 comes back" 7 $?
+
+# -t: a terminal of the CLI's size, and a resize that reaches it.
+TTY_SCRIPT='sleep 1; stty size; i=0; while [ $i -lt 60 ]; do sleep 0.25; s=$(stty size); if [ "$s" != "30 100" ]; then echo "now $s"; exit 4; fi; i=$((i+1)); done; exit 1'
+out=$(python3 tests/runtime/pty_drive.py 30x100 40x120 90 -- "$DOCKER_CLI" -H "unix://$T/docker.sock" \
+	run --runtime husk --network none --rm -it "$IMG" sh -c "$TTY_SCRIPT")
+check "docker run -it: stty size sees the terminal's size (30 100)" grep -qx '30 100' <<<"$out"
+check "docker run -it: a resize of the terminal reaches the container (40 120)" grep -qx 'now 40 120' <<<"$out"
+check "docker run -it: the exit code comes back through the terminal path (4)" grep -qx 'exit=4' <<<"$out"
+grep -qx 'now 40 120' <<<"$out" || diag <<<"$out"
+
+head -c 1048576 /dev/urandom >"$T/in.bin"
+drun --rm -i "$IMG" cat <"$T/in.bin" >"$T/out.bin" 2>"$T/run.err"
+if cmp -s "$T/in.bin" "$T/out.bin"; then
+	ok "docker run -i: 1 MiB of stdin round-trips byte-exact"
+else
+	not_ok "docker run -i: $(stat -c %s "$T/out.bin") bytes back, differ"
+	diag <"$T/run.err"
+fi
+
+dk create --runtime husk --network none --name c1 "$IMG" sleep 600 >/dev/null &&
+	dk start c1 >/dev/null
+expect "docker run -d (create, start)" running "$(dk inspect -f '{{.State.Status}}' c1 2>/dev/null)"
+out=$(dk exec c1 sh -c 'echo from-exec; exit 0' 2>&1)
+expect "docker exec" from-exec "$out"
+dk exec c1 sh -c 'exit 5'
+expect "docker exec: exit code 5 comes back" 5 $?
+out=$(python3 tests/runtime/pty_drive.py 30x100 40x120 90 -- "$DOCKER_CLI" -H "unix://$T/docker.sock" \
+	exec -it c1 sh -c "$TTY_SCRIPT")
+check "docker exec -it: stty size sees the terminal's size (30 100)" grep -qx '30 100' <<<"$out"
+check "docker exec -it: a resize of the terminal reaches the exec (40 120)" grep -qx 'now 40 120' <<<"$out"
+grep -qx 'now 40 120' <<<"$out" || diag <<<"$out"
+dk logs c1 >/dev/null 2>&1
+expect "docker logs" 0 $?
+start=$(now_ms)
+dk stop -t 2 c1 >/dev/null
+expect "docker stop (TERM ignored by sleep as pid 1, KILL after 2 s)" 0 $?
+expect "docker stop: the exit code is 137" 137 "$(dk inspect -f '{{.State.ExitCode}}' c1)"
+dk rm c1 >/dev/null
+expect "docker rm" 0 $?
+
+dk run -d --runtime husk --network none --name c2 "$IMG" sleep 600 >/dev/null
+dk rm -f c2 >/dev/null
+expect "docker rm -f of a running container" 0 $?
+check "no container left in docker" [ -z "$(dk ps -aq)" ]
+RT_MOUNTS_OWNED=$T/data
+rt_assert_clean "docker"
+check "no husk-runtime state left in docker's runtime root" \
+	[ -z "$(ls -A "$T"/exec/runtime-*/moby 2>/dev/null)" ]
+
+echo "1..$tap_n"
+[ "$tap_failed" = 0 ]

@@ -1,0 +1,136 @@
+#!/bin/bash
+# Podman (Debian's 4.3, through conmon) with husk-runtime as its OCI
+# runtime (--runtime PATH), on private roots: its own storage (vfs),
+# run root, containers.conf and storage.conf, the cgroupfs manager, and
+# --network none (nothing touches the host's network).  A busybox image
+# built here is loaded; then run (output, exit code, -i stdin), exec,
+# stop, rm, and run --rm leaving nothing behind.  Run from the repository
+# root, as root.
+. "$(dirname "$0")/lib.sh"
+
+PODMAN=${PODMAN:-/usr/bin/podman}
+IMG=localhost/husk-busybox:latest
+
+pm() {
+	env CONTAINERS_CONF="$T/containers.conf" CONTAINERS_STORAGE_CONF="$T/storage.conf" \
+		"$PODMAN" --root "$T/pstore" --runroot "$T/prun" \
+		--storage-driver vfs --cgroup-manager cgroupfs \
+		--events-backend file --tmpdir "$T/ptmp" \
+		--runtime "$T/bin/husk-runtime" "$@"
+}
+prun() { pm run --network none "$@"; }
+
+# Podman's cgroupfs parent (conmon's cgroup and the containers'), made
+# by this test unless it was there: removed when empty.
+PODMAN_CG_EXISTED=$(ls -d /sys/fs/cgroup/*/libpod_parent 2>/dev/null)
+
+podman_cleanup() {
+	set +e
+	for c in $(pm ps -aq 2>/dev/null); do pm rm -f -t 0 "$c" >/dev/null 2>&1; done
+	if [ -z "$PODMAN_CG_EXISTED" ]; then
+		for d in /sys/fs/cgroup/*/libpod_parent; do
+			[ -d "$d" ] || continue
+			find "$d" -mindepth 1 -depth -type d -exec rmdir {} \; 2>/dev/null
+			rmdir "$d" 2>/dev/null
+		done
+	fi
+	rt_cleanup
+}
+
+rt_setup
+trap podman_cleanup EXIT
+[ -x "$PODMAN" ] || skip_all "no $PODMAN (apt-get install podman)"
+command -v conmon >/dev/null || skip_all "no conmon"
+
+mkdir -p "$T/bin" "$T/ptmp"
+cat >"$T/bin/husk-runtime" <<EOF
+#!/bin/sh
+export HUSK_CONF_FILE=$T/husk.toml HUSK_RUN_ROOT=$T/run HUSK_PROBE_CACHE=$T/probe
+exec $RUNTIME --root $T/state "\$@"
+EOF
+chmod +x "$T/bin/husk-runtime"
+cat >"$T/containers.conf" <<EOF
+[containers]
+netns = "none"
+[engine]
+cgroup_manager = "cgroupfs"
+events_logger = "file"
+events_logfile_path = "$T/events.log"
+runtime = "husk"
+[engine.runtimes]
+husk = ["$T/bin/husk-runtime"]
+EOF
+cat >"$T/storage.conf" <<EOF
+[storage]
+driver = "vfs"
+graphroot = "$T/pstore"
+runroot = "$T/prun"
+EOF
+
+# The image: podman loads docker save's format.
+w=$T/pimg
+make_rootfs "$w/rootfs"
+mkdir -p "$w/out"
+tar --sort=name --owner=0 --group=0 --numeric-owner --mtime=@0 -C "$w/rootfs" -cf "$w/layer.tar" .
+diff=$(sha "$w/layer.tar")
+mkdir -p "$w/out/$diff"
+mv "$w/layer.tar" "$w/out/$diff/layer.tar"
+printf '{"architecture":"amd64","os":"linux","config":{"Env":["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],"Cmd":["/bin/sh"],"WorkingDir":"/"},"rootfs":{"type":"layers","diff_ids":["sha256:%s"]}}' "$diff" >"$w/config.json"
+cfg=$(sha "$w/config.json")
+mv "$w/config.json" "$w/out/$cfg.json"
+printf '[{"Config":"%s.json","RepoTags":["%s"],"Layers":["%s/layer.tar"]}]' "$cfg" "$IMG" "$diff" >"$w/out/manifest.json"
+tar --sort=name --owner=0 --group=0 --numeric-owner --mtime=@0 -C "$w/out" -cf "$w/image.tar" .
+pm load -i "$w/image.tar" >"$T/load.log" 2>&1
+expect "podman load of a locally built busybox image" 0 $?
+rm -rf "$w"
+
+out=$(prun --rm "$IMG" echo hello 2>"$T/run.err")
+expect "podman run --rm --runtime husk-runtime IMG echo hello" hello "$out"
+[ "$out" = hello ] || diag <"$T/run.err"
+
+prun --rm "$IMG" sh -c 'exit 7' 2>"$T/run.err"
+expect "podman run: exit code 7 comes back" 7 $?
+
+# -t: a terminal of the CLI's size, and a resize that reaches it.
+TTY_SCRIPT='sleep 1; stty size; i=0; while [ $i -lt 60 ]; do sleep 0.25; s=$(stty size); if [ "$s" != "30 100" ]; then echo "now $s"; exit 4; fi; i=$((i+1)); done; exit 1'
+out=$(python3 tests/runtime/pty_drive.py 30x100 40x120 90 -- env CONTAINERS_CONF="$T/containers.conf" \
+	CONTAINERS_STORAGE_CONF="$T/storage.conf" "$PODMAN" --root "$T/pstore" --runroot "$T/prun" \
+	--storage-driver vfs --cgroup-manager cgroupfs --events-backend file --tmpdir "$T/ptmp" \
+	--runtime "$T/bin/husk-runtime" run --network none --rm -it "$IMG" sh -c "$TTY_SCRIPT")
+check "podman run -it: stty size sees the terminal's size (30 100)" grep -qx '30 100' <<<"$out"
+check "podman run -it: a resize of the terminal reaches the container (40 120)" grep -qx 'now 40 120' <<<"$out"
+check "podman run -it: the exit code comes back through the terminal path (4)" grep -qx 'exit=4' <<<"$out"
+grep -qx 'now 40 120' <<<"$out" || diag <<<"$out"
+
+head -c 1048576 /dev/urandom >"$T/in.bin"
+prun --rm -i "$IMG" cat <"$T/in.bin" >"$T/out.bin" 2>"$T/run.err"
+if cmp -s "$T/in.bin" "$T/out.bin"; then
+	ok "podman run -i: 1 MiB of stdin round-trips byte-exact"
+else
+	not_ok "podman run -i: $(stat -c %s "$T/out.bin") bytes back, differ"
+	diag <"$T/run.err"
+fi
+
+prun -d --name c1 "$IMG" sleep 600 >/dev/null 2>"$T/run.err"
+expect "podman run -d" running "$(pm inspect -f '{{.State.Status}}' c1 2>/dev/null)"
+out=$(pm exec c1 sh -c 'echo from-exec' 2>&1)
+expect "podman exec" from-exec "$out"
+pm exec c1 sh -c 'exit 5' 2>/dev/null
+expect "podman exec: exit code 5 comes back" 5 $?
+out=$(python3 tests/runtime/pty_drive.py 30x100 40x120 90 -- env CONTAINERS_CONF="$T/containers.conf" \
+	CONTAINERS_STORAGE_CONF="$T/storage.conf" "$PODMAN" --root "$T/pstore" --runroot "$T/prun" \
+	--storage-driver vfs --cgroup-manager cgroupfs --events-backend file --tmpdir "$T/ptmp" \
+	--runtime "$T/bin/husk-runtime" exec -it c1 sh -c "$TTY_SCRIPT")
+check "podman exec -it: stty size sees the terminal's size (30 100)" grep -qx '30 100' <<<"$out"
+check "podman exec -it: a resize of the terminal reaches the exec (40 120)" grep -qx 'now 40 120' <<<"$out"
+grep -qx 'now 40 120' <<<"$out" || diag <<<"$out"
+pm stop -t 2 c1 >/dev/null 2>&1
+expect "podman stop (KILL after 2 s)" 0 $?
+expect "podman stop: the container exited" exited "$(pm inspect -f '{{.State.Status}}' c1 2>/dev/null)"
+pm rm c1 >/dev/null 2>&1
+expect "podman rm" 0 $?
+check "no container left in podman" [ -z "$(pm ps -aq)" ]
+rt_assert_clean "podman"
+
+echo "1..$tap_n"
+[ "$tap_failed" = 0 ]
