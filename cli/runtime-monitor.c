@@ -793,9 +793,7 @@ static void on_signal(struct evloop *loop, int fd, uint32_t events, void *data)
 			pid_t pid;
 
 			while ((pid = waitpid(-1, &st, WNOHANG)) > 0)
-				if (m->pod && m->pod->vm &&
-				    pid == m->pod->vm_pid)
-					pod_vm_exited(m->pod, st);
+				pod_child_reaped(m->pod, pid, st);
 		} else if (si.ssi_signo == SIGWINCH) {
 			send_winsize(m);
 		} else if (!m->finishing) {

@@ -130,11 +130,7 @@ static void reap(struct shim *s)
 
 		if (pid <= 0)
 			return;
-		if (s->pod && s->pod->vm && pid == s->pod->vm_pid)
-			pod_vm_exited(s->pod, st);
-		else if (s->pod && vm_child_reaped(s->pod->vm, pid, st))
-			log_debug("reaped virtiofsd pid %d", (int)pid);
-		else
+		if (!pod_child_reaped(s->pod, pid, st))
 			log_debug("reaped pid %d", (int)pid);
 	}
 }

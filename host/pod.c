@@ -174,7 +174,7 @@ static void on_agent_closed(const struct herr *why, void *data)
 	pod_fail(pod, &err);
 }
 
-void pod_vm_exited(struct pod *pod, int wait_status)
+static void vm_process_exited(struct pod *pod, int wait_status)
 {
 	struct herr why;
 
@@ -201,6 +201,17 @@ void pod_vm_exited(struct pod *pod, int wait_status)
 			 pod_console_tail(pod));
 	}
 	pod_fail(pod, &why);
+}
+
+bool pod_child_reaped(struct pod *pod, pid_t pid, int wait_status)
+{
+	if (!pod || !pod->vm)
+		return false;
+	if (pid == pod->vm_pid) {
+		vm_process_exited(pod, wait_status);
+		return true;
+	}
+	return vm_child_reaped(pod->vm, pid, wait_status);
 }
 
 /*

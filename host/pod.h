@@ -189,8 +189,12 @@ void pod_free(struct pod *pod);
 void pod_boot(struct pod *pod, const struct husk_config *cfg,
 	      pod_booted_cb done, void *data);
 
-/* The hypervisor process exited (its owner reaped it). */
-void pod_vm_exited(struct pod *pod, int wait_status);
+/*
+ * The owner reaps every child (SIGCHLD) and hands each here: true when
+ * @pid was this pod's hypervisor (the pod then fails or finishes its
+ * teardown) or one of its helper daemons (virtiofsd), false otherwise.
+ */
+bool pod_child_reaped(struct pod *pod, pid_t pid, int wait_status);
 
 /* The VM or agent is unusable: kill it, every process exits. */
 void pod_fail(struct pod *pod, const struct herr *why);
