@@ -12,6 +12,10 @@ CHECK_DEPS += $(E2E_DEPS)
 bench-shim: $(E2E_DEPS)
 	BUILD=$(BUILD) IMAGES=$(IMAGES) tests/bench/shim.sh
 
-bench: bench-shim
+# Pod networking: husk pod vs runc pod on one CNI bridge (iperf3, ping).
+bench-net: $(E2E_DEPS)
+	BUILD=$(BUILD) IMAGES=$(IMAGES) tests/bench/net.sh
 
-.PHONY: bench-shim
+bench: bench-shim bench-net
+
+.PHONY: bench-shim bench-net
