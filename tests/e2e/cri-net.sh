@@ -393,6 +393,20 @@ expect "ctr run --with-ns: nothing of husk's left in the namespace" "" \
 	"$(net_leftovers "/run/netns/$TWO_NS" | sed 's/ link:eth1//')"
 expect "after ctr run --with-ns: no shim or QEMU left" "" "$(pod_processes)"
 
+# Bad input: a namespace that is not there, a path that is no network
+# namespace: the create fails naming it, and nothing is left.
+for bad in "/run/netns/husk-e2e-none-$$" "$T/husk.toml"; do
+	note_ids t-bad
+	out=$(ctr run --rm --runtime "$RUNTIME" --with-ns "network:$bad" \
+		"$IMG" t-bad true 2>&1)
+	case $out in
+	*"network namespace $bad"*) ok "ctr run --with-ns network:$bad fails naming it" ;;
+	*) not_ok "ctr run --with-ns network:$bad fails naming it"; echo "$out" | diag ;;
+	esac
+	ctr containers rm t-bad >/dev/null 2>&1
+	expect "after network:$bad: no shim or QEMU left" "" "$(pod_processes)"
+done
+
 # ---- teardown ----------------------------------------------------------------
 
 hold "$rns"
