@@ -393,6 +393,17 @@ expect "ctr run --with-ns: nothing of husk's left in the namespace" "" \
 	"$(net_leftovers "/run/netns/$TWO_NS" | sed 's/ link:eth1//')"
 expect "after ctr run --with-ns: no shim or QEMU left" "" "$(pod_processes)"
 
+# The shim's own namespace (a host-network pod): lo only, and a warning.
+note_ids t-host
+out=$(ctr run --rm --runtime "$RUNTIME" --with-ns "network:/run/netns/$NETNS" \
+	"$IMG" t-host ls /sys/class/net 2>&1)
+expect "the shim's own namespace: the guest has lo only" "lo" "$(echo "$out" | tr -s ' \n' ' ' | sed 's/ $//')"
+if grep -q "network namespace /run/netns/$NETNS is the host's" "$T/containerd.log" 2>/dev/null; then
+	ok "the shim's own namespace: one warning says so"
+else
+	not_ok "the shim's own namespace: one warning says so"
+fi
+
 # Bad input: a namespace that is not there, a path that is no network
 # namespace: the create fails naming it, and nothing is left.
 for bad in "/run/netns/husk-e2e-none-$$" "$T/husk.toml"; do
