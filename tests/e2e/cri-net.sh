@@ -359,6 +359,26 @@ if husk_pod husk-a husk 18081; then
 	expect "after husk-a and husk-b: no shim or QEMU left" "" "$(pod_processes)"
 fi
 
+# 7: a pod whose shim was SIGKILLed: containerd's `delete` sweeps the
+# namespace (QEMU dies with the shim; its ingress qdisc and filter stay).
+if husk_pod husk-c husk 18084; then
+	hold "$hns"
+	chold=$HELD
+	cshim=$(pod_processes | sed -n 's/^shim://p' | head -1)
+	if [ -n "$cshim" ]; then
+		kill -KILL "$cshim"
+		ok "husk-c's shim ($cshim) SIGKILLed"
+	else
+		not_ok "husk-c's shim found"
+	fi
+	sleep 2
+	cri stopp "$hpod" 2>"$T/err" || diag <"$T/err"
+	cri rmp "$hpod" 2>"$T/err" || diag <"$T/err"
+	expect "husk-c (shim killed) removed: delete swept its namespace" "" \
+		"$(net_leftovers "$chold")"
+	expect "after husk-c: no shim or QEMU left" "" "$(pod_processes)"
+fi
+
 # 5: checks 1-2 with macvtap.
 if husk_pod husk-m husk-macvtap 18083; then
 	hold "$hns"
