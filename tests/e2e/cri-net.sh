@@ -364,7 +364,7 @@ fi
 if husk_pod husk-c husk 18084; then
 	hold "$hns"
 	chold=$HELD
-	cshim=$(pod_processes | sed -n 's/^shim://p' | head -1)
+	cshim=$(pod_processes | tr ' ' '\n' | sed -n 's/^shim://p' | head -1)
 	if [ -n "$cshim" ]; then
 		kill -KILL "$cshim"
 		ok "husk-c's shim ($cshim) SIGKILLed"
