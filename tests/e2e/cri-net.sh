@@ -371,11 +371,16 @@ if husk_pod husk-c husk 18084; then
 	else
 		not_ok "husk-c's shim found"
 	fi
-	sleep 2
+	# Before the CNI takes eth0 (and its qdisc) away: containerd ran
+	# `delete` when the shim's connection closed.
+	for _ in $(seq 20); do
+		[ -z "$(net_leftovers "$chold")" ] && break
+		sleep 0.5
+	done
+	expect "husk-c (shim killed): delete swept eth0's qdisc and filter, eth0 stays" \
+		" eth0" "$(net_leftovers "$chold") $(nsenter --net="$chold" ip -o link show eth0 | awk -F': ' '{print $2}' | cut -d@ -f1)"
 	cri stopp "$hpod" 2>"$T/err" || diag <"$T/err"
 	cri rmp "$hpod" 2>"$T/err" || diag <"$T/err"
-	expect "husk-c (shim killed) removed: delete swept its namespace" "" \
-		"$(net_leftovers "$chold")"
 	expect "after husk-c: no shim or QEMU left" "" "$(pod_processes)"
 fi
 
