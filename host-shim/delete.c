@@ -18,6 +18,7 @@
 #include "containerd/task/shim.pb-c.h"
 #include "delete.h"
 #include "log.h"
+#include "net.h"
 #include "spec.h"
 #include "start.h"
 #include "util.h"
@@ -75,8 +76,24 @@ static void kill_leftover(pid_t pid, const char *what)
 	}
 }
 
+/* The taps, filters and qdiscs the dead shim made in the pod's namespace. */
+static void sweep_netns(const char *netns)
+{
+	unsigned int found = 0;
+	struct herr err;
+
+	if (!netns)
+		return;
+	if (net_taps_sweep(netns, &found, &err) < 0)
+		log_warn("delete: sweep network namespace %s: %s", netns,
+			 err.msg);
+	else if (found)
+		log_warn("delete: removed %u leftover network object%s in %s",
+			 found, found == 1 ? "" : "s", netns);
+}
+
 static void cleanup_dead_shim(const struct shim_flags *f, const char *sid,
-			      const char *run)
+			      const char *run, const char *netns)
 {
 	const char *shim_needles[] = { "containerd-shim-husk-v2", sid, NULL };
 	const char *vm_needles[] = { run, NULL };
@@ -90,6 +107,7 @@ static void cleanup_dead_shim(const struct shim_flags *f, const char *sid,
 	if (vm && pid_matches(vm, vm_needles))
 		kill_leftover(vm, "hypervisor");
 	if (!strcmp(sid, f->id)) {
+		sweep_netns(netns);
 		_cleanup_free_ char *addr = NULL;
 		struct herr err;
 
@@ -114,6 +132,7 @@ int shim_delete(const struct shim_flags *f)
 			    *rootfs = NULL;
 	_cleanup_free_ uint8_t *buf = NULL;
 	const char *bundle = *f->bundle ? f->bundle : ".";
+	struct spec_result spec = { 0 };
 	struct timespec now;
 	struct herr err;
 	bool member = false;
@@ -132,8 +151,13 @@ int shim_delete(const struct shim_flags *f)
 		free(sid);
 		sid = xstrdup(f->id);
 	}
+	/* The sandbox's spec names its network namespace. */
+	if (text && !strcmp(sid, f->id) &&
+	    spec_from_json(text, len, f->id, &spec, &err) < 0)
+		log_warn("delete: %s: %s", rootfs, err.msg);
 	run = shim_run_dir(f->namespace_, sid);
-	cleanup_dead_shim(f, sid, run);
+	cleanup_dead_shim(f, sid, run, spec.netns_path);
+	spec_result_free(&spec);
 	/* In case a rootfs mount escaped into this namespace. */
 	free(rootfs);
 	if (asprintf(&rootfs, "%s/rootfs", bundle) < 0)

@@ -195,6 +195,30 @@ void agent_create_sandbox(struct agent_client *a,
 	     op_new(cb, data));
 }
 
+void agent_update_interface(struct agent_client *a,
+			    const Grpc__UpdateInterfaceRequest *r, agent_cb cb,
+			    void *data)
+{
+	call(a, SVC, "UpdateInterface", &r->base, NULL, AGENT_TIMEOUT_MS,
+	     op_new(cb, data));
+}
+
+void agent_update_routes(struct agent_client *a,
+			 const Grpc__UpdateRoutesRequest *r, agent_cb cb,
+			 void *data)
+{
+	call(a, SVC, "UpdateRoutes", &r->base, NULL, AGENT_TIMEOUT_MS,
+	     op_new(cb, data));
+}
+
+void agent_add_arp_neighbors(struct agent_client *a,
+			     const Grpc__AddARPNeighborsRequest *r, agent_cb cb,
+			     void *data)
+{
+	call(a, SVC, "AddARPNeighbors", &r->base, NULL, AGENT_TIMEOUT_MS,
+	     op_new(cb, data));
+}
+
 void agent_destroy_sandbox(struct agent_client *a, long long timeout_ms,
 			   agent_cb cb, void *data)
 {

@@ -56,6 +56,16 @@ void agent_check(struct agent_client *a, long long timeout_ms, agent_cb cb,
 void agent_create_sandbox(struct agent_client *a,
 			  const Grpc__CreateSandboxRequest *r, agent_cb cb,
 			  void *data);
+/* The pod's network, before CreateSandbox (host/pod-net.c). */
+void agent_update_interface(struct agent_client *a,
+			    const Grpc__UpdateInterfaceRequest *r, agent_cb cb,
+			    void *data);
+void agent_update_routes(struct agent_client *a,
+			 const Grpc__UpdateRoutesRequest *r, agent_cb cb,
+			 void *data);
+void agent_add_arp_neighbors(struct agent_client *a,
+			     const Grpc__AddARPNeighborsRequest *r, agent_cb cb,
+			     void *data);
 void agent_destroy_sandbox(struct agent_client *a, long long timeout_ms,
 			   agent_cb cb, void *data);
 void agent_create_container(struct agent_client *a,

@@ -62,6 +62,7 @@ static const char *const accels[] = { "auto", "kvm", "tcg", NULL };
 /* Kata's Rust daemon spells "none" "never": taken as "none". */
 static const char *const fs_caches[] = { "auto", "always", "none", "never",
 					 NULL };
+static const char *const net_models[] = { "tcfilter", "macvtap", "none", NULL };
 
 static const struct keydef hv_keys[] = {
 	{ "path", K_PATH, F(hypervisor_path), false, 0, 0, NULL },
@@ -93,6 +94,8 @@ static const struct keydef agent_keys[] = {
 
 static const struct keydef runtime_keys[] = {
 	{ "enable_debug", K_BOOL, F(runtime_debug), false, 0, 0, NULL },
+	{ "internetworking_model", K_CHOICE, F(internetworking_model), false, 0,
+	  0, net_models },
 };
 
 static const char *const shared_fs_names[] = {
@@ -318,6 +321,7 @@ void config_defaults(struct husk_config *cfg)
 	cfg->msize_9p = 8192;
 	cfg->accel = xstrdup("auto");
 	cfg->dial_timeout = 30;
+	cfg->internetworking_model = xstrdup("tcfilter");
 	cfg->sources = xstrdup("");
 }
 
@@ -330,6 +334,7 @@ void config_free(struct husk_config *cfg)
 	free(cfg->image);
 	free(cfg->machine_type);
 	free(cfg->kernel_params);
+	free(cfg->internetworking_model);
 	free(cfg->virtio_fs_daemon);
 	free(cfg->virtio_fs_cache);
 	strv_free(cfg->virtio_fs_extra_args);
@@ -691,4 +696,5 @@ void config_dump(const struct husk_config *cfg, FILE *f)
 	fputs("\n[runtime]\n", f);
 	fprintf(f, "enable_debug = %s\n",
 		cfg->runtime_debug ? "true" : "false");
+	dump_str(f, "internetworking_model", cfg->internetworking_model);
 }

@@ -53,6 +53,9 @@ struct husk_config {
 	bool agent_debug; /* enable_debug in [agent.*] */
 	/* [runtime] */
 	bool runtime_debug; /* enable_debug in [runtime] */
+	/* internetworking_model: "tcfilter" (default), "macvtap", "none"
+	 * (how a pod's interfaces reach its VM: host/net.h) */
+	char *internetworking_model;
 	/* Where each value came from, for "husk env". */
 	char *sources; /* newline-separated list of files read */
 };

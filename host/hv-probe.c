@@ -70,7 +70,7 @@ pid_t hv_spawn(char *const argv[], const int *fds, size_t n_fds, int out_fd,
 		/* Child: async-signal-safe calls only from here on. */
 		struct sigaction dfl = { .sa_handler = SIG_DFL };
 		sigset_t none;
-		int moved[16];
+		int moved[24];
 		size_t i;
 
 		if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)

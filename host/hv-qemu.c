@@ -203,6 +203,28 @@ static void add_memory(struct strv *sv, const struct husk_config *cfg,
 	}
 }
 
+/*
+ * One tap netdev per pod interface, by inherited fd (the shim made the
+ * taps in the pod's namespace), and a virtio-net with the interface's own
+ * MAC so the CNI's bridge keeps the neighbour entries it learnt.
+ */
+static void add_nics(struct strv *sv, const struct vm_params *p,
+		     const struct qemu_host *h)
+{
+	for (size_t i = 0; i < p->n_nics; i++) {
+		const unsigned char *m = p->nics[i].mac;
+
+		sv_add(sv, "-netdev");
+		sv_addf(sv, "tap,id=net%zu,fd=%d,vhost=%s", i,
+			h->nic_fd0 + (int)i, h->vhost_net ? "on" : "off");
+		sv_add(sv, "-device");
+		sv_addf(sv,
+			"%s,netdev=net%zu,mac=%02x:%02x:%02x:%02x:%02x:%02x",
+			virtio_dev(p->cfg, "virtio-net"), i, m[0], m[1], m[2],
+			m[3], m[4], m[5]);
+	}
+}
+
 char **qemu_build_argv(const struct vm_params *p, const struct qemu_host *h,
 		       struct herr *err)
 {
@@ -348,6 +370,7 @@ char **qemu_build_argv(const struct vm_params *p, const struct qemu_host *h,
 			"%s,chardev=vfs0,tag=" SHARED_TAG ",queue-size=1024",
 			virtio_dev(cfg, "vhost-user-fs"));
 	}
+	add_nics(&sv, p, h);
 	return sv.v;
 }
 
@@ -754,7 +777,7 @@ int vm_start(const struct vm_params *p, struct vm **out, struct herr *err)
 	const struct husk_config *cfg = p->cfg;
 	struct qemu_host h = { .vsock_fd = -1, .console_fd = -1 };
 	_cleanup_close_ int log = -1;
-	int fds[3], n_fds = 0;
+	int fds[3 + VM_NICS_MAX], n_fds = 0;
 	struct herr why;
 	struct stat st;
 	struct vm *vm;
@@ -820,6 +843,16 @@ int vm_start(const struct vm_params *p, struct vm **out, struct herr *err)
 				 why.msg);
 		}
 	}
+	if (p->n_nics > VM_NICS_MAX) {
+		herr_set(err, GRPC_INVALID_ARGUMENT, 0,
+			 "%zu network interfaces: at most %d", p->n_nics,
+			 VM_NICS_MAX);
+		goto fail;
+	}
+	h.nic_fd0 = 3 + n_fds;
+	for (size_t i = 0; i < p->n_nics; i++)
+		fds[n_fds++] = p->nics[i].fd;
+	h.vhost_net = p->n_nics && access("/dev/vhost-net", R_OK | W_OK) == 0;
 	/* Leftovers of a crashed shim would make QEMU's bind() fail. */
 	remove_files(vm);
 	log = open(vm->qemu_log,

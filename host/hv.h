@@ -15,6 +15,15 @@
 
 struct vm;
 
+/* A NIC for the guest: the tap fd the hypervisor inherits (any flags: the
+ * driver passes it on) and the MAC the guest device gets. */
+struct vm_nic {
+	int fd;
+	unsigned char mac[6];
+};
+
+#define VM_NICS_MAX 16
+
 struct vm_params {
 	const struct husk_config *cfg;
 	const char *sandbox_id;
@@ -28,6 +37,9 @@ struct vm_params {
 	 * <run_dir>/console.log, which errors then quote.
 	 */
 	int console_fd;
+	/* Network devices, one per pod interface (host/pod-net.c). */
+	const struct vm_nic *nics;
+	size_t n_nics;
 };
 
 /*
@@ -162,6 +174,8 @@ struct qemu_host {
 	unsigned int vsock_cid;
 	int console_fd; /* child's fd number of the console, -1: a file */
 	unsigned long long image_size; /* bytes, for the nvdimm */
+	int nic_fd0; /* child's fd number of p->nics[0]; the rest follow */
+	bool vhost_net; /* /dev/vhost-net opens: vhost=on */
 };
 
 /* NULL-terminated argv for QEMU; free with strv_free(). */

@@ -11,7 +11,9 @@
  *  macvtap   a macvtap in bridge mode on the interface, opened through
  *            /dev/tapN.  The macvtap takes the interface's MAC (the guest's)
  *            and the interface gets a random one, as in Kata: a macvtap
- *            only receives frames for its own address.
+ *            only receives frames for its own address.  The interface
+ *            also gets IFF_NOARP, or the namespace's own stack would
+ *            answer ARP for the pod's address with the random MAC.
  *
  * Taps are not persistent: one whose fds are all closed goes away by
  * itself.  Everything made is recorded in struct net_iface, so removal
@@ -85,6 +87,22 @@ static int link_set(struct nl_sock *nl, int ifindex, uint32_t mtu,
 		nl_attr_put_u32(&req, IFLA_MTU, mtu);
 	if (mac)
 		nl_attr_put(&req, IFLA_ADDRESS, mac, 6);
+	return nl_talk(nl, &req, NULL, NULL);
+}
+
+/* IFF_NOARP on or off: with its MAC given to a macvtap, the interface
+ * must not answer ARP for the pod's address with its new one. */
+static int link_noarp(struct nl_sock *nl, int ifindex, bool on)
+{
+	struct nl_req req;
+	struct ifinfomsg *ifi;
+
+	nl_req_init(&req, RTM_NEWLINK, NLM_F_ACK);
+	ifi = nl_req_hdr(&req, struct ifinfomsg);
+	ifi->ifi_family = AF_UNSPEC;
+	ifi->ifi_index = ifindex;
+	ifi->ifi_change = IFF_NOARP;
+	ifi->ifi_flags = on ? IFF_NOARP : 0;
 	return nl_talk(nl, &req, NULL, NULL);
 }
 
@@ -300,6 +318,9 @@ static int macvtap_make(struct nl_sock *nl, struct net_pod *pod,
 	if (r < 0)
 		return fail(err, nl, r, pod, ifc, "new MAC");
 	ifc->mac_swapped = true;
+	r = link_noarp(nl, ifc->ifindex, true);
+	if (r < 0)
+		return fail(err, nl, r, pod, ifc, "ARP off");
 	r = link_set(nl, ifc->tap_ifindex, 0, ifc->mac, true);
 	if (r < 0)
 		return fail(err, nl, r, pod, ifc, "macvtap MAC and up");
@@ -353,6 +374,9 @@ static int iface_undo(struct nl_sock *nl, struct net_pod *pod,
 		r = link_set(nl, ifc->ifindex, 0, ifc->mac, false);
 		if (r < 0 && r != -ENODEV && !rc)
 			rc = fail(err, nl, r, pod, ifc, "restore MAC");
+		r = link_noarp(nl, ifc->ifindex, ifc->flags & IFF_NOARP);
+		if (r < 0 && r != -ENODEV && !rc)
+			rc = fail(err, nl, r, pod, ifc, "restore ARP");
 		ifc->mac_swapped = false;
 	}
 	return rc;

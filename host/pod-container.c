@@ -147,5 +147,8 @@ void pod_container_create(struct pod_container *c,
 	c->created_data = data;
 	/* Held until the boot answers. */
 	pod_container_ref(c);
+	/* The first container is the sandbox: its namespace, its hostname. */
+	if (c->pod->state == POD_NEW)
+		pod_net_set_spec(c->pod, &c->spec);
 	pod_boot(c->pod, cfg, booted, c);
 }

@@ -56,6 +56,7 @@ void pod_free(struct pod *pod)
 	if (!pod)
 		return;
 	stop_vm(pod, false);
+	pod_net_free(pod);
 	agent_free(pod->agent);
 	for (size_t i = 0; i < ARRAY_SIZE(pod->recent); i++)
 		free(pod->recent[i]);
@@ -131,6 +132,8 @@ static void stop_vm(struct pod *pod, bool graceful)
 		vm_free(pod->vm);
 		pod->vm = NULL;
 	}
+	/* QEMU is gone (stopped or killed): its taps can go. */
+	pod_net_teardown(pod);
 	pod_console_close(pod);
 	remove_vm_files(pod);
 }
@@ -385,8 +388,21 @@ static void create_sandbox(struct pod *pod)
 	req.storages = sts;
 	req.n_storages = 1;
 	req.sandbox_id = pod->id;
-	req.hostname = "";
+	req.hostname = pod->hostname ? pod->hostname : "";
 	agent_create_sandbox(pod->agent, &req, on_sandbox_created, pod);
+}
+
+static void on_net_updated(const struct herr *err, void *data)
+{
+	struct pod *pod = data;
+
+	if (pod->state != POD_BOOTING)
+		return;
+	if (err) {
+		boot_failed(pod, err);
+		return;
+	}
+	create_sandbox(pod);
 }
 
 static void on_checked(void *resp, const struct herr *err, void *data)
@@ -419,13 +435,14 @@ static void on_checked(void *resp, const struct herr *err, void *data)
 	}
 	log_debug("sandbox %s: agent answered after %lld ms", pod->id,
 		  now_ms() - pod->boot_started);
-	create_sandbox(pod);
+	pod_net_update_agent(pod, on_net_updated);
 }
 
 static int start_vm(struct pod *pod, struct herr *err)
 {
 	const struct husk_config *cfg = pod->cfg;
 	struct vm_params params = { 0 };
+	struct vm_nic nics[VM_NICS_MAX];
 	_cleanup_close_ int cons = -1;
 	char pid[32];
 	long long left;
@@ -440,6 +457,9 @@ static int start_vm(struct pod *pod, struct herr *err)
 	params.run_dir = pod->run_dir;
 	params.shared_dir = pod->shared_dir;
 	params.console_fd = cons;
+	if (pod_net_setup(pod, nics, &params.n_nics, err) < 0)
+		return -1;
+	params.nics = nics;
 	pod->boot_started = now_ms();
 	pod->boot_deadline =
 		pod->boot_started +

@@ -171,6 +171,12 @@ struct pod {
 	size_t console_len;
 	char console_line[512];
 	size_t console_line_len;
+	/* Network (pod-net.c): from the first container's spec. */
+	char *netns_path; /* NULL: no NIC */
+	char *hostname; /* for CreateSandbox */
+	struct net_pod *net; /* scanned, taps made; NULL when none */
+	unsigned int net_step; /* agent updates sent so far */
+	pod_booted_cb net_done;
 };
 
 /* ---- pod.c ------------------------------------------------------------ */
@@ -216,6 +222,29 @@ int pod_console_open(struct pod *pod, int *wfd, struct herr *err);
 void pod_console_close(struct pod *pod);
 /* The last few console lines ("a|b|c"), for an error message. */
 const char *pod_console_tail(struct pod *pod);
+
+/* ---- pod-net.c -------------------------------------------------------- */
+
+struct net_pod;
+struct vm_nic;
+
+/* The sandbox's network namespace and hostname, from its spec (kept until
+ * pod_free). */
+void pod_net_set_spec(struct pod *pod, const struct spec_result *spec);
+/*
+ * Before the VM starts: scan the pod's namespace and make its taps by the
+ * configuration's internetworking_model; @nics (VM_NICS_MAX of them) gets
+ * what the hypervisor needs.  No namespace, the host's own, or model
+ * "none": no NIC.  On error nothing is left behind.
+ */
+int pod_net_setup(struct pod *pod, struct vm_nic *nics, size_t *n_nics,
+		  struct herr *err);
+/* After Health.Check: UpdateInterface for each interface, UpdateRoutes,
+ * AddARPNeighbors; then @done(err, pod). */
+void pod_net_update_agent(struct pod *pod, pod_booted_cb done);
+/* Remove the taps, qdiscs and filters (the VM is gone or going). */
+void pod_net_teardown(struct pod *pod);
+void pod_net_free(struct pod *pod);
 
 /* ---- pod-container.c -------------------------------------------------- */
 

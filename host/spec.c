@@ -457,7 +457,8 @@ static int conv_map(jobj *o, const char *key, const char *ctx,
 }
 
 static int conv_namespaces(jobj *o, const char *ctx, Grpc__Linux *l,
-			   bool *sandbox_pidns, struct herr *err)
+			   bool *sandbox_pidns, char **netns_path,
+			   struct herr *err)
 {
 	char where[PATH_CTX];
 	jobj *a;
@@ -484,7 +485,13 @@ static int conv_namespaces(jobj *o, const char *ctx, Grpc__Linux *l,
 				   "user namespaces are not supported in the "
 				   "guest");
 		/* The VM is the network and cgroup boundary; the guest has no
-		 * time namespace to join. */
+		 * time namespace to join.  The network namespace's path is
+		 * where the shim finds the pod's interfaces. */
+		if (!strcmp(type, "network") && path && *path) {
+			free(*netns_path);
+			*netns_path = steal_pointer(&path);
+			continue;
+		}
 		if (!strcmp(type, "network") || !strcmp(type, "cgroup") ||
 		    !strcmp(type, "time"))
 			continue;
@@ -568,7 +575,7 @@ static int conv_seccomp(jobj *o, const char *ctx, Grpc__LinuxSeccomp **out,
 }
 
 static int conv_linux(jobj *o, Grpc__Linux **out, bool *sandbox_pidns,
-		      struct herr *err)
+		      char **netns_path, struct herr *err)
 {
 	Grpc__Linux *l = xmalloc(sizeof(*l));
 	const char *ctx = "linux";
@@ -582,7 +589,7 @@ static int conv_linux(jobj *o, Grpc__Linux **out, bool *sandbox_pidns,
 	    (v && conv_resources(v, "linux.resources", &l->resources, err) < 0))
 		return -1;
 	if (get_str(o, "cgroupsPath", ctx, &l->cgroupspath, err) < 0 ||
-	    conv_namespaces(o, ctx, l, sandbox_pidns, err) < 0)
+	    conv_namespaces(o, ctx, l, sandbox_pidns, netns_path, err) < 0)
 		return -1;
 	if (get_obj(o, "seccomp", ctx, &v, err) < 0 ||
 	    (v && conv_seccomp(v, "linux.seccomp", &l->seccomp, err) < 0))
@@ -801,6 +808,7 @@ void spec_result_free(struct spec_result *r)
 	free(r->shares);
 	free(r->root_path);
 	free(r->sandbox_id);
+	free(r->netns_path);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -842,7 +850,8 @@ static int convert(jobj *o, const char *cid, struct spec_result *r,
 	if (!v)
 		return bad(err, "", "linux",
 			   "missing (only Linux containers are supported)");
-	return conv_linux(v, &sp->linux, &r->sandbox_pidns, err);
+	return conv_linux(v, &sp->linux, &r->sandbox_pidns, &r->netns_path,
+			  err);
 }
 
 int spec_from_json(const char *text, size_t len, const char *cid,

@@ -38,6 +38,7 @@ struct spec_result {
 	char *root_path; /* root.path as written in config.json */
 	char *sandbox_id; /* pod this container belongs to, or NULL */
 	bool pod_member; /* container-type annotation says "container" */
+	char *netns_path; /* linux.namespaces' network path, or NULL */
 };
 
 /*

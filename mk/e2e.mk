@@ -21,6 +21,10 @@ bench-shim: $(E2E_DEPS)
 bench-fs: $(E2E_DEPS) $(FSOPS)
 	BUILD=$(BUILD) IMAGES=$(IMAGES) tests/bench/fs.sh
 
-bench: bench-shim bench-fs
+# Pod networking: husk pod vs runc pod on one CNI bridge (iperf3, ping).
+bench-net: $(E2E_DEPS)
+	BUILD=$(BUILD) IMAGES=$(IMAGES) tests/bench/net.sh
 
-.PHONY: bench-shim bench-fs
+bench: bench-shim bench-fs bench-net
+
+.PHONY: bench-shim bench-fs bench-net

@@ -11,7 +11,8 @@
 # CONFIG_HV_QEMU its vm_start() refuses to run.
 HOST_LIB_SRCS := host/config.c host/toml.c host/hv-probe.c host/hv-qemu.c \
 	host/agent-client.c host/spec.c host/pod.c host/pod-console.c \
-	host/pod-container.c host/pod-process.c host/rootfs.c host/virtiofsd.c
+	host/pod-container.c host/pod-process.c host/pod-net.c host/rootfs.c \
+	host/virtiofsd.c
 HOST_NET_SRCS := host/net-ns.c host/net-scan.c host/net-tap.c
 HOST_LIB_SRCS += $(HOST_NET_SRCS)
 # Cloud Hypervisor: the REST API client and hybrid vsock (not packaged

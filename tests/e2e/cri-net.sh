@@ -10,12 +10,10 @@
 # pod's IP from the test's namespace, DNS settings and hostname from the
 # pod config, a hostPort, a privileged container making a bridge.
 #
-# husk pods (HUSK_NET_E2E=1; issue 9, checks 1-7): the same through the
-# VM (tcfilter and macvtap), husk<->husk and husk<->runc traffic,
-# `ctr run --with-ns network:PATH` with two interfaces, and no tap, qdisc
-# or filter left after the pods, also after QEMU was SIGKILLed.  These fail
-# until the shim carries pod networking; they are off by default so that
-# the suite stays green meanwhile.
+# husk pods (issue 9, checks 1-7): the same through the VM (tcfilter and
+# macvtap), husk<->husk and husk<->runc traffic, `ctr run --with-ns
+# network:PATH` with two interfaces, and no tap, qdisc or filter left after
+# the pods, also after QEMU was SIGKILLed.
 #
 # Nothing is left behind: pods removed through CRI, containerd stopped by
 # PID, the namespaces removed; the test checks for left-over veths,
@@ -118,6 +116,15 @@ expect_data() {
 netns_mac() {
 	nsenter --net="$1" ip -o link show "$2" 2>/dev/null |
 		sed -n 's/.*link\/ether \([0-9a-f:]*\).*/\1/p'
+}
+
+# The MAC the CNI result of pod POD names for its eth0 (from the CNI's
+# result cache: with macvtap the namespace's eth0 has another one by then).
+cni_mac() {
+	python3 -c 'import json,sys
+r = json.load(open(sys.argv[1]))["result"]
+print([i["mac"] for i in r["interfaces"] if i["name"] == "eth0" and i.get("sandbox")][0])' \
+		"/var/lib/cni/results/$NET-$1-eth0" 2>/dev/null
 }
 
 # check_eth0 WHAT CID IP MAC: the container's eth0 has IP/24 and MAC, and
@@ -230,6 +237,7 @@ case $rip in
 esac
 rns=$(cri podnetns "$rpod" 2>&1)
 rmac=$(netns_mac "$rns" eth0)
+expect "the CNI result names the runc pod's eth0 MAC" "$rmac" "$(cni_mac "$rpod")"
 case $rmac in
 ??:??:??:??:??:??) ok "the CNI made eth0 ($rmac) in the pod's namespace $rns" ;;
 *) not_ok "the CNI made eth0 in the pod's namespace (got '$rns' '$rmac')" ;;
@@ -261,7 +269,7 @@ husk_pod() {
 	note_ids "$hpod"
 	hip=$(cri podip "$hpod" 2>&1)
 	hns=$(cri podnetns "$hpod" 2>&1)
-	hmac=$(netns_mac "$hns" eth0)
+	hmac=$(cni_mac "$hpod")
 	hweb=$(cri start "$hpod/$name" web "$T/logs" "$IMG" sh -c "$HTTPD" 2>"$T/err")
 	if [ -n "$hweb" ]; then ok "$name: httpd container runs"; else not_ok "$name: httpd container runs"; diag <"$T/err"; fi
 	# shellcheck disable=SC2046
@@ -297,97 +305,143 @@ pod_qemu() {
 	done
 }
 
-if [ "${HUSK_NET_E2E:-0}" = 1 ]; then
-	# The configuration the default handler uses, explicit; a second one
-	# with macvtap for the husk-macvtap handler ([runtime] ends the file).
-	echo 'internetworking_model = "tcfilter"' >>"$T/husk.toml"
-	write_husk_config "$T/husk-macvtap.toml"
-	echo 'internetworking_model = "macvtap"' >>"$T/husk-macvtap.toml"
+# The configuration the default handler uses, explicit; a second one
+# with macvtap for the husk-macvtap handler ([runtime] ends the file).
+echo 'internetworking_model = "tcfilter"' >>"$T/husk.toml"
+write_husk_config "$T/husk-macvtap.toml"
+echo 'internetworking_model = "macvtap"' >>"$T/husk-macvtap.toml"
 
-	# 1, 2, 4: a tcfilter pod.
-	if husk_pod husk-a husk 18081; then
-		apod=$hpod aip=$hip ans=$hns aweb=$hweb
-		check_pod_config husk-a "$aweb" husk-a
-		expect_data "husk-a: hostPort 18081 on the bridge reaches httpd" "http://$GW:18081/data"
-		bridge_in "$apod/husk-a" husk-a
-		# 3: a second husk pod, and the runc pod, reach husk-a and back.
-		if husk_pod husk-b husk 18082; then
-			bpod=$hpod bip=$hip
-			expect "husk-b fetches from husk-a by IP" "$DATA_MD5" \
-				"$(cri exec "$hweb" timeout 10 wget -q -O - "http://$aip/data" 2>/dev/null | md5sum | cut -d' ' -f1)"
-			expect "husk-a fetches from husk-b by IP" "$DATA_MD5" \
-				"$(cri exec "$aweb" timeout 10 wget -q -O - "http://$bip/data" 2>/dev/null | md5sum | cut -d' ' -f1)"
-		fi
-		expect "the runc pod fetches from husk-a by IP" "$DATA_MD5" \
-			"$(cri exec "$rweb" timeout 10 wget -q -O - "http://$aip/data" 2>/dev/null | md5sum | cut -d' ' -f1)"
-		expect "husk-a fetches from the runc pod by IP" "$DATA_MD5" \
-			"$(cri exec "$aweb" timeout 10 wget -q -O - "http://$rip/data" 2>/dev/null | md5sum | cut -d' ' -f1)"
-
-		# 7: husk-a removed normally; its namespace, held open, has
-		# nothing of husk's left once the CNI took eth0 away.
-		hold "$ans"
-		ahold=$HELD
-		cri stopp "$apod" 2>"$T/err" || diag <"$T/err"
-		cri rmp "$apod" 2>"$T/err" || diag <"$T/err"
-		expect "husk-a removed: no tap, qdisc or filter left in its namespace" "" \
-			"$(net_leftovers "$ahold")"
-		# ... and husk-b after its QEMU was SIGKILLed.
-		if [ -n "${bpod:-}" ]; then
-			bns=$(cri podnetns "$bpod" 2>&1)
-			hold "$bns"
-			bhold=$HELD
-			q=$(pod_qemu "$bpod")
-			if [ -n "$q" ]; then
-				kill -KILL "$q"
-				ok "husk-b's QEMU ($q) SIGKILLed"
-			else
-				not_ok "husk-b's QEMU found (processes: $(pod_processes))"
-			fi
-			sleep 2
-			cri stopp "$bpod" 2>"$T/err" || diag <"$T/err"
-			cri rmp "$bpod" 2>"$T/err" || diag <"$T/err"
-			expect "husk-b (QEMU killed) removed: no tap, qdisc or filter left" "" \
-				"$(net_leftovers "$bhold")"
-		fi
-		expect "after husk-a and husk-b: no shim or QEMU left" "" "$(pod_processes)"
+# 1, 2, 4: a tcfilter pod.
+if husk_pod husk-a husk 18081; then
+	apod=$hpod aip=$hip ans=$hns aweb=$hweb
+	check_pod_config husk-a "$aweb" husk-a
+	expect_data "husk-a: hostPort 18081 on the bridge reaches httpd" "http://$GW:18081/data"
+	bridge_in "$apod/husk-a" husk-a
+	# 3: a second husk pod, and the runc pod, reach husk-a and back.
+	if husk_pod husk-b husk 18082; then
+		bpod=$hpod bip=$hip
+		expect "husk-b fetches from husk-a by IP" "$DATA_MD5" \
+			"$(cri exec "$hweb" timeout 10 wget -q -O - "http://$aip/data" 2>/dev/null | md5sum | cut -d' ' -f1)"
+		expect "husk-a fetches from husk-b by IP" "$DATA_MD5" \
+			"$(cri exec "$aweb" timeout 10 wget -q -O - "http://$bip/data" 2>/dev/null | md5sum | cut -d' ' -f1)"
 	fi
+	expect "the runc pod fetches from husk-a by IP" "$DATA_MD5" \
+		"$(cri exec "$rweb" timeout 10 wget -q -O - "http://$aip/data" 2>/dev/null | md5sum | cut -d' ' -f1)"
+	expect "husk-a fetches from the runc pod by IP" "$DATA_MD5" \
+		"$(cri exec "$aweb" timeout 10 wget -q -O - "http://$rip/data" 2>/dev/null | md5sum | cut -d' ' -f1)"
 
-	# 5: checks 1-2 with macvtap.
-	if husk_pod husk-m husk-macvtap 18083; then
-		hold "$hns"
-		mhold=$HELD
-		mpod=$hpod
-		cri stopp "$mpod" 2>"$T/err" || diag <"$T/err"
-		cri rmp "$mpod" 2>"$T/err" || diag <"$T/err"
-		expect "husk-m removed: no macvtap left in its namespace" "" \
-			"$(net_leftovers "$mhold")"
+	# 7: husk-a removed normally; its namespace, held open, has
+	# nothing of husk's left once the CNI took eth0 away.
+	hold "$ans"
+	ahold=$HELD
+	cri stopp "$apod" 2>"$T/err" || diag <"$T/err"
+	cri rmp "$apod" 2>"$T/err" || diag <"$T/err"
+	expect "husk-a removed: no tap, qdisc or filter left in its namespace" "" \
+		"$(net_leftovers "$ahold")"
+	# ... and husk-b after its QEMU was SIGKILLed.
+	if [ -n "${bpod:-}" ]; then
+		bns=$(cri podnetns "$bpod" 2>&1)
+		hold "$bns"
+		bhold=$HELD
+		q=$(pod_qemu "$bpod")
+		if [ -n "$q" ]; then
+			kill -KILL "$q"
+			ok "husk-b's QEMU ($q) SIGKILLed"
+		else
+			not_ok "husk-b's QEMU found (processes: $(pod_processes))"
+		fi
+		sleep 2
+		cri stopp "$bpod" 2>"$T/err" || diag <"$T/err"
+		cri rmp "$bpod" 2>"$T/err" || diag <"$T/err"
+		expect "husk-b (QEMU killed) removed: no tap, qdisc or filter left" "" \
+			"$(net_leftovers "$bhold")"
 	fi
-
-	# 6: ctr run --with-ns into a namespace with two veths.
-	TWO_NS=husk-e2e-two-$$
-	ip netns add "$TWO_NS"
-	for i in 0 1; do
-		in_net ip link add "hv$i-$$" type veth peer name "eth$i" netns "/run/netns/$TWO_NS"
-		in_net ip addr add "10.98.$i.1/24" dev "hv$i-$$"
-		in_net ip link set "hv$i-$$" up
-		ip -n "$TWO_NS" addr add "10.98.$i.2/24" dev "eth$i"
-		ip -n "$TWO_NS" link set "eth$i" up
-	done
-	note_ids t-two
-	out=$(ctr run --rm --runtime "$RUNTIME" --with-ns "network:/run/netns/$TWO_NS" \
-		"$IMG" t-two ip -4 -o addr 2>&1)
-	for i in 0 1; do
-		case $out in
-		*"eth$i"*"inet 10.98.$i.2/24"*) ok "ctr run --with-ns: eth$i with 10.98.$i.2/24 in the guest" ;;
-		*) not_ok "ctr run --with-ns: eth$i with 10.98.$i.2/24 in the guest"; echo "$out" | diag ;;
-		esac
-	done
-	expect "ctr run --with-ns: nothing of husk's left in the namespace" "" \
-		"$(net_leftovers "/run/netns/$TWO_NS" | sed 's/ link:eth1//')"
-	assert_clean "after ctr run --with-ns" t-two
-else
-	echo "# husk pod networking (issue 9) not checked: HUSK_NET_E2E=1 runs it"
+	expect "after husk-a and husk-b: no shim or QEMU left" "" "$(pod_processes)"
 fi
+
+# 7: a pod whose shim was SIGKILLed: containerd's `delete` sweeps the
+# namespace (QEMU dies with the shim; its ingress qdisc and filter stay).
+if husk_pod husk-c husk 18084; then
+	hold "$hns"
+	chold=$HELD
+	cshim=$(pod_processes | tr ' ' '\n' | sed -n 's/^shim://p' | head -1)
+	if [ -n "$cshim" ]; then
+		kill -KILL "$cshim"
+		ok "husk-c's shim ($cshim) SIGKILLed"
+	else
+		not_ok "husk-c's shim found"
+	fi
+	# Before the CNI takes eth0 (and its qdisc) away: containerd ran
+	# `delete` when the shim's connection closed.
+	for _ in $(seq 20); do
+		[ -z "$(net_leftovers "$chold")" ] && break
+		sleep 0.5
+	done
+	expect "husk-c (shim killed): delete swept eth0's qdisc and filter, eth0 stays" \
+		" eth0" "$(net_leftovers "$chold") $(nsenter --net="$chold" ip -o link show eth0 | awk -F': ' '{print $2}' | cut -d@ -f1)"
+	cri stopp "$hpod" 2>"$T/err" || diag <"$T/err"
+	cri rmp "$hpod" 2>"$T/err" || diag <"$T/err"
+	expect "after husk-c: no shim or QEMU left" "" "$(pod_processes)"
+fi
+
+# 5: checks 1-2 with macvtap.
+if husk_pod husk-m husk-macvtap 18083; then
+	hold "$hns"
+	mhold=$HELD
+	mpod=$hpod
+	cri stopp "$mpod" 2>"$T/err" || diag <"$T/err"
+	cri rmp "$mpod" 2>"$T/err" || diag <"$T/err"
+	expect "husk-m removed: no macvtap left in its namespace" "" \
+		"$(net_leftovers "$mhold")"
+fi
+
+# 6: ctr run --with-ns into a namespace with two veths.
+TWO_NS=husk-e2e-two-$$
+ip netns add "$TWO_NS"
+for i in 0 1; do
+	in_net ip link add "hv$i-$$" type veth peer name "eth$i" netns "/run/netns/$TWO_NS"
+	in_net ip addr add "10.98.$i.1/24" dev "hv$i-$$"
+	in_net ip link set "hv$i-$$" up
+	ip -n "$TWO_NS" addr add "10.98.$i.2/24" dev "eth$i"
+	ip -n "$TWO_NS" link set "eth$i" up
+done
+note_ids t-two
+out=$(ctr run --rm --runtime "$RUNTIME" --with-ns "network:/run/netns/$TWO_NS" \
+	"$IMG" t-two ip -4 -o addr 2>&1)
+for i in 0 1; do
+	case $out in
+	*"eth$i"*"inet 10.98.$i.2/24"*) ok "ctr run --with-ns: eth$i with 10.98.$i.2/24 in the guest" ;;
+	*) not_ok "ctr run --with-ns: eth$i with 10.98.$i.2/24 in the guest"; echo "$out" | diag ;;
+	esac
+done
+expect "ctr run --with-ns: nothing of husk's left in the namespace" "" \
+	"$(net_leftovers "/run/netns/$TWO_NS" | sed 's/ link:eth1//')"
+expect "after ctr run --with-ns: no shim or QEMU left" "" "$(pod_processes)"
+
+# The shim's own namespace (a host-network pod): lo only, and a warning.
+note_ids t-host
+out=$(ctr run --rm --runtime "$RUNTIME" --with-ns "network:/run/netns/$NETNS" \
+	"$IMG" t-host ls /sys/class/net 2>&1)
+expect "the shim's own namespace: the guest has lo only" "lo" "$(echo "$out" | tr -s ' \n' ' ' | sed 's/ $//')"
+if grep -q "network namespace /run/netns/$NETNS is the host's" "$T/containerd.log" 2>/dev/null; then
+	ok "the shim's own namespace: one warning says so"
+else
+	not_ok "the shim's own namespace: one warning says so"
+fi
+
+# Bad input: a namespace that is not there, a path that is no network
+# namespace: the create fails naming it, and nothing is left.
+for bad in "/run/netns/husk-e2e-none-$$" "$T/husk.toml"; do
+	note_ids t-bad
+	out=$(ctr run --rm --runtime "$RUNTIME" --with-ns "network:$bad" \
+		"$IMG" t-bad true 2>&1)
+	case $out in
+	*"network namespace $bad"*) ok "ctr run --with-ns network:$bad fails naming it" ;;
+	*) not_ok "ctr run --with-ns network:$bad fails naming it"; echo "$out" | diag ;;
+	esac
+	ctr containers rm t-bad >/dev/null 2>&1
+	expect "after network:$bad: no shim or QEMU left" "" "$(pod_processes)"
+done
 
 # ---- teardown ----------------------------------------------------------------
 

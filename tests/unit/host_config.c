@@ -53,7 +53,8 @@ TEST(every_key)
 		"dial_timeout = 45\n"
 		"enable_debug = true\n"
 		"[runtime]\r\n"
-		"enable_debug = true\r\n";
+		"enable_debug = true\r\n"
+		"internetworking_model = \"macvtap\"\n";
 	struct husk_config cfg;
 	struct herr err;
 
@@ -84,6 +85,7 @@ TEST(every_key)
 	EXPECT_EQ(45U, cfg.dial_timeout);
 	EXPECT_TRUE(cfg.agent_debug);
 	EXPECT_TRUE(cfg.runtime_debug);
+	EXPECT_STREQ("macvtap", cfg.internetworking_model);
 	EXPECT_EQ(0, config_validate(&cfg, &err)) TH_LOG("%s", err.msg);
 	config_free(&cfg);
 }
@@ -110,6 +112,7 @@ TEST(defaults)
 	EXPECT_EQ(1U, cfg.default_vcpus);
 	EXPECT_EQ(256U, cfg.default_memory);
 	EXPECT_EQ(30U, cfg.dial_timeout);
+	EXPECT_STREQ("tcfilter", cfg.internetworking_model);
 	EXPECT_FALSE(cfg.enable_debug);
 	EXPECT_EQ(0, config_validate(&cfg, &err)) TH_LOG("%s", err.msg);
 	config_free(&cfg);
@@ -431,6 +434,9 @@ static const struct bad_case bad_cases[] = {
 	{ "[agent.husk]\ndial_timeout = 0",
 	  "t.toml:2: key 'agent.husk.dial_timeout': 0 is out of range "
 	  "(1..3600)" },
+	{ "[runtime]\ninternetworking_model = \"bridged\"",
+	  "t.toml:2: key 'runtime.internetworking_model': \"bridged\" is not "
+	  "one of tcfilter, macvtap, none" },
 	{ "[runtime]\nenable_debug = \"yes\"",
 	  "t.toml:2: key 'runtime.enable_debug': expected a boolean, got a "
 	  "string" },
@@ -709,7 +715,8 @@ TEST(dump_reads_back)
 		  parse("[hypervisor.qemu]\nkernel_params = \"x=\\\"1\\\" \\\\ "
 			"\\u0007\"\n"
 			"image = \"/i\"\nmachine_type = \"pc\"\n"
-			"enable_debug = true\n[agent.husk]\ndial_timeout = 7\n",
+			"enable_debug = true\n[agent.husk]\ndial_timeout = 7\n"
+			"[runtime]\ninternetworking_model = \"none\"\n",
 			&a, &err))
 	TH_LOG("%s", err.msg);
 	f = open_memstream(&text, &len);
@@ -725,6 +732,7 @@ TEST(dump_reads_back)
 	EXPECT_STREQ(a.machine_type, b.machine_type);
 	EXPECT_EQ(a.enable_debug, b.enable_debug);
 	EXPECT_EQ(7U, b.dial_timeout);
+	EXPECT_STREQ("none", b.internetworking_model);
 	EXPECT_EQ(a.msize_9p, b.msize_9p);
 	free(text);
 	config_free(&a);

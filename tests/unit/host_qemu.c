@@ -265,6 +265,57 @@ TEST_F(argv, console_fd_and_vsock)
 			"vhost-vsock-pci,id=vsock0,guest-cid=1234,vhostfd=4"));
 }
 
+TEST_F(argv, nics_by_fd_with_their_macs)
+{
+	struct vm_nic nics[2] = {
+		{ .fd = 7, .mac = { 0x0a, 0x58, 0x0a, 0x63, 0x00, 0x05 } },
+		{ .fd = 8, .mac = { 0xde, 0xad, 0xbe, 0xef, 0x00, 0x01 } },
+	};
+
+	/* No NIC unless asked: -nodefaults leaves none. */
+	self->v = qemu_build_argv(&self->p, &self->h, &self->err);
+	ASSERT_NE(NULL, self->v);
+	EXPECT_EQ(0, count_arg(self->v, "-netdev"));
+	strv_free(self->v);
+
+	self->p.nics = nics;
+	self->p.n_nics = 2;
+	self->h.nic_fd0 = 5;
+	self->v = qemu_build_argv(&self->p, &self->h, &self->err);
+	ASSERT_NE(NULL, self->v);
+	EXPECT_EQ(2, count_arg(self->v, "-netdev"));
+	EXPECT_LE(0,
+		  find_pair(self->v, "-netdev", "tap,id=net0,fd=5,vhost=off"));
+	EXPECT_LE(0,
+		  find_pair(self->v, "-netdev", "tap,id=net1,fd=6,vhost=off"));
+	EXPECT_LE(
+		0,
+		find_pair(
+			self->v, "-device",
+			"virtio-net-device,netdev=net0,mac=0a:58:0a:63:00:05"));
+	EXPECT_LE(
+		0,
+		find_pair(
+			self->v, "-device",
+			"virtio-net-device,netdev=net1,mac=de:ad:be:ef:00:01"));
+	strv_free(self->v);
+
+	/* q35: PCI devices; vhost only where /dev/vhost-net works. */
+	free(self->cfg.machine_type);
+	self->cfg.machine_type = xstrdup("q35");
+	self->p.n_nics = 1;
+	self->h.vhost_net = true;
+	self->v = qemu_build_argv(&self->p, &self->h, &self->err);
+	ASSERT_NE(NULL, self->v);
+	EXPECT_EQ(1, count_arg(self->v, "-netdev"));
+	EXPECT_LE(0,
+		  find_pair(self->v, "-netdev", "tap,id=net0,fd=5,vhost=on"));
+	EXPECT_LE(
+		0,
+		find_pair(self->v, "-device",
+			  "virtio-net-pci,netdev=net0,mac=0a:58:0a:63:00:05"));
+}
+
 TEST_F(argv, virtio_fs_and_none)
 {
 	self->cfg.shared_fs = SHARED_FS_VIRTIO_FS;

@@ -133,6 +133,8 @@ TEST(ctr_spec_converts)
 	for (size_t i = 0; i < sp->linux->n_namespaces; i++)
 		EXPECT_STREQ("", sp->linux->namespaces[i]->path);
 	EXPECT_FALSE(r.sandbox_pidns);
+	/* ... but the network one's path is where the pod's NICs come from. */
+	EXPECT_STREQ("/var/run/netns/x", r.netns_path);
 
 	/* Resources: memory, cpu time and pids kept; the rest dropped. */
 	EXPECT_EQ(268435456, sp->linux->resources->memory->limit);
@@ -188,6 +190,8 @@ TEST(pid_namespace_path_means_the_pods)
 	EXPECT_TRUE(r.sandbox_pidns);
 	EXPECT_FALSE(has_ns(r.spec->linux, "pid"));
 	EXPECT_TRUE(has_ns(r.spec->linux, "mount"));
+	/* No network namespace path: no NIC. */
+	EXPECT_EQ(NULL, r.netns_path);
 	EXPECT_EQ(NULL, r.sandbox_id);
 	EXPECT_FALSE(r.pod_member);
 	spec_result_free(&r);
