@@ -67,7 +67,7 @@ cleanup() {
 	for p in $HOLD_PIDS; do kill -KILL "$p" 2>/dev/null; done
 	for p in $HOLD_PIDS; do wait "$p" 2>/dev/null; done
 	HOLD_PIDS=
-	for p in $(new_netns); do ip netns del "$p" 2>/dev/null; done
+	for p in $(pod_netns_left); do ip netns del "$p" 2>/dev/null; done
 	[ -n "$TWO_NS" ] && ip netns del "$TWO_NS" 2>/dev/null
 	ip netns del "$NETNS" 2>/dev/null
 	rm -f /var/lib/cni/results/"$NET"-* 2>/dev/null
@@ -75,13 +75,14 @@ cleanup() {
 	NETDIR=
 }
 
-NETNS_BEFORE=$(ls /run/netns 2>/dev/null)
-# Namespaces under /run/netns that this test made (CRI's cni-* included).
-new_netns() {
+# The pods' namespaces (CRI's /run/netns/cni-*), noted as the test finds
+# them: the check and the cleanup touch only these, never another run's.
+POD_NETNS=
+note_netns() { POD_NETNS="$POD_NETNS ${1##*/}"; }
+pod_netns_left() {
 	local n
-	for n in /run/netns/*; do
-		[ -e "$n" ] || continue
-		echo "$NETNS_BEFORE" | grep -qxF "${n##*/}" || echo "${n##*/}"
+	for n in $POD_NETNS; do
+		[ -e "/run/netns/$n" ] && echo "$n"
 	done
 }
 host_veths() { ip -o link show type veth 2>/dev/null | wc -l; }
@@ -236,6 +237,7 @@ case $rip in
 *) not_ok "runc pod's IP in $SUBNET.0/24 (got '$rip')" ;;
 esac
 rns=$(cri podnetns "$rpod" 2>&1)
+note_netns "$rns"
 rmac=$(netns_mac "$rns" eth0)
 expect "the CNI result names the runc pod's eth0 MAC" "$rmac" "$(cni_mac "$rpod")"
 case $rmac in
@@ -269,6 +271,7 @@ husk_pod() {
 	note_ids "$hpod"
 	hip=$(cri podip "$hpod" 2>&1)
 	hns=$(cri podnetns "$hpod" 2>&1)
+	note_netns "$hns"
 	hmac=$(cni_mac "$hpod")
 	hweb=$(cri start "$hpod/$name" web "$T/logs" "$IMG" sh -c "$HTTPD" 2>"$T/err")
 	if [ -n "$hweb" ]; then ok "$name: httpd container runs"; else not_ok "$name: httpd container runs"; diag <"$T/err"; fi
@@ -453,8 +456,7 @@ expect "no pods left" "" "$(cri pods 2>&1)"
 expect "no containers left in containerd" "" "$(ctr containers ls -q 2>&1)"
 expect "the CNI removed the runc pod's eth0" "" \
 	"$(nsenter --net="$rhold" ip -o link show eth0 2>/dev/null)"
-expect "CRI removed the pods' namespaces" "" \
-	"$(new_netns | grep -vxF "$NETNS" | grep -vxF "${TWO_NS:-none}")"
+expect "CRI removed the pods' namespaces" "" "$(pod_netns_left)"
 expect "no veth left in the test's namespace" "" \
 	"$(in_net ip -o link show type veth | grep -v "hv[01]-$$")"
 expect "no CNI result cached for $NET" "" \
