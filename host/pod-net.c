@@ -25,6 +25,7 @@ void pod_net_set_spec(struct pod *pod, const struct spec_result *spec)
 	free(pod->netns_path);
 	free(pod->hostname);
 	pod->netns_path = spec->netns_path ? xstrdup(spec->netns_path) : NULL;
+	pod->host_netns = spec->host_netns;
 	pod->hostname = spec->spec && spec->spec->hostname
 				? xstrdup(spec->spec->hostname)
 				: NULL;
@@ -38,6 +39,11 @@ int pod_net_setup(struct pod *pod, struct vm_nic *nics, size_t *n_nics,
 	int model, own;
 
 	*n_nics = 0;
+	if (!pod->netns_path && pod->host_netns)
+		log_warn("sandbox %s: the spec names no network namespace "
+			 "(hostNetwork): a VM cannot share the host's network "
+			 "stack, the pod gets lo only",
+			 pod->id);
 	if (!pod->netns_path)
 		return 0;
 	model = net_model_parse(mname ? mname : "tcfilter");

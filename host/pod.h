@@ -173,6 +173,7 @@ struct pod {
 	size_t console_line_len;
 	/* Network (pod-net.c): from the first container's spec. */
 	char *netns_path; /* NULL: no NIC */
+	bool host_netns; /* the spec names no network namespace at all */
 	char *hostname; /* for CreateSandbox */
 	struct net_pod *net; /* scanned, taps made; NULL when none */
 	unsigned int net_step; /* agent updates sent so far */

@@ -457,8 +457,7 @@ static int conv_map(jobj *o, const char *key, const char *ctx,
 }
 
 static int conv_namespaces(jobj *o, const char *ctx, Grpc__Linux *l,
-			   bool *sandbox_pidns, char **netns_path,
-			   struct herr *err)
+			   struct spec_result *r, struct herr *err)
 {
 	char where[PATH_CTX];
 	jobj *a;
@@ -487,9 +486,11 @@ static int conv_namespaces(jobj *o, const char *ctx, Grpc__Linux *l,
 		/* The VM is the network and cgroup boundary; the guest has no
 		 * time namespace to join.  The network namespace's path is
 		 * where the shim finds the pod's interfaces. */
+		if (!strcmp(type, "network"))
+			r->host_netns = false;
 		if (!strcmp(type, "network") && path && *path) {
-			free(*netns_path);
-			*netns_path = steal_pointer(&path);
+			free(r->netns_path);
+			r->netns_path = steal_pointer(&path);
 			continue;
 		}
 		if (!strcmp(type, "network") || !strcmp(type, "cgroup") ||
@@ -498,7 +499,7 @@ static int conv_namespaces(jobj *o, const char *ctx, Grpc__Linux *l,
 		/* A pid namespace path means "the pod's": the agent keeps one
 		 * per sandbox. */
 		if (!strcmp(type, "pid") && path && *path) {
-			*sandbox_pidns = true;
+			r->sandbox_pidns = true;
 			continue;
 		}
 		if (strcmp(type, "pid") && strcmp(type, "mount") &&
@@ -574,8 +575,8 @@ static int conv_seccomp(jobj *o, const char *ctx, Grpc__LinuxSeccomp **out,
 	return 0;
 }
 
-static int conv_linux(jobj *o, Grpc__Linux **out, bool *sandbox_pidns,
-		      char **netns_path, struct herr *err)
+static int conv_linux(jobj *o, Grpc__Linux **out, struct spec_result *r,
+		      struct herr *err)
 {
 	Grpc__Linux *l = xmalloc(sizeof(*l));
 	const char *ctx = "linux";
@@ -589,7 +590,7 @@ static int conv_linux(jobj *o, Grpc__Linux **out, bool *sandbox_pidns,
 	    (v && conv_resources(v, "linux.resources", &l->resources, err) < 0))
 		return -1;
 	if (get_str(o, "cgroupsPath", ctx, &l->cgroupspath, err) < 0 ||
-	    conv_namespaces(o, ctx, l, sandbox_pidns, netns_path, err) < 0)
+	    conv_namespaces(o, ctx, l, r, err) < 0)
 		return -1;
 	if (get_obj(o, "seccomp", ctx, &v, err) < 0 ||
 	    (v && conv_seccomp(v, "linux.seccomp", &l->seccomp, err) < 0))
@@ -850,8 +851,9 @@ static int convert(jobj *o, const char *cid, struct spec_result *r,
 	if (!v)
 		return bad(err, "", "linux",
 			   "missing (only Linux containers are supported)");
-	return conv_linux(v, &sp->linux, &r->sandbox_pidns, &r->netns_path,
-			  err);
+	/* No network namespace at all: the host's (hostNetwork). */
+	r->host_netns = true;
+	return conv_linux(v, &sp->linux, r, err);
 }
 
 int spec_from_json(const char *text, size_t len, const char *cid,

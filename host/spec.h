@@ -39,6 +39,7 @@ struct spec_result {
 	char *sandbox_id; /* pod this container belongs to, or NULL */
 	bool pod_member; /* container-type annotation says "container" */
 	char *netns_path; /* linux.namespaces' network path, or NULL */
+	bool host_netns; /* no network namespace at all: the host's */
 };
 
 /*

@@ -25,6 +25,9 @@ if [ -z "$pod" ]; then
 fi
 ok "RunPodSandbox with handler husk"
 note_ids "$pod"
+# A host-network pod's spec names no network namespace: lo only, one warning.
+n=$(grep -c "names no network namespace (hostNetwork)" "$T/containerd.log" 2>/dev/null)
+expect "the host-network pod: one warning that the VM gets lo only" 1 "$n"
 procs=$(pod_processes)
 case $procs in
 "qemu:"[0-9]*" shim:"[0-9]*" ") ok "the pod has one shim and one VM" ;;

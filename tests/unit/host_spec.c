@@ -135,6 +135,7 @@ TEST(ctr_spec_converts)
 	EXPECT_FALSE(r.sandbox_pidns);
 	/* ... but the network one's path is where the pod's NICs come from. */
 	EXPECT_STREQ("/var/run/netns/x", r.netns_path);
+	EXPECT_FALSE(r.host_netns);
 
 	/* Resources: memory, cpu time and pids kept; the rest dropped. */
 	EXPECT_EQ(268435456, sp->linux->resources->memory->limit);
@@ -190,10 +191,27 @@ TEST(pid_namespace_path_means_the_pods)
 	EXPECT_TRUE(r.sandbox_pidns);
 	EXPECT_FALSE(has_ns(r.spec->linux, "pid"));
 	EXPECT_TRUE(has_ns(r.spec->linux, "mount"));
-	/* No network namespace path: no NIC. */
+	/* No network namespace at all: the host's (hostNetwork), no NIC. */
 	EXPECT_EQ(NULL, r.netns_path);
+	EXPECT_TRUE(r.host_netns);
 	EXPECT_EQ(NULL, r.sandbox_id);
 	EXPECT_FALSE(r.pod_member);
+	spec_result_free(&r);
+}
+
+TEST(network_namespace_without_path_is_a_new_one)
+{
+	static const char j[] =
+		"{\"process\":{\"args\":[\"sh\"],\"cwd\":\"/\"},"
+		"\"linux\":{\"namespaces\":[{\"type\":\"network\"}]}}";
+	struct spec_result r;
+	struct herr err;
+
+	ASSERT_EQ(0, spec_from_json(j, strlen(j), "c3", &r, &err))
+	TH_LOG("%s", err.msg);
+	/* A new, empty namespace (plain ctr run): no NIC, not the host's. */
+	EXPECT_EQ(NULL, r.netns_path);
+	EXPECT_FALSE(r.host_netns);
 	spec_result_free(&r);
 }
 
