@@ -847,18 +847,14 @@ static char *short_run_dir(const char *dir)
 }
 
 /*
- * NETWORK HOOK.  The container's network namespace (Docker's bridge,
- * Podman's netavark/CNI) is to be carried into the VM by the host
- * library's pod networking, the code CRI pods use, once it lands: this
- * is where the monitor hands it the namespace path.  Until then the guest
- * gets lo only, and a container without a network namespace of its own
- * (--network host) gets lo only too, with this warning.
+ * The spec's linux.cgroupsPath, where QEMU and the monitor go.  The
+ * network namespace needs nothing here: pod_container_create() hands it
+ * to the host library's pod networking, the code CRI pods use.
  */
-static void network_hook(struct mon *m, const char *bundle)
+static void read_cgroups_path(struct mon *m, const char *bundle)
 {
 	_cleanup_free_ char *path = NULL, *text = NULL;
-	json_object *o = NULL, *linux_, *nss;
-	bool has_netns = false;
+	json_object *o, *linux_, *cg;
 	struct herr err;
 	size_t len;
 
@@ -868,30 +864,11 @@ static void network_hook(struct mon *m, const char *bundle)
 		return;
 	o = json_tokener_parse(text);
 	if (o && json_object_object_get_ex(o, "linux", &linux_) &&
-	    json_object_object_get_ex(linux_, "namespaces", &nss) &&
-	    json_object_is_type(nss, json_type_array)) {
-		for (size_t i = 0; i < json_object_array_length(nss); i++) {
-			json_object *ns = json_object_array_get_idx(nss, i), *t;
-
-			if (json_object_object_get_ex(ns, "type", &t) &&
-			    !strcmp(json_object_get_string(t), "network"))
-				has_netns = true;
-		}
-	}
-	if (o && json_object_object_get_ex(o, "linux", &linux_) &&
-	    json_object_object_get_ex(linux_, "cgroupsPath", &nss) &&
-	    json_object_is_type(nss, json_type_string))
+	    json_object_object_get_ex(linux_, "cgroupsPath", &cg) &&
+	    json_object_is_type(cg, json_type_string))
 		snprintf(m->st.cgroup, sizeof(m->st.cgroup), "%s",
-			 json_object_get_string(nss));
+			 json_object_get_string(cg));
 	json_object_put(o);
-	if (!has_netns)
-		log_warn("container %s: no network namespace of its own (host "
-			 "network): the VM gets lo only",
-			 m->id);
-	else
-		log_info("container %s: the VM gets lo only (pod networking "
-			 "is not wired to husk-runtime yet)",
-			 m->id);
 }
 
 static void report(struct mon *m, const char *fmt, ...)
@@ -1008,7 +985,7 @@ static int mon_setup(struct mon *m, const struct rt_cmd *cmd, struct herr *err)
 		return -1;
 	if (evloop_add(m->loop, m->lfd, EPOLLIN, on_accept, m) < 0)
 		return herr_set(err, 0, 0, "watch the control socket");
-	network_hook(m, m->st.bundle);
+	read_cgroups_path(m, m->st.bundle);
 	/* Before QEMU starts: it inherits the cgroup. */
 	if (rt_cgroup_enter(m->st.cgroup, getpid(), err) < 0)
 		return -1;
