@@ -137,17 +137,38 @@ int hv_pidfd_wait(int pidfd, long long timeout_ms)
 	}
 }
 
-/* Reap the child behind @pidfd; its wait status, or -1 if gone. */
-static int reap(int pidfd)
+int hv_pidfd_kill(int pidfd, int sig)
+{
+	return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
+}
+
+/* waitid's siginfo as a wait status. */
+static int siginfo_status(const siginfo_t *si)
+{
+	if (si->si_code == CLD_EXITED)
+		return W_EXITCODE(si->si_status, 0);
+	return si->si_status & 0x7f; /* killed: the signal */
+}
+
+int hv_pidfd_reap(int pidfd)
 {
 	siginfo_t si = { 0 };
 
 	while (waitid(P_PIDFD, (id_t)pidfd, &si, WEXITED) < 0)
 		if (errno != EINTR)
 			return -1;
-	if (si.si_code == CLD_EXITED)
-		return W_EXITCODE(si.si_status, 0);
-	return si.si_status & 0x7f; /* killed: the signal */
+	return siginfo_status(&si);
+}
+
+int hv_pidfd_peek(int pidfd)
+{
+	siginfo_t si = { 0 };
+
+	if (pidfd < 0 ||
+	    waitid(P_PIDFD, (id_t)pidfd, &si, WEXITED | WNOHANG | WNOWAIT) < 0 ||
+	    !si.si_pid)
+		return -1;
+	return siginfo_status(&si);
 }
 
 void hv_file_tail(const char *path, size_t max, char *out, size_t cap)
@@ -314,8 +335,8 @@ static int run_probe(const char *qemu, const char *accel, bool sandbox,
 		return -1;
 	rc = hv_pidfd_wait(pidfd, PROBE_TIMEOUT_MS);
 	if (rc <= 0)
-		syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
-	status = reap(pidfd);
+		hv_pidfd_kill(pidfd, SIGKILL);
+	status = hv_pidfd_reap(pidfd);
 	*ms_out = now_ms() - start;
 	memfd_text(lfd, text, sizeof(text));
 	if (rc == 0)
@@ -563,8 +584,8 @@ const char *qemu_version(const char *qemu_path, struct herr *why)
 	if (lfd >= 0 && hv_spawn(argv, NULL, 0, lfd, &pidfd, &failed) >= 0) {
 		rc = hv_pidfd_wait(pidfd, 5000);
 		if (rc <= 0)
-			syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
-		rc = reap(pidfd);
+			hv_pidfd_kill(pidfd, SIGKILL);
+		rc = hv_pidfd_reap(pidfd);
 		memset(text, 0, sizeof(text));
 		if (pread(lfd, text, sizeof(text) - 1, 0) < 0)
 			text[0] = '\0';

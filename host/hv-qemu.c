@@ -400,26 +400,13 @@ static void unlink_quiet(const char *path)
 		log_warn("remove %s: %s", path, strerror(errno));
 }
 
-static int sys_pidfd_send_signal(int pidfd, int sig)
-{
-	return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
-}
 
 /* Status of an exited child without reaping it; -1 if not known. */
 static int peek_status(const struct vm *vm)
 {
-	siginfo_t si = { 0 };
-
 	if (vm->exited)
 		return vm->wait_status;
-	if (vm->pidfd < 0 ||
-	    waitid(P_PIDFD, (id_t)vm->pidfd, &si, WEXITED | WNOHANG | WNOWAIT) <
-		    0 ||
-	    !si.si_pid)
-		return -1;
-	if (si.si_code == CLD_EXITED)
-		return W_EXITCODE(si.si_status, 0);
-	return si.si_status & 0x7f;
+	return hv_pidfd_peek(vm->pidfd);
 }
 
 static void describe_status(int status, char *out, size_t cap)
@@ -698,15 +685,11 @@ static void remove_files(struct vm *vm)
 /* ECHILD when the owner reaped it first (vm_exited): nothing to do. */
 static void kill_and_reap(int *pidfd, pid_t *pid)
 {
-	siginfo_t si;
-
 	if (*pidfd < 0)
 		return;
-	sys_pidfd_send_signal(*pidfd, SIGKILL);
+	hv_pidfd_kill(*pidfd, SIGKILL);
 	hv_pidfd_wait(*pidfd, QEMU_KILL_WAIT_MS);
-	while (waitid(P_PIDFD, (id_t)*pidfd, &si, WEXITED) < 0 &&
-	       errno == EINTR)
-		;
+	hv_pidfd_reap(*pidfd);
 	close(*pidfd);
 	*pidfd = -1;
 	*pid = 0;

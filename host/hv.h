@@ -160,6 +160,17 @@ pid_t hv_spawn(char *const argv[], const int *fds, size_t n_fds, int out_fd,
  */
 int hv_pidfd_wait(int pidfd, long long timeout_ms);
 
+/* pidfd_send_signal(2): 0, or -1 with errno. */
+int hv_pidfd_kill(int pidfd, int sig);
+
+/* Reap the child behind @pidfd: its wait status, or -1 (ECHILD when its
+ * owner reaped it first). */
+int hv_pidfd_reap(int pidfd);
+
+/* The wait status of the exited child behind @pidfd without reaping it;
+ * -1 while it runs or when it is not known. */
+int hv_pidfd_peek(int pidfd);
+
 /* Last @max bytes of a text file as one line (" | " between lines). */
 void hv_file_tail(const char *path, size_t max, char *out, size_t cap);
 

@@ -100,23 +100,6 @@ char **virtiofsd_build_argv(const struct husk_config *cfg,
 
 /* ---- which daemon ---------------------------------------------------- */
 
-static int pidfd_kill(int pidfd, int sig)
-{
-	return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
-}
-
-/* Reap through the pidfd; ECHILD when the owner was first. */
-static int pidfd_reap(int pidfd)
-{
-	siginfo_t si = { 0 };
-
-	while (waitid(P_PIDFD, (id_t)pidfd, &si, WEXITED) < 0)
-		if (errno != EINTR)
-			return -1;
-	if (si.si_code == CLD_EXITED)
-		return W_EXITCODE(si.si_status, 0);
-	return si.si_status & 0x7f;
-}
 
 int virtiofsd_flavour(const char *path, enum virtiofsd_flavour *fl,
 		      char *version, size_t cap, struct herr *err)
@@ -140,8 +123,8 @@ int virtiofsd_flavour(const char *path, enum virtiofsd_flavour *fl,
 		return herr_prefix(err, "virtiofsd");
 	rc = hv_pidfd_wait(pidfd, VERSION_TIMEOUT_MS);
 	if (rc <= 0)
-		pidfd_kill(pidfd, SIGKILL);
-	pidfd_reap(pidfd);
+		hv_pidfd_kill(pidfd, SIGKILL);
+	hv_pidfd_reap(pidfd);
 	close(pidfd);
 	n = pread(out, buf, sizeof(buf) - 1, 0);
 	buf[n > 0 ? n : 0] = '\0';
@@ -180,18 +163,9 @@ static void free_daemon(struct virtiofsd *d)
 /* The monitor's status without reaping it; -1 when not known. */
 static int peek_status(struct virtiofsd *d)
 {
-	siginfo_t si = { 0 };
-
 	if (d->reaped)
 		return d->status;
-	if (d->pidfd < 0 ||
-	    waitid(P_PIDFD, (id_t)d->pidfd, &si, WEXITED | WNOHANG | WNOWAIT) <
-		    0 ||
-	    !si.si_pid)
-		return -1;
-	if (si.si_code == CLD_EXITED)
-		return W_EXITCODE(si.si_status, 0);
-	return si.si_status & 0x7f;
+	return hv_pidfd_peek(d->pidfd);
 }
 
 bool virtiofsd_failed(struct virtiofsd *d)
@@ -387,15 +361,15 @@ void virtiofsd_stop(struct virtiofsd *d)
 		hv_pidfd_wait(d->pidfd, STOP_WAIT_MS);
 	/* Child first: it outlives a killed monitor while QEMU is there. */
 	if (d->child_pidfd >= 0) {
-		pidfd_kill(d->child_pidfd, SIGKILL);
+		hv_pidfd_kill(d->child_pidfd, SIGKILL);
 		hv_pidfd_wait(d->child_pidfd, KILL_WAIT_MS);
 		close(d->child_pidfd);
 		d->child_pidfd = -1;
 	}
 	if (d->pidfd >= 0) {
-		pidfd_kill(d->pidfd, SIGKILL);
+		hv_pidfd_kill(d->pidfd, SIGKILL);
 		hv_pidfd_wait(d->pidfd, KILL_WAIT_MS);
-		pidfd_reap(d->pidfd);
+		hv_pidfd_reap(d->pidfd);
 		close(d->pidfd);
 		d->pidfd = -1;
 	}
