@@ -165,7 +165,8 @@ int hv_pidfd_peek(int pidfd)
 	siginfo_t si = { 0 };
 
 	if (pidfd < 0 ||
-	    waitid(P_PIDFD, (id_t)pidfd, &si, WEXITED | WNOHANG | WNOWAIT) < 0 ||
+	    waitid(P_PIDFD, (id_t)pidfd, &si, WEXITED | WNOHANG | WNOWAIT) <
+		    0 ||
 	    !si.si_pid)
 		return -1;
 	return siginfo_status(&si);
