@@ -14,6 +14,8 @@
  *             virtiofsd on <run_dir>/vhost-fs.sock (needs shared memory)
  *   console   ttyS0 to the caller's fd, else <run_dir>/console.log
  *   QMP       <run_dir>/qmp.sock: resume, VSERPORT_CHANGE, quit
+ *   memory    TCG's code cache capped (tcg_tb_size), and a virtio-balloon
+ *             that only reports freed guest pages back to the host
  *
  * QEMU's own messages go to <run_dir>/hypervisor.log and are quoted in
  * every error, so "could not load initrd" reaches the operator.
@@ -271,7 +273,13 @@ char **qemu_build_argv(const struct vm_params *p, const struct qemu_host *h,
 		sv_add(&sv, "virtio-mmio.force-legacy=false");
 	}
 	sv_add(&sv, "-accel");
-	sv_add(&sv, h->kvm ? "kvm" : "tcg");
+	if (h->kvm)
+		sv_add(&sv, "kvm");
+	else if (cfg->tcg_tb_size)
+		/* QEMU's 1 GiB default keeps all the code it ever made. */
+		sv_addf(&sv, "tcg,tb-size=%u", cfg->tcg_tb_size);
+	else
+		sv_add(&sv, "tcg");
 	if (h->kvm) {
 		sv_add(&sv, "-cpu");
 		sv_add(&sv, "host,pmu=off");
@@ -370,6 +378,15 @@ char **qemu_build_argv(const struct vm_params *p, const struct qemu_host *h,
 			"%s,chardev=vfs0,tag=" SHARED_TAG ",queue-size=1024",
 			virtio_dev(cfg, "vhost-user-fs"));
 	}
+	if (cfg->reclaim_guest_freed_memory) {
+		/*
+		 * Free page reporting: blocks the guest frees (2 MiB and up)
+		 * go back to the host a few seconds later; never inflated.
+		 */
+		sv_add(&sv, "-device");
+		sv_addf(&sv, "%s,id=balloon0,free-page-reporting=on",
+			virtio_dev(cfg, "virtio-balloon"));
+	}
 	add_nics(&sv, p, h);
 	return sv.v;
 }
@@ -399,7 +416,6 @@ static void unlink_quiet(const char *path)
 	if (path && unlink(path) < 0 && errno != ENOENT)
 		log_warn("remove %s: %s", path, strerror(errno));
 }
-
 
 /* Status of an exited child without reaping it; -1 if not known. */
 static int peek_status(const struct vm *vm)
