@@ -339,8 +339,14 @@ char **qemu_build_argv(const struct vm_params *p, const struct qemu_host *h,
 			virtio_dev(cfg, "vhost-vsock"), h->vsock_cid,
 			h->vsock_fd);
 	} else {
+		/*
+		 * Two ports (0 is reserved for a console, 1 is the agent's),
+		 * not 31: the guest makes two virtqueues per port, and on
+		 * virtio-mmio each has 1024 entries (3.7 MiB of guest RAM).
+		 */
 		sv_add(&sv, "-device");
-		sv_addf(&sv, "%s,id=serial0", virtio_dev(cfg, "virtio-serial"));
+		sv_addf(&sv, "%s,id=serial0,max_ports=2",
+			virtio_dev(cfg, "virtio-serial"));
 		sv_add(&sv, "-chardev");
 		sv_addf(&sv,
 			"socket,id=agent0,path=%s/" VM_AGENT_SOCK

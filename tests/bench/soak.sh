@@ -54,7 +54,7 @@ snapshot() {
 		echo "host_mounts $(wc -l </proc/self/mountinfo)"
 		echo "host_taps $(ip -o link show type tun 2>/dev/null | wc -l)"
 		echo "host_cgroups $(find /sys/fs/cgroup -mindepth 1 -type d 2>/dev/null | wc -l)"
-		echo "host_procs $(ls -d /proc/[0-9]* | wc -l)"
+		echo "host_procs $(ls -d /proc/[0-9]* 2>/dev/null | wc -l)"
 		echo "own_procs $(test_pids | grep -vx "$CTD_PID" | wc -l)"
 		echo "own_mounts $(leftover_mounts | wc -l)"
 		echo "own_rundirs $(find "$T/run" -mindepth 2 -maxdepth 2 2>/dev/null | wc -l)"

@@ -257,49 +257,72 @@ done
 
 # ---- 3. memory breakdown ----------------------------------------------
 
-echo
-echo "## Host memory of an idle pod (PSS, KiB, mean of the $(echo "$last_ids" | wc -w) pods above; \"sleep\" running)"
-echo
-assets="$KERNEL $INITRD $IMAGE_FILE"
-n=0 r=0 tc=0 as=0 bi=0 ot=0 qt=0 fs=0 sh=0
-for id in $last_ids; do
-	q=$(qemu_pid "$id")
-	[ -n "$q" ] || continue
-	# shellcheck disable=SC2086
-	read -r a b c d e f <<<"$(smaps_split "$q" $assets)"
-	[ -n "$f" ] || continue
-	n=$((n + 1)) r=$((r + a)) tc=$((tc + b)) as=$((as + c)) bi=$((bi + d))
-	ot=$((ot + e)) qt=$((qt + f))
-	for p in $(pod_pids "$id"); do
-		cmd=$(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null)
-		case $cmd in
-		*virtiofsd*) fs=$((fs + $(pss_kib "$p"))) ;;
-		*containerd-shim*) sh=$((sh + $(pss_kib "$p"))) ;;
-		esac
+# breakdown ID...: the pods' mean PSS in KiB as "n ram tcg assets
+# binaries rest qemu virtiofsd shim" (n = pods measured).
+breakdown() {
+	local id q p cmd a b c d e f
+	local n=0 r=0 tc=0 as=0 bi=0 ot=0 qt=0 fs=0 sh=0
+	for id in "$@"; do
+		q=$(qemu_pid "$id")
+		[ -n "$q" ] || continue
+		# shellcheck disable=SC2086
+		read -r a b c d e f <<<"$(smaps_split "$q" $assets)"
+		[ -n "$f" ] || continue
+		n=$((n + 1)) r=$((r + a)) tc=$((tc + b)) as=$((as + c))
+		bi=$((bi + d)) ot=$((ot + e)) qt=$((qt + f))
+		for p in $(pod_pids "$id"); do
+			cmd=$(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null)
+			case $cmd in
+			*virtiofsd*) fs=$((fs + $(pss_kib "$p"))) ;;
+			*containerd-shim*) sh=$((sh + $(pss_kib "$p"))) ;;
+			esac
+		done
 	done
-done
+	[ "$n" = 0 ] && { echo 0; return; }
+	echo "$n $((r / n)) $((tc / n)) $((as / n)) $((bi / n)) $((ot / n)) $((qt / n)) $((fs / n)) $((sh / n))"
+}
+
+assets="$KERNEL $INITRD $IMAGE_FILE"
+# One DAX pod beside them: its guest reads its root from the shared image.
+note_ids p-dax
+tctr run -d --runtime "$RUNTIME" --runtime-config-path "$T/husk-dax.toml" \
+	"$IMG" p-dax sleep 100000 >"$T/par.p-dax" 2>&1 || echo "DAX pod: $(head -c 300 "$T/par.p-dax")"
+sleep "$SETTLE"
+# shellcheck disable=SC2086
+read -r n r tc as bi ot qt fs sh <<<"$(breakdown $last_ids)"
+read -r dn dr dtc das dbi dot dqt dfs dsh <<<"$(breakdown p-dax)"
+echo
+echo "## Host memory of an idle pod (PSS, KiB; \"sleep\" running; QEMU ${accel^^})"
+echo
 if [ "$n" = 0 ]; then
 	echo "no idle pod to measure"
 else
-	avg() { echo $(($1 / n)); }
-	all=$(((qt + fs + sh) / n))
-	echo "| where | KiB | MiB | share |"
-	echo "| --- | --- | --- | --- |"
-	row() { printf "| %s | %d | %s | %s |\n" "$1" "$2" "$(kib_mib "$2")" "$(share "$2" "$all")"; }
-	row "QEMU: guest RAM touched" "$(avg $r)"
-	row "QEMU: TCG translation buffer" "$(avg $tc)"
-	row "QEMU: guest assets mapped (kernel, initrd; page cache, shared)" "$(avg $as)"
-	row "QEMU: executable and libraries (shared)" "$(avg $bi)"
-	row "QEMU: heap, arenas, stacks, TCG TLBs, the rest" "$(avg $ot)"
-	row "QEMU total" "$(avg $qt)"
-	row "virtiofsd (both processes)" "$(avg $fs)"
-	row "containerd-shim-husk-v2" "$(avg $sh)"
-	row "pod total" "$all"
-	row "pod total without the TCG buffer (KVM estimate)" "$((all - tc / n))"
+	all=$((qt + fs + sh))
+	dall=$([ "$dn" = 1 ] && echo $((dqt + dfs + dsh)) || echo n/a)
+	echo "| where | initrd, microvm (mean of $n) | share | DAX image, q35 (one, beside them) | share |"
+	echo "| --- | --- | --- | --- | --- |"
+	row() {
+		printf "| %s | %s | %s | %s | %s |\n" "$1" "$(kib_mib "$2") MiB" "$(share "$2" "$all")" \
+			"$(kib_mib "$3") MiB" "$(share "$3" "$dall")"
+	}
+	row "QEMU: guest RAM touched" "$r" "$dr"
+	row "QEMU: TCG translation buffer" "$tc" "$dtc"
+	row "QEMU: guest assets mapped (kernel, initrd, image; shared page cache)" "$as" "$das"
+	row "QEMU: executable and libraries (shared)" "$bi" "$dbi"
+	row "QEMU: heap, arenas, stacks, TCG TLBs, the rest" "$ot" "$dot"
+	row "QEMU total" "$qt" "$dqt"
+	row "virtiofsd (both processes)" "$fs" "$dfs"
+	row "containerd-shim-husk-v2" "$sh" "$dsh"
+	row "pod total" "$all" "$dall"
+	row "pod total less the TCG buffer (KVM estimate)" "$((all - tc))" \
+		"$([ "$dn" = 1 ] && echo $((dall - dtc)) || echo n/a)"
 	echo
-	echo "(KVM estimate: the same pod less the TCG translation buffer; TCG's"
-	echo "softmmu TLBs in the heap row would go too, so it is an upper bound.)"
+	echo "(Shared pages are divided among the processes mapping them, so the"
+	echo "binaries and assets rows shrink as pods are added. KVM estimate: the"
+	echo "same pod less the TCG buffer; TCG's softmmu TLBs in the heap row would"
+	echo "go too, so it is an upper bound.)"
 fi
 kill_tasks
-assert_clean "bench-start" $last_ids >/dev/null
+# shellcheck disable=SC2086
+assert_clean "bench-start" $last_ids p-dax >/dev/null
 finish >/dev/null

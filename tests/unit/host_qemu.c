@@ -142,8 +142,8 @@ TEST_F(argv, microvm_initrd_tcg)
 	EXPECT_STREQ("console=ttyS0 quiet panic=-1 tsc_early_khz=2596122",
 		     value_of(v, "-append"));
 	/* Agent over virtio-serial (virtio-mmio on microvm). */
-	EXPECT_LE(0,
-		  find_pair(v, "-device", "virtio-serial-device,id=serial0"));
+	EXPECT_LE(0, find_pair(v, "-device",
+			       "virtio-serial-device,id=serial0,max_ports=2"));
 	EXPECT_LE(0, find_pair(v, "-chardev",
 			       "socket,id=agent0,path=/run/husk/sb1/"
 			       "agent.sock,server=on,wait=off"));
@@ -180,7 +180,8 @@ TEST_F(argv, q35_nvdimm_image)
 	EXPECT_STREQ("console=ttyS0 quiet panic=-1 root=/dev/pmem0p1 "
 		     "rootflags=dax ro rootfstype=ext4",
 		     value_of(v, "-append"));
-	EXPECT_LE(0, find_pair(v, "-device", "virtio-serial-pci,id=serial0"));
+	EXPECT_LE(0, find_pair(v, "-device",
+			       "virtio-serial-pci,id=serial0,max_ports=2"));
 	EXPECT_LE(0, find_pair(v, "-device",
 			       "virtio-9p-pci,fsdev=fs0,mount_tag=kataShared"));
 }
@@ -281,7 +282,7 @@ TEST_F(argv, console_fd_and_vsock)
 			       "vhost-vsock-device,id=vsock0,guest-cid=1234,"
 			       "vhostfd=4"));
 	EXPECT_EQ(-1, find_pair(self->v, "-device",
-				"virtio-serial-device,id=serial0"));
+				"virtio-serial-device,id=serial0,max_ports=2"));
 	strv_free(self->v);
 	free(self->cfg.machine_type);
 	self->cfg.machine_type = xstrdup("q35");
