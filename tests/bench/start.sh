@@ -18,7 +18,8 @@
 #      TCG buffer (what KVM would not have).
 #
 # BENCH_RUNS rounds (default 5), BENCH_PARALLEL the set sizes (default
-# "1 5 10"), BENCH_SETTLE seconds before memory is read (default 5).
+# "1 5 10"), BENCH_SETTLE seconds before memory is read (default 5),
+# BENCH_QEMU_KEYS extra configuration lines (see below).
 # Run from the repository root, as root, after make kernel initrd image.
 . "$(dirname "$0")/../e2e/lib.sh"
 . "$(dirname "$0")/start-lib.sh"
@@ -40,6 +41,12 @@ done
 
 setup
 RUNC_USED=1
+# BENCH_QEMU_KEYS: extra "key = value" lines for [hypervisor.qemu], one a
+# line, to compare settings (e.g. "tcg_tb_size = 0").
+if [ -n "${BENCH_QEMU_KEYS:-}" ]; then
+	mapfile -t keys <<<"$BENCH_QEMU_KEYS"
+	write_husk_config "$T/husk.toml" "${keys[@]}"
+fi
 # The DAX image on q35: the same configuration with image instead of initrd.
 awk -v img="$IMAGE_FILE" '/^(initrd|machine_type) = / { next } { print }
 	$0 == "[hypervisor.qemu]" { print "image = \"" img "\""; print "machine_type = \"q35\"" }' \
