@@ -188,11 +188,21 @@ done
 
 # ---- 2. pods at once --------------------------------------------------
 
-# pod_pids ID: the pod's shim, QEMU and virtiofsd processes.
+# procs_snapshot: "PID CMDLINE" of this test's processes into $T/procs,
+# once per measurement (pod_pids reads it: scanning /proc per pod is slow
+# on a loaded machine).
+procs_snapshot() {
+	local p
+	for p in $(test_pids); do
+		echo "$p $(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null)"
+	done >"$T/procs"
+}
+
+# pod_pids ID: the pod's shim, QEMU and virtiofsd processes (from the
+# last procs_snapshot).
 pod_pids() {
 	local id=$1 p cmd
-	for p in $(test_pids); do
-		cmd=$(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null)
+	while read -r p cmd; do
 		cmd=${cmd% }
 		case $cmd in
 		*containerd-shim-husk-v2*" -id $id") ;;
@@ -200,14 +210,13 @@ pod_pids() {
 		*virtiofsd*"/$id/vhost-fs.sock"*) ;;
 		*) continue ;;
 		esac
-		case $cmd in *" start"|*" delete") continue ;; esac
 		echo "$p"
-	done
+	done <"$T/procs"
 }
 qemu_pid() {
 	local p
 	for p in $(pod_pids "$1"); do
-		tr '\0' ' ' <"/proc/$p/cmdline" | grep -q qemu-system && echo "$p"
+		tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -q qemu-system && echo "$p"
 	done
 }
 
@@ -242,6 +251,7 @@ for n in $PAR; do
 		fi
 	done
 	sleep "$SETTLE"
+	procs_snapshot
 	tot=0 up=0
 	for id in $ids; do
 		s=0
@@ -295,11 +305,12 @@ note_ids p-dax
 tctr run -d --runtime "$RUNTIME" --runtime-config-path "$T/husk-dax.toml" \
 	"$IMG" p-dax sleep 100000 >"$T/par.p-dax" 2>&1 || echo "DAX pod: $(head -c 300 "$T/par.p-dax")"
 sleep "$SETTLE"
+procs_snapshot
 # shellcheck disable=SC2086
 read -r n r tc as bi ot qt fs sh <<<"$(breakdown $last_ids)"
 read -r dn dr dtc das dbi dot dqt dfs dsh <<<"$(breakdown p-dax)"
 echo
-echo "## Host memory of an idle pod (PSS, KiB; \"sleep\" running; QEMU ${accel^^})"
+echo "## Host memory of an idle pod (PSS; \"sleep\" running; QEMU ${accel^^})"
 echo
 if [ "$n" = 0 ]; then
 	echo "no idle pod to measure"
