@@ -40,6 +40,7 @@ for f in "$IMAGE_FILE" "$TRIVIAL_INIT" "$TRIVIAL_INITRD"; do
 done
 
 setup
+# shellcheck disable=SC2034 # the lib's cleanup reads it
 RUNC_USED=1
 # BENCH_QEMU_KEYS: extra "key = value" lines for [hypervisor.qemu], one a
 # line, to compare settings (e.g. "tcg_tb_size = 0").
@@ -81,6 +82,7 @@ TSC="tsc_early_khz=$(awk -F: '/^cpu MHz/ { printf "%d", $2 * 1000; exit }' /proc
 floor_case() {
 	local c=$1 t0 s=virtio-serial-pci p=virtio-9p-pci
 	local -a m
+	# shellcheck disable=SC2054 # QEMU's option values have commas
 	if [ "$c" = floor-mv ]; then
 		s=virtio-serial-device p=virtio-9p-device
 		m=(-M microvm,x-option-roms=off -m 256M -initrd "$TRIVIAL_INITRD"
