@@ -29,7 +29,8 @@ LIMIT=120
 # CRI needs python3-grpcio and Debian's containerd source (cri_prereqs
 # skips the program without them): asked in a subshell, so that the ctr
 # cycles run anyway.
-cri_ok= cri_why=
+cri_ok=''
+cri_why=''
 if [ "$PODS" -gt 0 ]; then
 	out=$(cri_prereqs 2>&1)
 	case $out in "ok 1 # SKIP"*) cri_why=${out#ok 1 # SKIP } ;; *) cri_ok=1 ;; esac

@@ -45,5 +45,36 @@ expect "p99 of 1..100" 99 "$(seq 100 | pctl 99)"
 expect "p50 of 1..100" 50 "$(seq 100 | pctl 50)"
 expect "ratio" 2.50 "$(ratio 5 2)"
 expect "ratio with a missing value" n/a "$(ratio n/a 2)"
+# The per-phase table from a log of three initrd runs (one malformed) and
+# one DAX run that skipped the console phase.
+D=$(mktemp -d /tmp/hbtest.XXXXXX)
+trap 'rm -rf "$D"' EXIT
+{
+	echo 'level=info msg="start timeline" sandbox=s-init-1 phases="start=0,create=40,spawned=100,console=200,agent=600,teardown=1000"'
+	echo 'level=info msg="start timeline" sandbox=s-init-2 phases="start=0,create=60,spawned=120,console=260,agent=700,teardown=1200"'
+	echo 'level=info msg="start timeline" sandbox=s-init-3 phases="start=0,create=x"'
+	echo 'level=info msg="start timeline" sandbox=s-dax-1 phases="start=0,create=50,spawned=90,agent=500,teardown=800"'
+	echo 'level=info msg="start timeline" sandbox=w-init phases="start=0,teardown=99999"'
+} >"$D/log"
+timeline_collect "$D/log" "$D" init dax
+expect "collect: the two good initrd runs, the warm-up left out" "1000 1200" \
+	"$(paste -sd' ' "$D/total.init")"
+table=$(phase_table "$D" init "initrd" 1500 dax "DAX" 1000)
+expect "table: agent step medians and shares" \
+	"| agent: console -> agent ready | 420 | 38% | 410 | 51% |" \
+	"$(echo "$table" | grep '^| agent:')"
+expect "table: a phase one case lacks shows n/a there" \
+	"| console: spawned -> first console byte | 120 | 11% | n/a |  |" \
+	"$(echo "$table" | grep '^| console:')"
+expect "table: totals" "| timeline total (shim start to teardown done) | 1100 | | 800 | |" \
+	"$(echo "$table" | grep '^| timeline total')"
+expect "table: outside the shim" "| outside the shim (ctr wall - timeline total) | 400 | | 200 | |" \
+	"$(echo "$table" | grep '^| outside')"
+expect "table: no row for phases no run had" 0 "$(echo "$table" | grep -c '^| sandbox:')"
+: >"$D/empty.log"
+timeline_collect "$D/empty.log" "$D" init dax
+refused "table: nothing (and a failure) without timelines" \
+	phase_table "$D" init "initrd" 1500 dax "DAX" 1000
+
 echo "1..$tap_n"
 [ "$tap_failed" = 0 ]

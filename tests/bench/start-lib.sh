@@ -65,13 +65,69 @@ timeline_total() {
 	echo "${1##*=}"
 }
 
-# median < numbers: the median (mean of the middle two for an even count),
-# "n/a" for none.
+# timeline_collect LOG DIR CASE...: for each CASE, the steps ("phase ms"
+# lines) and totals of the timelines of sandboxes s-CASE-* in the
+# containerd log LOG, into DIR/steps.CASE and DIR/total.CASE.
+timeline_collect() {
+	local log=$1 dir=$2 c id phases
+	shift 2
+	timeline_lines <"$log" >"$dir/timelines"
+	for c in "$@"; do
+		: >"$dir/steps.$c"
+		: >"$dir/total.$c"
+		while read -r id phases; do
+			case $id in "s-$c-"*) ;; *) continue ;; esac
+			timeline_steps "$phases" >>"$dir/steps.$c" || continue
+			timeline_total "$phases" >>"$dir/total.$c"
+		done <"$dir/timelines"
+	done
+}
+
+# phase_table DIR A LABEL_A WALL_A B LABEL_B WALL_B: the per-phase table of
+# cases A and B (after timeline_collect): each phase's median step and its
+# share of the median total, the totals, and the time outside the shim
+# (the median wall time WALL_* less the total).  Prints nothing and fails
+# when neither case has a timeline.
+phase_table() {
+	local d=$1 a=$2 la=$3 wa=$4 b=$5 lb=$6 wb=$7 ta tb p x y
+	[ -s "$d/steps.$a" ] || [ -s "$d/steps.$b" ] || return 1
+	ta=$(median <"$d/total.$a")
+	tb=$(median <"$d/total.$b")
+	echo "| phase (time since the previous phase) | $la | share | $lb | share |"
+	echo "| --- | --- | --- | --- | --- |"
+	for p in $TIMELINE_PHASES; do
+		x=$(awk -v p="$p" '$1 == p { print $2 }' "$d/steps.$a" | median)
+		y=$(awk -v p="$p" '$1 == p { print $2 }' "$d/steps.$b" | median)
+		[ "$x$y" = n/an/a ] && continue
+		printf "| %s | %s | %s | %s | %s |\n" "$p: $(phase_label "$p")" \
+			"$x" "$(share "$x" "$ta")" "$y" "$(share "$y" "$tb")"
+	done
+	printf "| timeline total (shim start to teardown done) | %s | | %s | |\n" "$ta" "$tb"
+	printf "| outside the shim (ctr wall - timeline total) | %s | | %s | |\n" \
+		"$(minus "$wa" "$ta")" "$(minus "$wb" "$tb")"
+}
+
+# share PART WHOLE: PART as a percentage of WHOLE ("" when unknown).
+share() {
+	awk -v a="$1" -v t="$2" 'BEGIN {
+		if (a == "n/a" || t == "n/a" || a == "" || t == "" || t == 0) print ""
+		else printf "%.0f%%", 100 * a / t }'
+}
+
+# minus A B: A - B, n/a when either is missing.
+minus() {
+	awk -v a="$1" -v b="$2" 'BEGIN {
+		if (a == "n/a" || b == "n/a" || a == "" || b == "") print "n/a"; else print a - b }'
+}
+
+# median < numbers: the median (mean of the middle two for an even count,
+# with one decimal when it has one), "n/a" for none.
 median() {
 	sort -n | awk '{ v[NR] = $1 } END {
 		if (!NR) print "n/a"
 		else if (NR % 2) print v[(NR + 1) / 2]
-		else printf "%.1f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+		else { m = (v[NR / 2] + v[NR / 2 + 1]) / 2
+			if (m == int(m)) print m; else printf "%.1f\n", m } }'
 }
 
 # pctl P < numbers: the P-th percentile (nearest rank), "n/a" for none.

@@ -129,53 +129,28 @@ for i in $(seq "$RUNS"); do
 done
 
 # The shim's timelines of the measured runs, per case: steps and totals.
-timeline_lines <"$T/containerd.log" >"$T/timelines"
-for c in init dax; do
-	: >"$T/steps.$c"
-	: >"$T/total.$c"
-	while read -r id phases; do
-		case $id in s-$c-*) ;; *) continue ;; esac
-		timeline_steps "$phases" >>"$T/steps.$c" || continue
-		timeline_total "$phases" >>"$T/total.$c"
-	done <"$T/timelines"
-done
+timeline_collect "$T/containerd.log" "$T" init dax
 
 med() { if [ -s "$T/$1" ]; then median <"$T/$1"; else echo n/a; fi; }
 nfail() { if [ -f "$T/$1.fail" ]; then wc -l <"$T/$1.fail"; else echo 0; fi; }
-step_med() { awk -v p="$2" '$1 == p { print $2 }' "$T/steps.$1" | median; }
-share() { awk -v a="$1" -v t="$2" 'BEGIN { if (a == "n/a" || t == "n/a" || t == 0) print ""; else printf "%.0f%%", 100 * a / t }'; }
 
 w_init=$(med wall.init) w_dax=$(med wall.dax) w_runc=$(med wall.runc)
-t_init=$(med total.init) t_dax=$(med total.dax)
 f_mv=$(med wall.floor-mv) f_dax=$(med wall.floor-dax)
 echo
 echo "## ctr run --rm IMG ID true: $RUNS interleaved rounds, medians in ms (QEMU ${accel^^}, 1 vCPU, 256 MiB)"
 echo
-if [ ! -s "$T/steps.init" ] && [ ! -s "$T/steps.dax" ]; then
-	echo "The shim's log has no \"start timeline\" line: the timeline is missing"
-	echo "(a shim without it), so only the totals are shown."
-	echo
-else
-	echo "| phase (time since the previous phase) | initrd, microvm | share | DAX image, q35 | share |"
-	echo "| --- | --- | --- | --- | --- |"
-	for p in $TIMELINE_PHASES; do
-		a=$(step_med init "$p") b=$(step_med dax "$p")
-		[ "$a$b" = n/an/a ] && continue
-		printf "| %s | %s | %s | %s | %s |\n" "$p: $(phase_label "$p")" \
-			"$a" "$(share "$a" "$t_init")" "$b" "$(share "$b" "$t_dax")"
-	done
-	printf "| timeline total (shim start to teardown done) | %s | | %s | |\n" "$t_init" "$t_dax"
-	printf "| outside the shim (ctr wall - timeline total) | %s | | %s | |\n" \
-		"$(awk -v w="$w_init" -v t="$t_init" 'BEGIN { if (w == "n/a" || t == "n/a") print "n/a"; else print w - t }')" \
-		"$(awk -v w="$w_dax" -v t="$t_dax" 'BEGIN { if (w == "n/a" || t == "n/a") print "n/a"; else print w - t }')"
+if phase_table "$T" init "initrd, microvm" "$w_init" dax "DAX image, q35" "$w_dax"; then
 	echo
 	echo "(Phase medians are taken one by one, so they need not add up to the"
 	echo "total's median; a phase missing from every run is left out.)"
 	echo
+else
+	echo "The shim's log has no \"start timeline\" line: the timeline is missing"
+	echo "(a shim without it), so only the totals are shown."
+	echo
 fi
 echo "| ctr run --rm ... true | median ms | / runc | boot floor | - floor |"
 echo "| --- | --- | --- | --- | --- |"
-minus() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "n/a" || b == "n/a") print "n/a"; else print a - b }'; }
 printf "| husk, initrd, microvm | %s | %s | %s | %s |\n" "$w_init" "$(ratio "$w_init" "$w_runc")" \
 	"${f_mv}" "$(minus "$w_init" "$f_mv")"
 printf "| husk, DAX image, q35 + nvdimm | %s | %s | %s | %s |\n" "$w_dax" "$(ratio "$w_dax" "$w_runc")" \
