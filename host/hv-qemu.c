@@ -69,6 +69,7 @@ struct vm {
 	char qmp_buf[8192];
 	size_t qmp_len;
 	bool port_open; /* VSERPORT_CHANGE open=true seen */
+	bool qmp_eof; /* QMP closed: QEMU is exiting (vm_agent_poll) */
 	bool exited; /* the owner reaped it (vm_exited) */
 	int wait_status;
 	bool stopped;
@@ -399,7 +400,6 @@ static void unlink_quiet(const char *path)
 	if (path && unlink(path) < 0 && errno != ENOENT)
 		log_warn("remove %s: %s", path, strerror(errno));
 }
-
 
 /* Status of an exited child without reaping it; -1 if not known. */
 static int peek_status(const struct vm *vm)
@@ -958,6 +958,88 @@ int vm_connect_agent(struct vm *vm, long long timeout_ms, struct herr *err)
 					false);
 		}
 	}
+	if (unix_connect(vm->agent_sock, &fd) < 0)
+		return herr_errno(err, errno, "connect %s", vm->agent_sock);
+	return fd;
+}
+
+/* Read what QMP holds without waiting: 1 read some, 0 none, -1 gone. */
+static int qmp_read_ready(struct vm *vm, struct herr *err)
+{
+	ssize_t r;
+
+	if (vm->qmp_len == sizeof(vm->qmp_buf))
+		vm->qmp_len = 0; /* an absurd line: drop it */
+	r = recv(vm->qmp_fd, vm->qmp_buf + vm->qmp_len,
+		 sizeof(vm->qmp_buf) - vm->qmp_len, MSG_DONTWAIT);
+	if (r > 0) {
+		vm->qmp_len += (size_t)r;
+		return 1;
+	}
+	if (r < 0 && (errno == EAGAIN || errno == EINTR))
+		return 0;
+	/* QEMU is going away: its exit status, a moment later, says why. */
+	if (hv_pidfd_wait(vm->pidfd, 0) == 0) {
+		vm->qmp_eof = true;
+		return 0;
+	}
+	return vm_error(vm, err, GRPC_UNAVAILABLE,
+			"VM exited before the agent opened its channel", true);
+}
+
+int vm_agent_wait_fd(const struct vm *vm)
+{
+	return vm->channel == CH_SERIAL && !vm->port_open && !vm->qmp_eof
+		       ? vm->qmp_fd
+		       : -1;
+}
+
+int vm_agent_poll(struct vm *vm, struct herr *err)
+{
+	int fd, rc;
+
+	if (vm->stopped || vm->pidfd < 0)
+		return herr_set(err, GRPC_FAILED_PRECONDITION, 0,
+				"VM %s is stopped", vm->id);
+	if (vm->exited || hv_pidfd_wait(vm->pidfd, 0) > 0)
+		return vm_error(vm, err, GRPC_UNAVAILABLE,
+				"VM exited before the agent answered", true);
+	if (vm->channel == CH_VSOCK) {
+		/*
+		 * A running guest answers at once (no listener: a reset); a
+		 * guest whose vsock is not up yet would hold connect() for
+		 * the default 2 s: a short try, repeated by the caller.
+		 */
+		struct sockaddr_vm sa = { .svm_family = AF_VSOCK,
+					  .svm_cid = vm->cid,
+					  .svm_port = VM_AGENT_PORT };
+		struct timeval tv = { .tv_usec = 20000 };
+
+		fd = socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd < 0)
+			return herr_errno(err, errno, "vsock socket");
+		setsockopt(fd, AF_VSOCK, SO_VM_SOCKETS_CONNECT_TIMEOUT, &tv,
+			   sizeof(tv));
+		if (!connect(fd, (struct sockaddr *)&sa, sizeof(sa)))
+			return fd;
+		close(fd);
+		return -EAGAIN;
+	}
+	/* Only what QMP already said: a deadline in the past never waits. */
+	while (!vm->port_open && !vm->qmp_eof) {
+		rc = qmp_read_until(vm, want_port, 0, err);
+		if (rc < 0)
+			return -1;
+		if (rc > 0)
+			break;
+		rc = qmp_read_ready(vm, err);
+		if (rc < 0)
+			return -1;
+		if (rc == 0)
+			return -EAGAIN;
+	}
+	if (!vm->port_open)
+		return -EAGAIN;
 	if (unix_connect(vm->agent_sock, &fd) < 0)
 		return herr_errno(err, errno, "connect %s", vm->agent_sock);
 	return fd;

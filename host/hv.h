@@ -65,6 +65,17 @@ int vm_start(const struct vm_params *p, struct vm **out, struct herr *err);
  */
 int vm_connect_agent(struct vm *vm, long long timeout_ms, struct herr *err);
 
+/*
+ * The same wait for callers with an event loop, never blocking:
+ * vm_agent_poll() takes what the hypervisor said so far and returns a
+ * connected fd once the agent's channel is up, -EAGAIN while it is not
+ * (call again when vm_agent_wait_fd() is readable or, when that is -1,
+ * after a few milliseconds), or -1 with @err when it never will be (the
+ * hypervisor exited).  The caller owns the deadline.
+ */
+int vm_agent_wait_fd(const struct vm *vm);
+int vm_agent_poll(struct vm *vm, struct herr *err);
+
 pid_t vm_pid(const struct vm *vm);
 
 /*
