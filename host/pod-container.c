@@ -99,6 +99,9 @@ static void on_container_created(void *resp, const struct herr *err, void *data)
 	struct herr e;
 
 	(void)resp;
+	/* The front end gave up on this Create (pod_container_create()). */
+	if (!c->created)
+		return;
 	if (err) {
 		e = *err;
 		herr_prefix(&e, "agent");
@@ -106,6 +109,7 @@ static void on_container_created(void *resp, const struct herr *err, void *data)
 		return;
 	}
 	c->state = POD_CONTAINER_READY;
+	pod_timeline_mark(c->pod, POD_T_CONTAINER);
 	log_msg(LOG_INFO, "container created", "container=%s sandbox=%s", c->id,
 		c->pod->id);
 	c->created(c, NULL, c->created_data);
@@ -117,7 +121,7 @@ static void booted(const struct herr *err, void *data)
 	Grpc__CreateContainerRequest req = GRPC__CREATE_CONTAINER_REQUEST__INIT;
 	Grpc__Spec *spec = c->spec.spec;
 
-	if (c->state != POD_CONTAINER_CREATING)
+	if (c->state != POD_CONTAINER_CREATING || !c->created)
 		goto out;
 	if (err) {
 		c->created(c, err, c->created_data);
@@ -145,6 +149,7 @@ void pod_container_create(struct pod_container *c,
 {
 	c->created = done;
 	c->created_data = data;
+	pod_timeline_mark(c->pod, POD_T_CREATE);
 	/* Held until the boot answers. */
 	pod_container_ref(c);
 	/* The first container is the sandbox: its namespace, its hostname. */

@@ -27,9 +27,12 @@
 #define POD_DESTROY_TIMEOUT_MS 2000
 #define VM_STOP_TIMEOUT_MS 2000
 #define OOM_RETRY_MS 1000
+/* vsock has no readiness to watch: the agent's port is tried this often. */
+#define AGENT_RETRY_MS 20
 
 static void on_agent_closed(const struct herr *why, void *data);
 static void stop_vm(struct pod *pod, bool graceful);
+static void agent_wait_stop(struct pod *pod);
 
 struct pod *pod_new(struct evloop *loop, const char *id, const char *run_dir,
 		    const struct pod_ops *ops, void *ops_data)
@@ -46,6 +49,7 @@ struct pod *pod_new(struct evloop *loop, const char *id, const char *run_dir,
 	pod->state = POD_NEW;
 	pod->console_fd = -1;
 	pod->fs_pidfd = -1;
+	pod->boot_fd = -1;
 	pod->agent = agent_new(loop);
 	agent_on_close(pod->agent, on_agent_closed, pod);
 	return pod;
@@ -122,6 +126,7 @@ static void stop_vm(struct pod *pod, bool graceful)
 	struct herr err;
 
 	agent_shutdown(pod->agent, NULL);
+	agent_wait_stop(pod);
 	if (pod->fs_pidfd >= 0)
 		evloop_del(pod->loop, pod->fs_pidfd);
 	pod->fs_pidfd = -1;
@@ -357,6 +362,7 @@ static void on_sandbox_created(void *resp, const struct herr *err, void *data)
 		return;
 	}
 	pod->state = POD_READY;
+	pod_timeline_mark(pod, POD_T_SANDBOX);
 	log_msg(LOG_INFO, "sandbox ready", "sandbox=%s boot_ms=%lld vm=\"%s\"",
 		pod->id, now_ms() - pod->boot_started, vm_describe(pod->vm));
 	watch_oom(pod);
@@ -433,9 +439,113 @@ static void on_checked(void *resp, const struct herr *err, void *data)
 		boot_failed(pod, &why);
 		return;
 	}
+	pod_timeline_mark(pod, POD_T_AGENT);
 	log_debug("sandbox %s: agent answered after %lld ms", pod->id,
 		  now_ms() - pod->boot_started);
 	pod_net_update_agent(pod, on_net_updated);
+}
+
+/* ---- the wait for the agent's channel, on the event loop ------------- */
+
+static void agent_wait_step(struct pod *pod);
+
+static void agent_wait_stop(struct pod *pod)
+{
+	if (pod->boot_fd >= 0)
+		evloop_del(pod->loop, pod->boot_fd);
+	pod->boot_fd = -1;
+	evloop_timer_cancel(pod->loop, pod->boot_timer);
+	pod->boot_timer = NULL;
+}
+
+static void on_agent_wait_fd(struct evloop *loop, int fd, uint32_t events,
+			     void *data)
+{
+	(void)loop;
+	(void)fd;
+	(void)events;
+	agent_wait_step(data);
+}
+
+static void on_agent_wait_timer(struct evloop *loop, void *data)
+{
+	struct pod *pod = data;
+
+	(void)loop;
+	pod->boot_timer = NULL;
+	agent_wait_step(pod);
+}
+
+/* Failed while booting: the error quotes the guest's last words. */
+static void boot_failed_console(struct pod *pod, struct herr *err)
+{
+	char msg[HERR_MSG_MAX];
+
+	snprintf(msg, sizeof(msg), "%s", err->msg);
+	herr_set(err, err->code, err->errnum, "%s; console: %s", msg,
+		 pod_console_tail(pod));
+	boot_failed(pod, err);
+}
+
+/*
+ * Once more: is the agent's channel up?  Then Health.Check; not yet: wait
+ * for QEMU's next QMP message (virtio-serial) or retry (vsock) until the
+ * deadline; never: the boot failed.  The hypervisor's exit also arrives
+ * through pod_child_reaped(), whichever comes first.
+ */
+static void agent_wait_step(struct pod *pod)
+{
+	long long left = pod->boot_deadline - now_ms();
+	struct herr err;
+	int fd, wfd;
+
+	if (pod->state != POD_BOOTING || !pod->vm) {
+		agent_wait_stop(pod);
+		return;
+	}
+	fd = vm_agent_poll(pod->vm, &err);
+	if (fd >= 0) {
+		agent_wait_stop(pod);
+		if (agent_connect(pod->agent, fd, &err) < 0) {
+			boot_failed_console(pod, &err);
+			return;
+		}
+		left = pod->boot_deadline - now_ms();
+		agent_check(pod->agent, left > 0 ? left : 1, on_checked, pod);
+		return;
+	}
+	if (fd != -EAGAIN) {
+		agent_wait_stop(pod);
+		herr_prefix(&err, "VM failed to boot");
+		boot_failed(pod, &err);
+		return;
+	}
+	if (left <= 0) {
+		agent_wait_stop(pod);
+		herr_set(&err, GRPC_DEADLINE_EXCEEDED, 0,
+			 "agent not ready: it did not open its channel within "
+			 "%u s (the VM is running; console: %s)",
+			 pod->cfg->dial_timeout ? pod->cfg->dial_timeout : 30,
+			 pod_console_tail(pod));
+		boot_failed(pod, &err);
+		return;
+	}
+	wfd = vm_agent_wait_fd(pod->vm);
+	if (wfd != pod->boot_fd) {
+		if (pod->boot_fd >= 0)
+			evloop_del(pod->loop, pod->boot_fd);
+		pod->boot_fd = -1;
+		if (wfd >= 0 && evloop_add(pod->loop, wfd, EPOLLIN,
+					   on_agent_wait_fd, pod) == 0)
+			pod->boot_fd = wfd;
+	}
+	/* The deadline, or the next try when there is nothing to watch. */
+	evloop_timer_cancel(pod->loop, pod->boot_timer);
+	pod->boot_timer = evloop_timer(
+		pod->loop,
+		pod->boot_fd >= 0 || left < AGENT_RETRY_MS ? left
+							   : AGENT_RETRY_MS,
+		on_agent_wait_timer, pod);
 }
 
 static int start_vm(struct pod *pod, struct herr *err)
@@ -445,8 +555,6 @@ static int start_vm(struct pod *pod, struct herr *err)
 	struct vm_nic nics[VM_NICS_MAX];
 	_cleanup_close_ int cons = -1;
 	char pid[32];
-	long long left;
-	int fd;
 
 	if (rootfs_shared_dir_prepare(pod, err) < 0)
 		return -1;
@@ -466,6 +574,7 @@ static int start_vm(struct pod *pod, struct herr *err)
 		(long long)(cfg->dial_timeout ? cfg->dial_timeout : 30) * 1000;
 	if (vm_start(&params, &pod->vm, err) < 0)
 		return herr_prefix(err, "start VM");
+	pod_timeline_mark(pod, POD_T_SPAWNED);
 	closep(&cons);
 	cons = -1;
 	pod->fs_pidfd = vm_fs_pidfd(pod->vm);
@@ -482,16 +591,8 @@ static int start_vm(struct pod *pod, struct herr *err)
 	log_msg(LOG_INFO, "VM started", "sandbox=%s pid=%d vm=\"%s\"", pod->id,
 		(int)pod->vm_pid, vm_describe(pod->vm));
 	pod->state = POD_BOOTING;
-	left = pod->boot_deadline - now_ms();
-	fd = vm_connect_agent(pod->vm, left > 0 ? left : 1, err);
-	if (fd < 0)
-		return herr_prefix(err, err->code == GRPC_DEADLINE_EXCEEDED
-						? "agent not ready"
-						: "VM failed to boot");
-	if (agent_connect(pod->agent, fd, err) < 0)
-		return -1;
-	left = pod->boot_deadline - now_ms();
-	agent_check(pod->agent, left > 0 ? left : 1, on_checked, pod);
+	/* From here on the event loop waits: the caller's calls go on. */
+	agent_wait_step(pod);
 	return 0;
 }
 
@@ -541,12 +642,21 @@ void pod_boot(struct pod *pod, const struct husk_config *cfg,
 static void teardown_finish(struct pod *pod)
 {
 	void (*done)(void *data) = pod->teardown_done;
+	struct herr why;
 
-	stop_vm(pod, true);
+	/* Only a guest that got DestroySandbox powers itself off. */
+	stop_vm(pod, pod->state == POD_STOPPING);
 	rootfs_shared_dir_release(pod);
+	if (pod->boot_waiters) {
+		herr_set(&why, GRPC_CANCELLED, 0,
+			 "sandbox %s was torn down during its boot", pod->id);
+		boot_waiters_done(pod, &why);
+	}
 	pod->state = POD_NEW;
 	herr_clear(&pod->death);
 	pod->teardown_done = NULL;
+	pod_timeline_mark(pod, POD_T_TEARDOWN);
+	pod_timeline_log(pod);
 	if (done)
 		done(pod->teardown_data);
 }
@@ -571,6 +681,15 @@ void pod_teardown(struct pod *pod, void (*done)(void *data), void *data)
 		agent_destroy_sandbox(pod->agent, POD_DESTROY_TIMEOUT_MS,
 				      on_destroyed, pod);
 		return;
+	}
+	if (pod->state == POD_BOOTING) {
+		/* Nothing to wait for: the boot stops here, at once. */
+		log_msg(LOG_INFO, "stopping sandbox during its boot",
+			"sandbox=%s", pod->id);
+		/* No boot step may go on (they check the state). */
+		pod->state = POD_STOPPING;
+		agent_shutdown(pod->agent, NULL);
+		stop_vm(pod, false);
 	}
 	teardown_finish(pod);
 }

@@ -12,6 +12,7 @@
 HOST_LIB_SRCS := host/config.c host/toml.c host/hv-probe.c host/hv-qemu.c \
 	host/agent-client.c host/spec.c host/pod.c host/pod-console.c \
 	host/pod-container.c host/pod-process.c host/pod-net.c host/rootfs.c \
+	host/pod-timeline.c \
 	host/virtiofsd.c
 HOST_NET_SRCS := host/net-ns.c host/net-scan.c host/net-tap.c
 HOST_LIB_SRCS += $(HOST_NET_SRCS)
