@@ -54,6 +54,15 @@
 
 enum channel { CH_SERIAL, CH_VSOCK };
 
+/* Where vm_spawn()'s QMP start is (vm_agent_poll() drives it). */
+enum qmp_step {
+	QMP_READY, /* greeted, capabilities, cont: the guest runs */
+	QMP_CONNECT,
+	QMP_GREETING,
+	QMP_CAPS,
+	QMP_CONT,
+};
+
 struct vm {
 	char *id;
 	char *run_dir;
@@ -70,6 +79,7 @@ struct vm {
 	size_t qmp_len;
 	bool port_open; /* VSERPORT_CHANGE open=true seen */
 	bool qmp_eof; /* QMP closed: QEMU is exiting (vm_agent_poll) */
+	enum qmp_step qmp_step; /* vm_spawn()'s QMP start, not yet done */
 	bool exited; /* the owner reaped it (vm_exited) */
 	int wait_status;
 	bool stopped;
@@ -755,7 +765,9 @@ static bool choose_kvm(const struct husk_config *cfg)
 	return false;
 }
 
-int vm_start(const struct vm_params *p, struct vm **out, struct herr *err)
+/* vm_start() (@wait: QMP's start done before returning) or vm_spawn(). */
+static int vm_launch(const struct vm_params *p, struct vm **out, bool wait,
+		     struct herr *err)
 {
 	const struct husk_config *cfg = p->cfg;
 	struct qemu_host h = { .vsock_fd = -1, .console_fd = -1 };
@@ -867,7 +879,9 @@ int vm_start(const struct vm_params *p, struct vm **out, struct herr *err)
 		vm->pid = 0;
 		goto fail;
 	}
-	if (qmp_start(vm, err) < 0) {
+	if (!wait) {
+		vm->qmp_step = QMP_CONNECT;
+	} else if (qmp_start(vm, err) < 0) {
 		/*
 		 * QEMU may have stopped because the daemon did; a daemon
 		 * that exited 0 only saw QEMU go (QEMU's error stands).
@@ -877,9 +891,11 @@ int vm_start(const struct vm_params *p, struct vm **out, struct herr *err)
 			herr_prefix(err, "VM failed to start");
 		}
 		goto fail;
+	} else {
+		/* QEMU connected during its start: the sandboxed child
+		 * exists. */
+		virtiofsd_connected(vm->fsd);
 	}
-	/* QEMU connected during its start: the sandboxed child exists. */
-	virtiofsd_connected(vm->fsd);
 	snprintf(vm->desc, sizeof(vm->desc),
 		 "qemu %s %s %u vCPU %u MiB %s %s %s%s",
 		 cfg->machine_type ? cfg->machine_type : "microvm",
@@ -894,6 +910,16 @@ fail:
 	vm_release(vm);
 	vm_destroy(vm);
 	return -1;
+}
+
+int vm_start(const struct vm_params *p, struct vm **out, struct herr *err)
+{
+	return vm_launch(p, out, true, err);
+}
+
+int vm_spawn(const struct vm_params *p, struct vm **out, struct herr *err)
+{
+	return vm_launch(p, out, false, err);
 }
 
 static int connect_vsock(struct vm *vm, long long deadline, struct herr *err)
@@ -987,9 +1013,65 @@ static int qmp_read_ready(struct vm *vm, struct herr *err)
 			"VM exited before the agent opened its channel", true);
 }
 
+/*
+ * qmp_start() one step at a time, never waiting: 1 the guest runs, 0 not
+ * yet (QMP's socket not there yet, or QEMU's answer not in), -1 error.
+ */
+static int qmp_start_step(struct vm *vm, struct herr *err)
+{
+	static const char caps[] = "{\"execute\":\"qmp_capabilities\"}\n";
+	static const char cont[] = "{\"execute\":\"cont\"}\n";
+	int rc;
+
+	if (vm->qmp_step == QMP_CONNECT) {
+		if (unix_connect(vm->qmp_sock, &vm->qmp_fd) < 0) {
+			if (errno == ENOENT || errno == ECONNREFUSED)
+				return 0;
+			return herr_errno(err, errno, "connect %s",
+					  vm->qmp_sock);
+		}
+		vm->qmp_step = QMP_GREETING;
+	}
+	for (;;) {
+		rc = qmp_read_until(vm,
+				    vm->qmp_step == QMP_GREETING ? want_greeting
+								 : want_return,
+				    0, err);
+		if (rc < 0)
+			return -1;
+		if (rc == 0) {
+			rc = qmp_read_ready(vm, err);
+			if (rc <= 0)
+				return rc;
+			continue;
+		}
+		switch (vm->qmp_step) {
+		case QMP_GREETING:
+			vm->qmp_step = QMP_CAPS;
+			if (write_all(vm->qmp_fd, caps, sizeof(caps) - 1) < 0)
+				return herr_errno(err, errno, "write to QMP");
+			break;
+		case QMP_CAPS:
+			vm->qmp_step = QMP_CONT;
+			if (write_all(vm->qmp_fd, cont, sizeof(cont) - 1) < 0)
+				return herr_errno(err, errno, "write to QMP");
+			break;
+		default:
+			vm->qmp_step = QMP_READY;
+			/* QEMU connected before QMP: virtiofsd's child exists.
+			 */
+			virtiofsd_connected(vm->fsd);
+			return 1;
+		}
+	}
+}
+
 int vm_agent_wait_fd(const struct vm *vm)
 {
-	return vm->channel == CH_SERIAL && !vm->port_open && !vm->qmp_eof
+	if (vm->qmp_eof || vm->qmp_step == QMP_CONNECT)
+		return -1;
+	return vm->qmp_step != QMP_READY ||
+			       (vm->channel == CH_SERIAL && !vm->port_open)
 		       ? vm->qmp_fd
 		       : -1;
 }
@@ -1004,6 +1086,11 @@ int vm_agent_poll(struct vm *vm, struct herr *err)
 	if (vm->exited || hv_pidfd_wait(vm->pidfd, 0) > 0)
 		return vm_error(vm, err, GRPC_UNAVAILABLE,
 				"VM exited before the agent answered", true);
+	if (vm->qmp_step != QMP_READY) {
+		rc = qmp_start_step(vm, err);
+		if (rc <= 0)
+			return rc < 0 ? -1 : -EAGAIN;
+	}
 	if (vm->channel == CH_VSOCK) {
 		/*
 		 * A running guest answers at once (no listener: a reset); a

@@ -29,6 +29,8 @@
 #define OOM_RETRY_MS 1000
 /* vsock has no readiness to watch: the agent's port is tried this often. */
 #define AGENT_RETRY_MS 20
+/* How long virtiofsd's exit waits for QEMU's, which would explain it. */
+#define FS_EXIT_GRACE_MS 200
 
 static void on_agent_closed(const struct herr *why, void *data);
 static void stop_vm(struct pod *pod, bool graceful);
@@ -127,6 +129,8 @@ static void stop_vm(struct pod *pod, bool graceful)
 
 	agent_shutdown(pod->agent, NULL);
 	agent_wait_stop(pod);
+	evloop_timer_cancel(pod->loop, pod->fs_timer);
+	pod->fs_timer = NULL;
 	if (pod->fs_pidfd >= 0)
 		evloop_del(pod->loop, pod->fs_pidfd);
 	pod->fs_pidfd = -1;
@@ -197,13 +201,20 @@ static void vm_process_exited(struct pod *pod, int wait_status)
 		herr_set(&why, GRPC_UNAVAILABLE, 0,
 			 "hypervisor (pid %d) exited with status %d",
 			 (int)pod->vm_pid, WEXITSTATUS(wait_status));
-	if (pod->state == POD_BOOTING)
-		herr_prefix(&why, "VM failed to boot");
 	if (pod->state == POD_STOPPING)
 		return;
 	if (pod->state == POD_BOOTING) {
 		char msg[HERR_MSG_MAX];
+		int fd;
 
+		/*
+		 * The driver's account of an exited VM quotes QEMU's log (an
+		 * option it refused, a missing device) and its exit status.
+		 */
+		fd = vm_agent_poll(pod->vm, &why);
+		if (fd >= 0)
+			close(fd);
+		herr_prefix(&why, "VM failed to boot");
 		snprintf(msg, sizeof(msg), "%s", why.msg);
 		herr_set(&why, why.code, 0, "%s; console: %s", msg,
 			 pod_console_tail(pod));
@@ -226,23 +237,40 @@ bool pod_child_reaped(struct pod *pod, pid_t pid, int wait_status)
  * virtiofsd exited while the pod lived: QEMU tells nobody and the guest's
  * next access to the share would hang, so this is the VM dying.
  */
-static void on_fs_daemon_exited(struct evloop *loop, int fd, uint32_t events,
-				void *data)
+static void fs_daemon_check(struct evloop *loop, void *data)
 {
 	struct pod *pod = data;
 	struct herr why;
 
 	(void)loop;
-	(void)events;
-	evloop_del(pod->loop, fd);
-	pod->fs_pidfd = -1;
+	pod->fs_timer = NULL;
 	/* QEMU gone first ended the daemon: its SIGCHLD says more. */
-	if (!pod->vm || pod->state == POD_STOPPING || !vm_running(pod->vm))
+	if (!pod->vm || pod->state == POD_STOPPING || pod->state == POD_DEAD ||
+	    !vm_running(pod->vm))
 		return;
 	vm_fs_error(pod->vm, &why);
 	if (pod->state == POD_BOOTING)
 		herr_prefix(&why, "VM failed to boot");
 	pod_fail(pod, &why);
+}
+
+static void on_fs_daemon_exited(struct evloop *loop, int fd, uint32_t events,
+				void *data)
+{
+	struct pod *pod = data;
+
+	(void)events;
+	evloop_del(pod->loop, fd);
+	pod->fs_pidfd = -1;
+	if (!pod->vm || pod->state == POD_STOPPING || !vm_running(pod->vm))
+		return;
+	/*
+	 * QEMU exiting closes its end first, so the daemon may be seen
+	 * gone a moment before QEMU is: give QEMU's exit that moment.
+	 */
+	evloop_timer_cancel(loop, pod->fs_timer);
+	pod->fs_timer =
+		evloop_timer(loop, FS_EXIT_GRACE_MS, fs_daemon_check, pod);
 }
 
 /* ---- boot ------------------------------------------------------------- */
@@ -572,7 +600,8 @@ static int start_vm(struct pod *pod, struct herr *err)
 	pod->boot_deadline =
 		pod->boot_started +
 		(long long)(cfg->dial_timeout ? cfg->dial_timeout : 30) * 1000;
-	if (vm_start(&params, &pod->vm, err) < 0)
+	/* QEMU's own start (QMP) ends on the event loop: agent_wait_step(). */
+	if (vm_spawn(&params, &pod->vm, err) < 0)
 		return herr_prefix(err, "start VM");
 	pod_timeline_mark(pod, POD_T_SPAWNED);
 	closep(&cons);
