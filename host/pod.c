@@ -1,14 +1,16 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * The pod's VM, booted for its first container: vm_start,
- * vm_connect_agent, then Health.Check and CreateSandbox (with the shared
- * directory as the agent's first storage) under one deadline, the
- * configuration's dial_timeout.  Whatever goes wrong - the hypervisor
- * exits, the agent does not answer in time, a reply breaks the protocol -
- * ends in pod_fail(): the VM is killed, every agent call fails, every
- * process reports its exit.  pod_teardown() stops the VM on purpose once
- * the last container is gone.  Also here: the container list and the OOM
- * event watch (pod_ops.oom).
+ * The pod's VM, booted for its first container: vm_spawn, then on the
+ * event loop QEMU's start and the agent's channel (vm_agent_poll),
+ * Health.Check and CreateSandbox (with the shared directory as the
+ * agent's first storage) under one deadline, the configuration's
+ * dial_timeout; the front end's loop serves its callers meanwhile.
+ * Whatever goes wrong - the hypervisor exits, the agent does not answer
+ * in time, a reply breaks the protocol - ends in pod_fail(): the VM is
+ * killed, every agent call fails, every process reports its exit.
+ * pod_teardown() stops the VM on purpose once the last container is gone,
+ * at once when that happens during the boot.  Also here: the container
+ * list and the OOM event watch (pod_ops.oom).
  */
 #include <errno.h>
 #include <stdio.h>

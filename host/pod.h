@@ -216,7 +216,10 @@ void pod_free(struct pod *pod);
 /*
  * Make sure the VM is up (started with @cfg, which must outlive the pod)
  * and the agent answered CreateSandbox, then call @done(err, @data), err
- * NULL on success.  Never calls back from inside this function.
+ * NULL on success.  Never calls back from inside this function, and never
+ * waits for the boot: only the hypervisor's spawn happens inside it, the
+ * rest on the event loop.  pod_teardown() during the boot stops it and
+ * fails every waiting @done.
  */
 void pod_boot(struct pod *pod, const struct husk_config *cfg,
 	      pod_booted_cb done, void *data);
