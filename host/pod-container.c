@@ -101,18 +101,20 @@ static void on_container_created(void *resp, const struct herr *err, void *data)
 	(void)resp;
 	/* The front end gave up on this Create (pod_container_create()). */
 	if (!c->created)
-		return;
+		goto out;
 	if (err) {
 		e = *err;
 		herr_prefix(&e, "agent");
 		c->created(c, &e, c->created_data);
-		return;
+		goto out;
 	}
 	c->state = POD_CONTAINER_READY;
 	pod_timeline_mark(c->pod, POD_T_CONTAINER);
 	log_msg(LOG_INFO, "container created", "container=%s sandbox=%s", c->id,
 		c->pod->id);
 	c->created(c, NULL, c->created_data);
+out:
+	pod_container_unref(c);
 }
 
 static void booted(const struct herr *err, void *data)
@@ -138,6 +140,8 @@ static void booted(const struct herr *err, void *data)
 	req.exec_id = c->id;
 	req.oci = spec;
 	req.sandbox_pidns = c->spec.sandbox_pidns;
+	/* Held by the call: its front end may let go of @c meanwhile. */
+	pod_container_ref(c);
 	agent_create_container(c->pod->agent, &req, on_container_created, c);
 out:
 	pod_container_unref(c);
