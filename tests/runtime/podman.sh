@@ -1,18 +1,25 @@
 #!/bin/bash
 # Podman (Debian's 4.3, through conmon) with husk-runtime as its OCI
 # runtime (--runtime PATH), on private roots: its own storage (vfs),
-# run root, containers.conf and storage.conf, the cgroupfs manager, and
-# --network none (nothing touches the host's network).  A busybox image
-# built here is loaded; then run (output, exit code, -i stdin), exec,
-# stop, rm, and run --rm leaving nothing behind.  Run from the repository
+# run root, containers.conf and storage.conf, the cgroupfs manager, all in
+# a network namespace the test makes (nothing touches the host's network).
+# A busybox image built here is loaded; then run (output, exit code, -i
+# stdin), exec, stop, rm, and run --rm leaving nothing behind, with
+# --network none; and Podman's default bridge network (CNI, its bridge in
+# that namespace): the container's address in the VM, busybox httpd
+# fetched from it and through a published port (-p).  Run from the repository
 # root, as root.
 . "$(dirname "$0")/lib.sh"
 
 PODMAN=${PODMAN:-/usr/bin/podman}
 IMG=localhost/husk-busybox:latest
 
+# Every podman command runs in a network namespace this test makes (held
+# by a sleep it starts), so its bridge and firewall rules stay there.
+NSPID=
+pmnet() { nsenter --net="/proc/$NSPID/ns/net" "$@"; }
 pm() {
-	env CONTAINERS_CONF="$T/containers.conf" CONTAINERS_STORAGE_CONF="$T/storage.conf" \
+	pmnet env CONTAINERS_CONF="$T/containers.conf" CONTAINERS_STORAGE_CONF="$T/storage.conf" \
 		"$PODMAN" --root "$T/pstore" --runroot "$T/prun" \
 		--storage-driver vfs --cgroup-manager cgroupfs \
 		--events-backend file --tmpdir "$T/ptmp" \
@@ -23,10 +30,21 @@ prun() { pm run --network none "$@"; }
 # Podman's cgroupfs parent (conmon's cgroup and the containers'), made
 # by this test unless it was there: removed when empty.
 PODMAN_CG_EXISTED=$(ls -d /sys/fs/cgroup/*/libpod_parent 2>/dev/null)
+# The CNI host-local IPAM keeps its leases in a host directory named after
+# the network: this test's network, removed when the test made it.
+CNI_IPAM=/var/lib/cni/networks/huskpm
+CNI_IPAM_EXISTED=$(ls -d "$CNI_IPAM" 2>/dev/null)
+CNI_VAR_EXISTED=$(ls -d /var/lib/cni 2>/dev/null)
 
 podman_cleanup() {
 	set +e
-	for c in $(pm ps -aq 2>/dev/null); do pm rm -f -t 0 "$c" >/dev/null 2>&1; done
+	if [ -n "$NSPID" ]; then
+		for c in $(pm ps -aq 2>/dev/null); do pm rm -f -t 0 "$c" >/dev/null 2>&1; done
+		kill -KILL "$NSPID" 2>/dev/null
+		wait "$NSPID" 2>/dev/null
+	fi
+	[ -z "$CNI_IPAM_EXISTED" ] && rm -rf "$CNI_IPAM"
+	[ -z "$CNI_VAR_EXISTED" ] && rmdir /var/lib/cni/networks /var/lib/cni 2>/dev/null
 	if [ -z "$PODMAN_CG_EXISTED" ]; then
 		for d in /sys/fs/cgroup/*/libpod_parent; do
 			[ -d "$d" ] || continue
@@ -42,7 +60,16 @@ trap podman_cleanup EXIT
 [ -x "$PODMAN" ] || skip_all "no $PODMAN (apt-get install podman)"
 command -v conmon >/dev/null || skip_all "no conmon"
 
-mkdir -p "$T/bin" "$T/ptmp"
+command -v nsenter >/dev/null || skip_all "no nsenter"
+
+unshare --net sh -c 'ip link set lo up && exec sleep 100000' &
+NSPID=$!
+for _ in $(seq 50); do
+	[ "$(readlink /proc/$NSPID/ns/net)" != "$(readlink /proc/self/ns/net)" ] &&
+		pmnet ip link show lo | grep -q UP && break
+	sleep 0.1
+done
+mkdir -p "$T/bin" "$T/ptmp" "$T/cni"
 cat >"$T/bin/husk-runtime" <<EOF
 #!/bin/sh
 export HUSK_CONF_FILE=$T/husk.toml HUSK_RUN_ROOT=$T/run HUSK_PROBE_CACHE=$T/probe
@@ -52,6 +79,11 @@ chmod +x "$T/bin/husk-runtime"
 cat >"$T/containers.conf" <<EOF
 [containers]
 netns = "none"
+[network]
+network_backend = "cni"
+network_config_dir = "$T/cni"
+default_network = "huskpm"
+default_subnet = "10.218.0.0/24"
 [engine]
 cgroup_manager = "cgroupfs"
 events_logger = "file"
@@ -93,7 +125,7 @@ expect "podman run: exit code 7 comes back" 7 $?
 
 # -t: a terminal of the CLI's size, and a resize that reaches it.
 TTY_SCRIPT='sleep 1; stty size; i=0; while [ $i -lt 60 ]; do sleep 0.25; s=$(stty size); if [ "$s" != "30 100" ]; then echo "now $s"; exit 4; fi; i=$((i+1)); done; exit 1'
-out=$(python3 tests/runtime/pty_drive.py 30x100 40x120 90 -- env CONTAINERS_CONF="$T/containers.conf" \
+out=$(python3 tests/runtime/pty_drive.py 30x100 40x120 90 -- nsenter --net="/proc/$NSPID/ns/net" env CONTAINERS_CONF="$T/containers.conf" \
 	CONTAINERS_STORAGE_CONF="$T/storage.conf" "$PODMAN" --root "$T/pstore" --runroot "$T/prun" \
 	--storage-driver vfs --cgroup-manager cgroupfs --events-backend file --tmpdir "$T/ptmp" \
 	--runtime "$T/bin/husk-runtime" run --network none --rm -it "$IMG" sh -c "$TTY_SCRIPT")
@@ -117,7 +149,7 @@ out=$(pm exec c1 sh -c 'echo from-exec' 2>&1)
 expect "podman exec" from-exec "$out"
 pm exec c1 sh -c 'exit 5' 2>/dev/null
 expect "podman exec: exit code 5 comes back" 5 $?
-out=$(python3 tests/runtime/pty_drive.py 30x100 40x120 90 -- env CONTAINERS_CONF="$T/containers.conf" \
+out=$(python3 tests/runtime/pty_drive.py 30x100 40x120 90 -- nsenter --net="/proc/$NSPID/ns/net" env CONTAINERS_CONF="$T/containers.conf" \
 	CONTAINERS_STORAGE_CONF="$T/storage.conf" "$PODMAN" --root "$T/pstore" --runroot "$T/prun" \
 	--storage-driver vfs --cgroup-manager cgroupfs --events-backend file --tmpdir "$T/ptmp" \
 	--runtime "$T/bin/husk-runtime" exec -it c1 sh -c "$TTY_SCRIPT")
@@ -129,6 +161,38 @@ expect "podman stop (KILL after 2 s)" 0 $?
 expect "podman stop: the container exited" exited "$(pm inspect -f '{{.State.Status}}' c1 2>/dev/null)"
 pm rm c1 >/dev/null 2>&1
 expect "podman rm" 0 $?
+# --- Podman's default network (CNI here: netavark is not installed) -------
+mkdir -p "$T/www"
+echo "served-by-husk-$$" >"$T/www/index.html"
+pm run -d --network bridge --name web -p 18081:80 -v "$T/www:/www:ro" "$IMG" \
+	httpd -f -p 80 -h /www >/dev/null 2>"$T/run.err"
+expect "podman run -d --network bridge -p 18081:80 busybox httpd" running "$(pm inspect -f '{{.State.Status}}' web 2>/dev/null)"
+diag <"$T/run.err"
+ip=$(pm inspect -f '{{.NetworkSettings.IPAddress}}' web 2>/dev/null)
+check "Podman gave the container an address on its network ($ip)" grep -q '^10\.218\.0\.' <<<"$ip"
+out=$(pm exec web ip -4 addr show eth0 2>&1)
+check "the VM's eth0 has Podman's address" grep -q "inet $ip/24" <<<"$out"
+grep -q "inet $ip/24" <<<"$out" || diag <<<"$out"
+fetched=
+for _ in $(seq 60); do
+	fetched=$(pmnet wget -q -T 5 -O- "http://$ip:80/index.html" 2>/dev/null) && break
+	sleep 1
+done
+expect "the page is fetched from the container's address" "served-by-husk-$$" "$fetched"
+gw=$(pmnet ip -4 -o addr show | awk '$4 ~ /^10\.218\.0\./ {sub("/.*", "", $4); print $4; exit}')
+fetched=$(pmnet wget -q -T 5 -O- "http://$gw:18081/index.html" 2>/dev/null)
+expect "podman run -p: the page is fetched through the published port ($gw:18081)" "served-by-husk-$$" "$fetched"
+pm rm -f -t 0 web >/dev/null 2>&1
+expect "podman rm -f of the networked container" 0 $?
+links=
+for _ in $(seq 100); do
+	links=$(pmnet ip -o link show | awk -F': ' '{print $2}' | sed 's/@.*//' | grep -vx -e lo -e cni-podman0)
+	[ -z "$links" ] && break
+	sleep 0.1
+done
+expect "no veth or tap left in the test's namespace" "" "$(echo $links)"
+expect "the address went back to the IPAM" "" "$(ls "$CNI_IPAM" 2>/dev/null | grep '^10\.')"
+
 check "no container left in podman" [ -z "$(pm ps -aq)" ]
 rt_assert_clean "podman"
 
