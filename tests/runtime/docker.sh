@@ -5,7 +5,8 @@
 # this test makes, where docker0 and dockerd's iptables rules live, so
 # nothing reaches the host's network.  A busybox image built here with tar
 # and sha256sum is loaded; then docker run (output, exit code, -i stdin),
-# exec, stop and rm -f, each in its own VM, and the default bridge network
+# exec, stop, pause, unpause, update --memory and rm -f, each in its own
+# VM, and the default bridge network
 # (set up by Docker's libnetwork-setkey prestart hook): run -d -p with
 # busybox httpd fetched from dockerd's namespace, a ping between two
 # containers.  dockerd is stopped by PID and everything is removed, also
@@ -70,6 +71,31 @@ expect "docker stop (TERM ignored by sleep as pid 1, KILL after 2 s)" 0 $?
 expect "docker stop: the exit code is 137" 137 "$(dk inspect -f '{{.State.ExitCode}}' c1)"
 dk rm c1 >/dev/null
 expect "docker rm" 0 $?
+
+# --- pause, unpause, update: runc's pause, resume and update --resources ---
+drun -d --name p1 "$IMG" sh -c 'i=0; while :; do i=$((i+1)); echo $i; sleep 0.2; done' >/dev/null
+lines() { dk logs p1 2>/dev/null | wc -l; }
+for _ in $(seq 300); do [ "$(lines)" -ge 3 ] && break; sleep 0.1; done
+dk pause p1 >/dev/null
+expect "docker pause" 0 $?
+expect "docker pause: the container is paused" paused "$(dk inspect -f '{{.State.Status}}' p1 2>/dev/null)"
+sleep 0.5
+a=$(lines)
+sleep 3
+b=$(lines)
+expect "paused: no output for 3 s ($a lines, then $b)" "$a" "$b"
+dk unpause p1 >/dev/null
+expect "docker unpause" 0 $?
+expect "docker unpause: the container runs" running "$(dk inspect -f '{{.State.Status}}' p1 2>/dev/null)"
+for _ in $(seq 300); do [ "$(lines)" -gt "$b" ] && break; sleep 0.1; done
+check "unpaused: output again ($(lines) lines after $b)" [ "$(lines)" -gt "$b" ]
+dk update --memory 64m --memory-swap 64m p1 >/dev/null 2>"$T/run.err"
+expect "docker update --memory 64m" 0 $?
+diag <"$T/run.err"
+out=$(dk exec p1 sh -c 'cat "/sys/fs/cgroup$(sed -n "s/^0:://p" /proc/self/cgroup)/memory.max"' 2>&1)
+expect "docker update: the container's cgroup in the VM has memory.max 64 MiB" 67108864 "$out"
+dk rm -f p1 >/dev/null
+expect "docker rm -f of the updated container" 0 $?
 
 dk run -d --runtime husk --network none --name c2 "$IMG" sleep 600 >/dev/null
 dk rm -f c2 >/dev/null
