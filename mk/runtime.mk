@@ -29,7 +29,8 @@ CHECK_PROGS += tests/runtime/cli.sh tests/runtime/hooks.sh tests/runtime/docker.
 	tests/runtime/podman.sh
 CHECK_DEPS += $(BIN)/husk-runtime
 
-# make bench-oci: docker run --rm ... true, husk-runtime against runc.
+# make bench-oci: docker run --rm ... true and podman run --rm ... true,
+# husk-runtime against runc.
 bench-oci: $(BIN)/husk-runtime $(BOOT_KERNEL) $(INITRD_IMAGE)
 	BUILD=$(BUILD) IMAGES=$(IMAGES) tests/bench/oci.sh
 
