@@ -797,8 +797,18 @@ static void on_signal(struct evloop *loop, int fd, uint32_t events, void *data)
 			int st;
 			pid_t pid;
 
-			while ((pid = waitpid(-1, &st, WNOHANG)) > 0)
+			while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+				/* Not to be killed by pid later: it is gone. */
+				if (pid == m->netns_holder) {
+					log_warn(
+						"container %s: the process "
+						"holding its network namespace "
+						"exited",
+						m->id);
+					m->netns_holder = 0;
+				}
 				pod_child_reaped(m->pod, pid, st);
+			}
 		} else if (si.ssi_signo == SIGWINCH) {
 			send_winsize(m);
 		} else if (!m->finishing) {
