@@ -5,7 +5,8 @@
 # bridge and firewall rules stay there), husk-runtime as its runtime
 # (PM_RUNTIME picks another, e.g. runc), and a busybox image in docker
 # save's format.  The namespace's holder is stopped by PID on exit; the
-# cgroup parent and the CNI lease directory it made are removed.
+# cgroup parent and the CNI and netavark lease directories it made are
+# removed.
 PODMAN=${PODMAN:-/usr/bin/podman}
 IMG=localhost/husk-busybox:latest
 PM_RUNTIME=${PM_RUNTIME:-}
@@ -30,6 +31,10 @@ PODMAN_CG_EXISTED=$(ls -d /sys/fs/cgroup/*/libpod_parent 2>/dev/null)
 CNI_IPAM=/var/lib/cni/networks/huskpm
 CNI_IPAM_EXISTED=$(ls -d "$CNI_IPAM" 2>/dev/null)
 CNI_VAR_EXISTED=$(ls -d /var/lib/cni 2>/dev/null)
+# netavark's leases: a database in a fixed host directory.
+NETAVARK_RUN=/run/containers/networks
+NETAVARK_RUN_EXISTED=$(ls -d "$NETAVARK_RUN" 2>/dev/null)
+CONTAINERS_RUN_EXISTED=$(ls -d /run/containers 2>/dev/null)
 
 podman_cleanup() {
 	set +e
@@ -40,6 +45,8 @@ podman_cleanup() {
 	fi
 	[ -z "$CNI_IPAM_EXISTED" ] && rm -rf "$CNI_IPAM"
 	[ -z "$CNI_VAR_EXISTED" ] && rmdir /var/lib/cni/networks /var/lib/cni 2>/dev/null
+	[ -z "$NETAVARK_RUN_EXISTED" ] && rm -rf "$NETAVARK_RUN"
+	[ -z "$CONTAINERS_RUN_EXISTED" ] && rmdir /run/containers 2>/dev/null
 	if [ -z "$PODMAN_CG_EXISTED" ]; then
 		for d in /sys/fs/cgroup/*/libpod_parent; do
 			[ -d "$d" ] || continue
