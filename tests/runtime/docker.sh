@@ -127,17 +127,22 @@ check "a second container pings the first across docker0" grep -q '2 packets rec
 grep -q '2 packets received' <<<"$out" || diag <<<"$out"
 dk rm -f web >/dev/null
 expect "docker rm -f of the published container" 0 $?
+# --network host: a VM cannot share the host's stack; it gets lo only.
+out=$(dk run --rm --runtime husk --network host "$IMG" ip -o link 2>&1 | awk -F': ' '{print $2}' | tr '\n' ' ')
+expect "docker run --network host: the VM has lo only" "lo " "$out"
 links=
 for _ in $(seq 100); do
 	links=$(dknet ip -o link show | awk -F': ' '{print $2}' | sed 's/@.*//' | grep -vx -e lo -e docker0)
-	[ -z "$links" ] && [ -z "$(ls -A "$T/exec/netns" 2>/dev/null)" ] && break
+	[ -z "$links" ] && [ -z "$(ls -A "$T/exec/netns" 2>/dev/null | grep -vx default)" ] && break
 	sleep 0.1
 done
 expect "no veth or tap left in dockerd's namespace" "" "$(echo $links)"
-expect "no network namespace left in dockerd's exec root" "" "$(ls -A "$T/exec/netns" 2>/dev/null | tr '\n' ' ')"
+# "default" is dockerd's own, the host network's sandbox (--network host).
+expect "no network namespace left in dockerd's exec root" "" "$(ls -A "$T/exec/netns" 2>/dev/null | grep -vx default | tr '\n' ' ')"
 
 check "no container left in docker" [ -z "$(dk ps -aq)" ]
-RT_MOUNTS_OWNED=$T/data
+RT_MOUNTS_OWNED="$T/data
+$T/exec/netns/default"
 rt_assert_clean "docker"
 check "no husk-runtime state left in docker's runtime root" \
 	[ -z "$(ls -A "$T"/exec/runtime-*/moby 2>/dev/null)" ]
