@@ -154,11 +154,14 @@ static void hook_child(const char *path, char **argv, char **env, int in,
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	signal(SIGPIPE, SIG_DFL);
-	/* In the caller's mount namespace, as runc's hooks run. */
-	if (mntns_fd >= 0 && setns(mntns_fd, CLONE_NEWNS) < 0)
-		_exit(126);
 	if (dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(errfd, 2) < 0)
 		_exit(126);
+	/* In the caller's mount namespace, as runc's hooks run. */
+	if (mntns_fd >= 0 && setns(mntns_fd, CLONE_NEWNS) < 0) {
+		dprintf(2, "enter the caller's mount namespace: %s",
+			strerror(errno));
+		_exit(126);
+	}
 	execve(path, argv && argv[0] ? argv : own_argv, env ? env : environ);
 	dprintf(2, "exec %s: %s", path, strerror(errno));
 	_exit(127);

@@ -122,5 +122,7 @@ rt create --bundle "$T/b-cc" --pid-file "$T/cc.pid" cc </dev/null >/dev/null 2>"
 check "createContainer hooks: create fails clearly" grep -q 'createContainer hooks run in the container' "$T/cc.err"
 rt_assert_clean "createContainer hook"
 
+check "features lists the hooks it runs" sh -c "$(RT_CMD) features | python3 -c 'import json,sys; assert json.load(sys.stdin)[\"hooks\"] == [\"prestart\", \"createRuntime\", \"poststart\", \"poststop\"]'"
+
 echo "1..$tap_n"
 [ "$tap_failed" = 0 ]
