@@ -1145,11 +1145,11 @@ static void mon_run(struct mon *m, const struct rt_cmd *cmd)
 			pod_container_release_host(m->c);
 			pod_remove_container(m->pod, m->c);
 		}
-		/* No VM ran: nothing else unmounts the shared directory. */
-		if (m->pod)
+		if (m->pod) {
+			/* No VM ran: nothing else unmounts it. */
 			rootfs_shared_dir_release(m->pod);
-		if (m->pod)
 			pod_free(m->pod);
+		}
 		netns_holder_stop(m);
 		run_failed_poststop(m);
 		rt_remove_tree(m->st.run_dir);
