@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
+#include <json-c/json.h>
 
 #include "hv.h"
 #include "util.h"
@@ -151,9 +152,66 @@ static char *read_body(int fd, const char *got, size_t have, size_t blen,
 	return p;
 }
 
+/*
+ * The request's first bytes go in one sendmsg() with @fds attached
+ * (SCM_RIGHTS): the VMM takes the descriptors with the request they came
+ * with (tap fds for vm.add-net).
+ */
+static int send_with_fds(int fd, const char *buf, size_t len, const int *fds,
+			 size_t n_fds, long long deadline, const char *what,
+			 struct herr *err)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int) * VM_NICS_MAX)];
+		struct cmsghdr align;
+	} u;
+	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct cmsghdr *c;
+	ssize_t n;
+
+	if (!n_fds)
+		return send_all(fd, buf, len, deadline, what, err);
+	if (n_fds > VM_NICS_MAX)
+		return herr_set(err, GRPC_INVALID_ARGUMENT, 0,
+				"%s: %zu descriptors, at most %d", what, n_fds,
+				VM_NICS_MAX);
+	memset(&u, 0, sizeof(u));
+	msg.msg_control = u.buf;
+	msg.msg_controllen = CMSG_SPACE(sizeof(int) * n_fds);
+	c = CMSG_FIRSTHDR(&msg);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int) * n_fds);
+	memcpy(CMSG_DATA(c), fds, sizeof(int) * n_fds);
+	for (;;) {
+		n = sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN) {
+			if (wait_fd(fd, POLLOUT, deadline, what, err) < 0)
+				return -1;
+			continue;
+		}
+		if (n < 0)
+			return herr_errno(err, errno, "%s: sendmsg", what);
+		break;
+	}
+	return send_all(fd, buf + n, len - (size_t)n, deadline, what, err);
+}
+
 int clh_api_call(const char *api_sock, const char *method, const char *endpoint,
 		 const char *body, long long timeout_ms, int *status,
 		 char **resp_body, struct herr *err)
+{
+	return clh_api_call_fds(api_sock, method, endpoint, body, NULL, 0,
+				timeout_ms, status, resp_body, err);
+}
+
+int clh_api_call_fds(const char *api_sock, const char *method,
+		     const char *endpoint, const char *body, const int *fds,
+		     size_t n_fds, long long timeout_ms, int *status,
+		     char **resp_body, struct herr *err)
 {
 	long long deadline = now_ms() + timeout_ms;
 	_cleanup_close_ int fd = -1;
@@ -184,7 +242,8 @@ int clh_api_call(const char *api_sock, const char *method, const char *endpoint,
 		     body ? strlen(body) : 0, body ? body : "");
 	if (n < 0)
 		abort();
-	if (send_all(fd, req, (size_t)n, deadline, what, err) < 0)
+	if (send_with_fds(fd, req, (size_t)n, fds, n_fds, deadline, what, err) <
+	    0)
 		return -1;
 	/* Status line and headers. */
 	buf = xmalloc(cap + 1);
@@ -289,6 +348,73 @@ int clh_vm_shutdown(const char *api_sock, long long timeout_ms,
 		    struct herr *err)
 {
 	return put_action(api_sock, "vm.shutdown", NULL, timeout_ms, err);
+}
+
+int clh_vmm_shutdown(const char *api_sock, long long timeout_ms,
+		     struct herr *err)
+{
+	return put_action(api_sock, "vmm.shutdown", NULL, timeout_ms, err);
+}
+
+int clh_vm_add_net(const char *api_sock, unsigned int index,
+		   const unsigned char mac[6], int tap_fd, long long timeout_ms,
+		   struct herr *err)
+{
+	char body[160];
+	int status;
+
+	/*
+	 * One queue pair per tap fd (num_queues counts both directions);
+	 * the tap itself travels as SCM_RIGHTS, never by name.
+	 */
+	snprintf(body, sizeof(body),
+		 "{\"id\":\"net%u\",\"mac\":\"%02x:%02x:%02x:%02x:%02x:%02x\","
+		 "\"num_queues\":2,\"queue_size\":256}",
+		 index, mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
+	return clh_api_call_fds(api_sock, "PUT", "vm.add-net", body, &tap_fd, 1,
+				timeout_ms, &status, NULL, err);
+}
+
+/* VmInfo.state, the enum of the published schema. */
+static const char *const vm_states[] = { "Created", "Running", "Shutdown",
+					 "Paused", "BreakPoint" };
+
+int clh_vm_info_state(const char *api_sock, long long timeout_ms,
+		      const char **state, struct herr *err)
+{
+	_cleanup_free_ char *body = NULL;
+	struct json_object *root, *st, *cfg;
+	const char *v;
+	int status, rc = -1;
+
+	*state = NULL;
+	if (clh_api_call(api_sock, "GET", "vm.info", NULL, timeout_ms, &status,
+			 &body, err) < 0)
+		return -1;
+	/* VmInfo{config (required), state (required), ...}. */
+	root = json_tokener_parse(body ? body : "");
+	if (!root || !json_object_is_type(root, json_type_object) ||
+	    !json_object_object_get_ex(root, "config", &cfg) ||
+	    !json_object_is_type(cfg, json_type_object) ||
+	    !json_object_object_get_ex(root, "state", &st) ||
+	    !json_object_is_type(st, json_type_string)) {
+		herr_set(err, GRPC_INTERNAL, 0,
+			 "cloud-hypervisor GET vm.info: not a VmInfo: %.100s",
+			 body ? body : "");
+		goto out;
+	}
+	v = json_object_get_string(st);
+	for (size_t i = 0; i < ARRAY_SIZE(vm_states); i++)
+		if (!strcmp(v, vm_states[i])) {
+			*state = vm_states[i];
+			rc = 0;
+			goto out;
+		}
+	herr_set(err, GRPC_INTERNAL, 0,
+		 "cloud-hypervisor GET vm.info: unknown state \"%.40s\"", v);
+out:
+	json_object_put(root);
+	return rc;
 }
 
 /* ---- VmConfig ------------------------------------------------------- */
@@ -432,10 +558,10 @@ int hvsock_connect(const char *uds, unsigned int port, long long timeout_ms,
 				return herr_set(err, GRPC_INTERNAL, 0,
 						"%s: answer too long", what);
 			else if (r == 0)
-				herr_set(
-					&last, GRPC_UNAVAILABLE, 0,
-					"%s: closed without OK (nothing listening in the guest yet)",
-					what);
+				herr_set(&last, GRPC_UNAVAILABLE, 0,
+					 "%s: closed without OK (nothing "
+					 "listening in the guest yet)",
+					 what);
 		}
 		if (last.code == GRPC_DEADLINE_EXCEEDED)
 			break;
