@@ -142,8 +142,7 @@ static int clh_error(struct clh_vm *vm, struct herr *err, int code,
 			*con ? "; console: " : "", con);
 }
 
-/* The kernel command line: QEMU's with a KVM guest and no microvm. */
-static char *clh_cmdline(const struct husk_config *cfg)
+char *clh_kernel_cmdline(const struct husk_config *cfg)
 {
 	struct husk_config c = *cfg;
 	struct qemu_host h = { .kvm = true, .vsock_fd = -1, .console_fd = -1 };
@@ -222,7 +221,8 @@ static int api_failed(struct clh_vm *vm, struct herr *why, struct herr *err)
 static int configure_and_boot(struct clh_vm *vm, const struct vm_params *p,
 			      struct herr *err)
 {
-	_cleanup_free_ char *cmdline = clh_cmdline(p->cfg), *config = NULL;
+	_cleanup_free_ char *cmdline = clh_kernel_cmdline(p->cfg),
+			    *config = NULL;
 	char serial[32];
 	struct herr why;
 

@@ -268,6 +268,8 @@ int clh_fs_pidfd(const struct clh_vm *vm);
 int clh_fs_error(struct clh_vm *vm, struct herr *err);
 bool clh_child_reaped(struct clh_vm *vm, pid_t pid, int wait_status);
 const char *clh_describe(const struct clh_vm *vm);
+/* The guest's command line: QEMU's for a KVM guest, without microvm's. */
+char *clh_kernel_cmdline(const struct husk_config *cfg);
 #else
 static inline int clh_start(const struct vm_params *p, struct clh_vm **out,
 			    struct herr *err)
