@@ -403,8 +403,8 @@ int clh_connect_agent(struct clh_vm *vm, long long timeout_ms, struct herr *err)
 				"VM %s is stopped", vm->id);
 	herr_set(&last, GRPC_UNAVAILABLE, 0, "not tried");
 	/*
-	 * Short rounds of the handshake, so that a VMM that dies while the
-	 * guest boots is noticed within a fraction of a second.
+	 * One handshake per round, the VMM checked between rounds, so that
+	 * one dying while the guest boots is noticed at once.
 	 */
 	for (;;) {
 		long long left = deadline - now_ms();
@@ -416,14 +416,16 @@ int clh_connect_agent(struct clh_vm *vm, long long timeout_ms, struct herr *err)
 					 NULL);
 		if (left <= 0)
 			break;
-		fd = hvsock_connect(vm->vsock_sock, VM_AGENT_PORT,
-				    left < 250 ? left : 250, &last);
+		fd = hvsock_try(vm->vsock_sock, VM_AGENT_PORT,
+				now_ms() + (left < 1000 ? left : 1000), &last);
 		if (fd >= 0)
 			return fd;
 		/* An answer that is no handshake: the VMM is broken. */
 		if (last.code == GRPC_INTERNAL)
 			return clh_error(vm, err, GRPC_INTERNAL,
 					 "agent over hybrid vsock", &last);
+		/* Nothing listens yet: the guest is booting. */
+		hv_pidfd_wait(vm->pidfd, 20);
 	}
 	snprintf(what, sizeof(what),
 		 "agent did not answer on hybrid vsock port %d within %lld ms "

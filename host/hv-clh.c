@@ -521,48 +521,61 @@ char *clh_vm_config(const struct vm_params *p, const char *cmdline,
 
 /* ---- hybrid vsock --------------------------------------------------- */
 
-int hvsock_connect(const char *uds, unsigned int port, long long timeout_ms,
-		   struct herr *err)
+int hvsock_try(const char *uds, unsigned int port, long long deadline,
+	       struct herr *err)
 {
-	long long deadline = now_ms() + timeout_ms;
 	char req[32], line[HVSOCK_MAX_LINE], what[160];
-	struct herr last;
+	_cleanup_close_ int fd = -1;
+	size_t len = 0;
+	ssize_t r = -1;
 	int n;
 
 	snprintf(what, sizeof(what), "hybrid vsock %s port %u", uds, port);
 	n = snprintf(req, sizeof(req), "CONNECT %u\n", port);
-	herr_set(&last, GRPC_UNAVAILABLE, 0, "%s: not tried", what);
+	fd = unix_connect_nb(uds, err);
+	if (fd < 0)
+		return herr_prefix(err, "%s", what);
+	if (send_all(fd, req, (size_t)n, deadline, what, err) < 0)
+		return -1;
+	/* Byte by byte: what follows "OK" is the stream's. */
+	while (len + 1 < sizeof(line)) {
+		r = recv_some(fd, line, len + 1, &len, deadline, what, err);
+		if (r < 0)
+			return -1;
+		if (r == 0 || line[len - 1] == '\n')
+			break;
+	}
+	line[len] = '\0';
+	if (len > 3 && !strncmp(line, "OK ", 3) && line[len - 1] == '\n')
+		return steal_fd(&fd);
+	if (len && line[len - 1] == '\n')
+		return herr_set(err, GRPC_UNAVAILABLE, 0, "%s: refused: %.40s",
+				what, line);
+	if (len + 1 >= sizeof(line))
+		return herr_set(err, GRPC_INTERNAL, 0, "%s: answer too long",
+				what);
+	return herr_set(err, GRPC_UNAVAILABLE, 0,
+			"%s: closed without OK (nothing listening in the guest "
+			"yet)",
+			what);
+}
+
+int hvsock_connect(const char *uds, unsigned int port, long long timeout_ms,
+		   struct herr *err)
+{
+	long long deadline = now_ms() + timeout_ms;
+	struct herr last;
+
+	herr_set(&last, GRPC_UNAVAILABLE, 0,
+		 "hybrid vsock %s port %u: not tried", uds, port);
 	/* Until something in the guest listens, the VMM just hangs up. */
 	while (now_ms() < deadline) {
-		_cleanup_close_ int fd = unix_connect_nb(uds, &last);
-		ssize_t r = -1;
-		size_t len = 0;
+		int fd = hvsock_try(uds, port, deadline, &last);
 
-		if (fd >= 0 &&
-		    !send_all(fd, req, (size_t)n, deadline, what, &last)) {
-			/* Byte by byte: what follows "OK" is the stream's. */
-			while (len + 1 < sizeof(line)) {
-				r = recv_some(fd, line, len + 1, &len, deadline,
-					      what, &last);
-				if (r <= 0 || line[len - 1] == '\n')
-					break;
-			}
-			line[len] = '\0';
-			if (len > 3 && !strncmp(line, "OK ", 3) &&
-			    line[len - 1] == '\n')
-				return steal_fd(&fd);
-			if (len && line[len - 1] == '\n')
-				herr_set(&last, GRPC_UNAVAILABLE, 0,
-					 "%s: refused: %.40s", what, line);
-			else if (len + 1 >= sizeof(line))
-				return herr_set(err, GRPC_INTERNAL, 0,
-						"%s: answer too long", what);
-			else if (r == 0)
-				herr_set(&last, GRPC_UNAVAILABLE, 0,
-					 "%s: closed without OK (nothing "
-					 "listening in the guest yet)",
-					 what);
-		}
+		if (fd >= 0)
+			return fd;
+		if (last.code == GRPC_INTERNAL)
+			return herr_set(err, last.code, 0, "%s", last.msg);
 		if (last.code == GRPC_DEADLINE_EXCEEDED)
 			break;
 		usleep(20000);

@@ -243,6 +243,13 @@ char *clh_vm_config(const struct vm_params *p, const char *cmdline,
  */
 int hvsock_connect(const char *uds, unsigned int port, long long timeout_ms,
 		   struct herr *err);
+/*
+ * One attempt of the same, by @deadline (now_ms() time): UNAVAILABLE when
+ * the VMM hung up or refused (try again), INTERNAL when its answer is no
+ * handshake at all, DEADLINE_EXCEEDED when it said nothing in time.
+ */
+int hvsock_try(const char *uds, unsigned int port, long long deadline,
+	       struct herr *err);
 
 /* ---- the Cloud Hypervisor driver (hv-clh-vm.c) ------------------------
  *

@@ -97,3 +97,9 @@ $(VM_DRIVER): tests/vm/vm_driver.c $(call host_lib,host) \
 
 CHECK_PROGS += tests/vm/qemu.sh
 CHECK_DEPS += $(VM_DRIVER) $(BIN)/husk
+# The Cloud Hypervisor driver through the same program, against the
+# stand-in VMM tests/vm/fake-clh.py relaying to a host-mode agent.
+ifeq ($(CONFIG_HV_CLOUD_HYPERVISOR),y)
+CHECK_PROGS += tests/vm/clh.sh
+CHECK_DEPS += $(BIN)/husk-agent
+endif

@@ -305,8 +305,13 @@ def respond(conn, status, body=None):
     conn.sendall(head.encode() + b"\r\n" + data)
 
 
+def dumps(v):
+    """JSON as serde_json writes it: no spaces."""
+    return json.dumps(v, separators=(",", ":"))
+
+
 def error(conn, status, *chain):
-    respond(conn, status, json.dumps(list(chain)))
+    respond(conn, status, dumps(list(chain)))
 
 
 def read_request(conn):
@@ -396,7 +401,7 @@ def handle(conn):
 
 def dispatch(conn, ep, cfg, fds):
     if ep == "vmm.ping":
-        return respond(conn, 200, json.dumps(
+        return respond(conn, 200, dumps(
             {"build_version": VERSION, "version": VERSION,
              "pid": os.getpid(), "features": ["kvm"]}))
     if ep == "vmm.shutdown":
@@ -426,7 +431,7 @@ def dispatch(conn, ep, cfg, fds):
             return error(conn, 404, "Error from API", "VM is not created")
         if FAULT == "info-bad-json":
             return respond(conn, 200, '{"config": {"payload": ')
-        return respond(conn, 200, json.dumps(
+        return respond(conn, 200, dumps(
             {"config": vm.config, "state": vm.state,
              "memory_actual_size": vm.config.get("memory", {}).get("size", 0)}))
     if ep == "vm.add-net":
@@ -489,6 +494,7 @@ def main():
         log("--api-socket path=... is required")
         sys.exit(1)
     record("EXEC --api-socket path=%s" % sock)
+    record("PID %d" % os.getpid())
     if FAULT == "exit-early":
         log("Error booting VM: injected early exit")
         sys.exit(1)
