@@ -21,6 +21,13 @@ the hybrid vsock socket, where "CONNECT <port>\\n" to port 1024 is relayed
 to a real husk-agent on the host ($FAKE_CLH_AGENT, a unix socket) after
 "OK <local port>\\n".
 
+With $FAKE_CLH_AGENT_BIN (a husk-agent) it runs the "guest" itself
+instead: on vm.boot it starts that agent in host mode in new mount and
+pid namespaces (killed with the VM), its virtio-fs storage "kataShared"
+bound to the directory the pod's virtiofsd exports (found from the
+daemon's command line, through the socket's peer credentials), its
+output on the serial file, its socket under $FAKE_CLH_TMP.
+
 Every request is recorded in $FAKE_CLH_RECORD (one line each: method,
 endpoint, then key=value notes; bodies in $FAKE_CLH_RECORD.N.json).
 $FAKE_CLH_FAULT picks a misbehaviour: exit-early, never-answer,
@@ -30,16 +37,24 @@ agent-late (closes CONNECTs for 2 s), ignore-shutdown (vmm.shutdown
 answers 204 and the process stays).
 """
 import array
+import ctypes
 import json
 import os
+import shutil
+import signal
 import socket
+import struct
+import subprocess
 import sys
+import tempfile
 import threading
 import time
 
 FAULT = os.environ.get("FAKE_CLH_FAULT", "")
 RECORD = os.environ.get("FAKE_CLH_RECORD", "")
 AGENT = os.environ.get("FAKE_CLH_AGENT", "")
+AGENT_BIN = os.environ.get("FAKE_CLH_AGENT_BIN", "")
+TMP = os.environ.get("FAKE_CLH_TMP", "/tmp")
 VERSION = "v48.0-husk-stand-in"
 
 lock = threading.Lock()
@@ -186,6 +201,9 @@ class Vm:
         self.vsock = None
         self.serial = None
         self.next_port = 1073741824
+        self.agent = None  # the guest's agent (FAKE_CLH_AGENT_BIN)
+        self.agent_sock = AGENT
+        self.tmp = None
 
 
 vm = Vm()
@@ -239,12 +257,13 @@ def hvsock_client(conn, t0):
         conn.close()
         return
     late = FAULT == "agent-late" and time.time() - t0 < 2
-    if FAULT == "handshake-refuse" or late or port != 1024 or not AGENT:
+    if FAULT == "handshake-refuse" or late or port != 1024 or \
+            not vm.agent_sock:
         conn.close()  # nothing listens in the guest: RST, no OK
         return
     agent = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
-        agent.connect(AGENT)
+        agent.connect(vm.agent_sock)
     except OSError:
         conn.close()
         return
@@ -267,6 +286,55 @@ def hvsock_serve(path):
                          daemon=True).start()
 
 
+def exported_dir(conn):
+    """The directory the virtiofsd at the other end of @conn exports."""
+    cred = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED,
+                           struct.calcsize("3i"))
+    pid = struct.unpack("3i", cred)[0]
+    with open("/proc/%d/cmdline" % pid, "rb") as f:
+        args = f.read().decode().split("\0")
+    for i, a in enumerate(args):
+        if a.startswith("--shared-dir="):
+            return a[len("--shared-dir="):]
+        if a == "--shared-dir" and i + 1 < len(args):
+            return args[i + 1]
+        for opt in a.split(","):
+            if opt.startswith("source="):
+                return opt[len("source="):]
+    raise OSError("virtiofsd pid %d: no shared directory in %r" % (pid, args))
+
+
+def die_with_parent():
+    # PR_SET_PDEATHSIG: the "guest" goes when the VMM does.
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)
+
+
+def start_guest(out):
+    """The agent as the guest: host mode, its own mount and pid ns."""
+    vm.tmp = tempfile.mkdtemp(prefix="fake-clh.", dir=TMP)
+    vm.agent_sock = os.path.join(vm.tmp, "agent.sock")
+    argv = ["unshare", "--kill-child", "-mpf", "--propagation", "slave",
+            "--mount-proc", "sh", "-c",
+            'mount -t tmpfs tmpfs /run && exec "$0" "$@"', AGENT_BIN,
+            "--listen", "unix:" + vm.agent_sock,
+            "--state-dir", "/run/husk-agent"]
+    if vm.fs_conns:
+        argv += ["--virtio-fs", "kataShared=" + exported_dir(vm.fs_conns[0])]
+    vm.agent = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out,
+                                stderr=out, preexec_fn=die_with_parent)
+    record("GUEST agent pid=%d" % vm.agent.pid)
+
+
+def stop_guest():
+    if vm.agent:
+        vm.agent.kill()
+        vm.agent.wait()
+        vm.agent = None
+    if vm.tmp:
+        shutil.rmtree(vm.tmp, ignore_errors=True)
+        vm.tmp = None
+
+
 def boot():
     cfg = vm.config
     s = cfg.get("serial", {"mode": "Off"})
@@ -278,6 +346,8 @@ def boot():
         c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         c.connect(fs["socket"])  # vhost-user: the VMM is the client
         vm.fs_conns.append(c)
+    if AGENT_BIN:
+        start_guest(vm.serial or subprocess.DEVNULL)
     v = cfg.get("vsock")
     if v:
         vm.vsock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -410,6 +480,7 @@ def dispatch(conn, ep, cfg, fds):
         if FAULT == "ignore-shutdown":
             return
         log("vmm.shutdown: exiting")
+        stop_guest()
         os._exit(0)
     if ep == "vm.create":
         if FAULT == "create-400":
@@ -469,6 +540,7 @@ def dispatch(conn, ep, cfg, fds):
         if vm.state != "Running":
             return error(conn, 405, "Error from API", "VM is not booted")
         vm.state = "Shutdown"
+        stop_guest()
         return respond(conn, 204)
     if ep == "vm.delete":
         vm.state = None
