@@ -128,6 +128,56 @@ static const char *header(const char *h, const char *name)
 	return NULL;
 }
 
+/* The VMM's bytes quoted in a message: no control characters. */
+static void printable(char *s)
+{
+	for (unsigned char *p = (unsigned char *)s; *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			*p = '?';
+}
+
+int clh_http_head(char *buf, size_t len, int *code, size_t *hlen, size_t *blen,
+		  struct herr *err)
+{
+	char *end = strstr(buf, "\r\n\r\n"), line[48];
+	const char *cl;
+
+	if (!end) {
+		/* A NUL in the head hides its end: too long, in the end. */
+		if (len >= CLH_MAX_HEADER)
+			return herr_set(err, GRPC_INTERNAL, 0,
+					"response header too long");
+		return 1;
+	}
+	if (sscanf(buf, "HTTP/1.%*1[01] %3d", code) != 1 || *code < 100 ||
+	    *code > 599) {
+		snprintf(line, sizeof(line), "%s", buf);
+		line[strcspn(line, "\r\n")] = '\0';
+		printable(line);
+		return herr_set(err, GRPC_INTERNAL, 0,
+				"not an HTTP response: %s", line);
+	}
+	*end = '\0';
+	*hlen = (size_t)(end - buf) + 4;
+	*blen = 0;
+	cl = header(buf, "Content-Length");
+	if (cl) {
+		char *stop;
+		unsigned long v;
+
+		/* Digits only: no sign, no spaces, nothing after. */
+		if (*cl < '0' || *cl > '9')
+			return herr_set(err, GRPC_INTERNAL, 0,
+					"bad Content-Length");
+		v = strtoul(cl, &stop, 10);
+		if ((*stop && *stop != '\r') || v > CLH_MAX_BODY)
+			return herr_set(err, GRPC_INTERNAL, 0,
+					"bad Content-Length");
+		*blen = v;
+	}
+	return 0;
+}
+
 /* The body (NUL-terminated), starting with the @have bytes at @got. */
 static char *read_body(int fd, const char *got, size_t have, size_t blen,
 		       long long deadline, const char *what, struct herr *err)
@@ -216,10 +266,9 @@ int clh_api_call_fds(const char *api_sock, const char *method,
 	long long deadline = now_ms() + timeout_ms;
 	_cleanup_close_ int fd = -1;
 	_cleanup_free_ char *req = NULL, *buf = NULL;
-	char what[96], *end, *p;
-	size_t len = 0, cap = CLH_MAX_HEADER, hlen, blen = 0;
-	const char *cl;
-	int n, code;
+	char what[96], *p;
+	size_t len = 0, cap = CLH_MAX_HEADER, hlen = 0, blen = 0;
+	int n, rc, code = 0;
 
 	*status = 0;
 	if (resp_body)
@@ -249,12 +298,11 @@ int clh_api_call_fds(const char *api_sock, const char *method,
 	buf = xmalloc(cap + 1);
 	for (;;) {
 		buf[len] = '\0';
-		end = strstr(buf, "\r\n\r\n");
-		if (end)
+		rc = clh_http_head(buf, len, &code, &hlen, &blen, err);
+		if (rc < 0)
+			return herr_prefix(err, "%s", what);
+		if (rc == 0)
 			break;
-		if (len >= cap)
-			return herr_set(err, GRPC_INTERNAL, 0,
-					"%s: response header too long", what);
 		n = (int)recv_some(fd, buf, cap, &len, deadline, what, err);
 		if (n < 0)
 			return -1;
@@ -264,28 +312,13 @@ int clh_api_call_fds(const char *api_sock, const char *method,
 				"%s: connection closed without a response",
 				what);
 	}
-	if (sscanf(buf, "HTTP/1.%*1[01] %3d", &code) != 1 || code < 100 ||
-	    code > 599)
-		return herr_set(err, GRPC_INTERNAL, 0,
-				"%s: not an HTTP response: %.40s", what, buf);
-	*end = '\0';
-	hlen = (size_t)(end - buf) + 4;
-	cl = header(buf, "Content-Length");
-	if (cl) {
-		char *stop;
-		unsigned long v = strtoul(cl, &stop, 10);
-
-		if (stop == cl || v > CLH_MAX_BODY)
-			return herr_set(err, GRPC_INTERNAL, 0,
-					"%s: bad Content-Length", what);
-		blen = v;
-	}
 	/* Body: what came with the headers, then the rest. */
 	p = read_body(fd, buf + hlen, len - hlen, blen, deadline, what, err);
 	if (!p)
 		return -1;
 	*status = code;
 	if (code >= 300) {
+		printable(p);
 		herr_set(err, code == 404 ? GRPC_NOT_FOUND : GRPC_UNAVAILABLE,
 			 0, "%s: HTTP %d%s%.300s", what, code, blen ? ": " : "",
 			 p);
@@ -379,28 +412,24 @@ int clh_vm_add_net(const char *api_sock, unsigned int index,
 static const char *const vm_states[] = { "Created", "Running", "Shutdown",
 					 "Paused", "BreakPoint" };
 
-int clh_vm_info_state(const char *api_sock, long long timeout_ms,
-		      const char **state, struct herr *err)
+int clh_vm_info_parse(const char *body, const char **state, struct herr *err)
 {
-	_cleanup_free_ char *body = NULL;
 	struct json_object *root, *st, *cfg;
 	const char *v;
-	int status, rc = -1;
+	char quoted[48];
+	int rc = -1;
 
 	*state = NULL;
-	if (clh_api_call(api_sock, "GET", "vm.info", NULL, timeout_ms, &status,
-			 &body, err) < 0)
-		return -1;
 	/* VmInfo{config (required), state (required), ...}. */
-	root = json_tokener_parse(body ? body : "");
+	root = json_tokener_parse(body);
 	if (!root || !json_object_is_type(root, json_type_object) ||
 	    !json_object_object_get_ex(root, "config", &cfg) ||
 	    !json_object_is_type(cfg, json_type_object) ||
 	    !json_object_object_get_ex(root, "state", &st) ||
 	    !json_object_is_type(st, json_type_string)) {
-		herr_set(err, GRPC_INTERNAL, 0,
-			 "cloud-hypervisor GET vm.info: not a VmInfo: %.100s",
-			 body ? body : "");
+		snprintf(quoted, sizeof(quoted), "%s", body);
+		printable(quoted);
+		herr_set(err, GRPC_INTERNAL, 0, "not a VmInfo: %s", quoted);
 		goto out;
 	}
 	v = json_object_get_string(st);
@@ -410,11 +439,27 @@ int clh_vm_info_state(const char *api_sock, long long timeout_ms,
 			rc = 0;
 			goto out;
 		}
-	herr_set(err, GRPC_INTERNAL, 0,
-		 "cloud-hypervisor GET vm.info: unknown state \"%.40s\"", v);
+	snprintf(quoted, sizeof(quoted), "%s", v);
+	printable(quoted);
+	herr_set(err, GRPC_INTERNAL, 0, "unknown state \"%s\"", quoted);
 out:
 	json_object_put(root);
 	return rc;
+}
+
+int clh_vm_info_state(const char *api_sock, long long timeout_ms,
+		      const char **state, struct herr *err)
+{
+	_cleanup_free_ char *body = NULL;
+	int status;
+
+	*state = NULL;
+	if (clh_api_call(api_sock, "GET", "vm.info", NULL, timeout_ms, &status,
+			 &body, err) < 0)
+		return -1;
+	if (clh_vm_info_parse(body ? body : "", state, err) < 0)
+		return herr_prefix(err, "cloud-hypervisor GET vm.info");
+	return 0;
 }
 
 /* ---- VmConfig ------------------------------------------------------- */
@@ -546,11 +591,18 @@ int hvsock_try(const char *uds, unsigned int port, long long deadline,
 			break;
 	}
 	line[len] = '\0';
-	if (len > 3 && !strncmp(line, "OK ", 3) && line[len - 1] == '\n')
+	/* "OK <local port>\n": anything else is no handshake. */
+	if (len > 4 && !strncmp(line, "OK ", 3) && line[len - 1] == '\n' &&
+	    strspn(line + 3, "0123456789") == len - 4)
 		return steal_fd(&fd);
-	if (len && line[len - 1] == '\n')
-		return herr_set(err, GRPC_UNAVAILABLE, 0, "%s: refused: %.40s",
-				what, line);
+	/* The muxer answers OK or hangs up: a line is a broken VMM. */
+	if (len && line[len - 1] == '\n') {
+		line[len - 1] = '\0';
+		printable(line);
+		return herr_set(err, GRPC_INTERNAL, 0,
+				"%s: not a handshake answer: %.40s", what,
+				line);
+	}
 	if (len + 1 >= sizeof(line))
 		return herr_set(err, GRPC_INTERNAL, 0, "%s: answer too long",
 				what);

@@ -232,6 +232,16 @@ int clh_vm_add_net(const char *api_sock, unsigned int index,
  */
 int clh_vm_info_state(const char *api_sock, long long timeout_ms,
 		      const char **state, struct herr *err);
+/* The parsers behind the calls, for the fuzz target (tests/fuzz/clh_api.c). */
+/*
+ * The response head in @buf (@len bytes, NUL-terminated, modified): 1 not
+ * complete yet, 0 parsed (*@code, the head's length *@hlen, the body's
+ * *@blen), -1 not HTTP, a bad Content-Length, or longer than 8 KiB.
+ */
+int clh_http_head(char *buf, size_t len, int *code, size_t *hlen, size_t *blen,
+		  struct herr *err);
+/* A VmInfo body: *@state is one of the published states. */
+int clh_vm_info_parse(const char *body, const char **state, struct herr *err);
 /* The VmConfig JSON (v26+ "payload" shape) for @p; free it. */
 char *clh_vm_config(const struct vm_params *p, const char *cmdline,
 		    const char *vsock_sock, const char *console_log);

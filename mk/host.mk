@@ -64,6 +64,13 @@ ifeq ($(CONFIG_HV_CLOUD_HYPERVISOR),y)
 HOST_TESTS += host_clh
 TEST_SRCS_host_clh := host/config.c host/toml.c host/hv-clh.c
 TEST_LIBS_host_clh := -ljson-c
+# What the host reads from the VMM: HTTP response heads and VmInfo.
+FUZZERS += clh_api
+CLH_FUZZ_BIN := $(BUILD)/fuzz/bin/clh_api
+$(CLH_FUZZ_BIN): $(call objs,fuzz,host/hv-clh.c)
+$(CLH_FUZZ_BIN): LDFLAGS_fuzz += $(call objs,fuzz,host/hv-clh.c)
+$(CLH_FUZZ_BIN): LIBS_fuzz += -ljson-c
+$(CLH_FUZZ_BIN): CFLAGS_fuzz += $(HOST_INC)
 endif
 UNIT_TESTS += $(HOST_TESTS)
 $(foreach t,$(HOST_TESTS),$(call objdir,host)/tests/$(t)): CFLAGS_host += $(HOST_INC)

@@ -13,7 +13,8 @@
 #   image      an image instead of an initrd: virtio-pmem, root= on pmem
 #   faults     the VMM exits at once, never answers, answers late; 400 on
 #              vm.create, 500 on vm.boot and vm.add-net, a vm.info that is
-#              not JSON, a hybrid vsock that refuses, an agent that comes
+#              not JSON, a hybrid vsock that refuses or answers garbage,
+#              an agent that comes
 #              up late, the VMM killed, a VMM that ignores vmm.shutdown
 #   stand-in   it refuses what the real server refuses (so the passes
 #              above mean something)
@@ -250,6 +251,13 @@ check "$([ $rc = 0 ] && [ "$(field connect_ms)" -lt 6000 ] &&
 check "$([ "$(grep -c '^HVSOCK CONNECT 1024$' "$rec")" -ge 3 ] && echo 0)" \
 	"handshake-refuse: the driver redials while nothing listens ($(grep -c '^HVSOCK' "$rec") tries)"
 clean refuse
+
+fault garbage connect handshake-garbage 20000
+err=$(field connect_error)
+check "$([ $rc = 0 ] && [ "$(field connect_ms)" -lt 3000 ] &&
+	echo "$err" | grep -q 'not a handshake answer: OK port' && echo 0)" \
+	"handshake-garbage: an answer that is no \"OK <port>\" fails at once ($(field connect_ms) ms): $err"
+clean garbage
 
 fault agent-late health agent-late 20000
 check "$([ $rc = 0 ] && [ "$(field health)" = SERVING ] && [ "$(field connect_ms)" -ge 1000 ] && echo 0)" \

@@ -33,7 +33,8 @@ endpoint, then key=value notes; bodies in $FAKE_CLH_RECORD.N.json).
 $FAKE_CLH_FAULT picks a misbehaviour: exit-early, never-answer,
 slow-ping (2 s before the API comes up), create-400, boot-500,
 info-bad-json, add-net-500, handshake-refuse (closes every CONNECT),
-agent-late (closes CONNECTs for 2 s), ignore-shutdown (vmm.shutdown
+agent-late (closes CONNECTs for 2 s), handshake-garbage (answers
+"OK port\n"), ignore-shutdown (vmm.shutdown
 answers 204 and the process stays).
 """
 import array
@@ -254,6 +255,10 @@ def hvsock_client(conn, t0):
     try:
         port = int(text[8:].strip())
     except ValueError:
+        conn.close()
+        return
+    if FAULT == "handshake-garbage":
+        conn.sendall(b"OK port\n")
         conn.close()
         return
     late = FAULT == "agent-late" and time.time() - t0 < 2
