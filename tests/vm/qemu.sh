@@ -191,10 +191,11 @@ check "$([ $? = 1 ] && echo "$chk" | grep -q '^FAIL  kernel .*neither a vmlinux'
 	"husk check: a file that is no kernel FAILs"
 printf '[hypervisor.clh]\nkernel = "%s"\n' "$kernel" >"$work/clh.toml"
 chk=$("$husk" check --config "$work/clh.toml" 2>&1)
+rc=$?
 if [ -x /usr/bin/cloud-hypervisor ]; then
 	ok "# SKIP husk check without cloud-hypervisor: /usr/bin/cloud-hypervisor is installed"
 else
-	check "$([ $? = 1 ] && echo "$chk" | grep -q '^FAIL  hypervisor +cloud-hypervisor /usr/bin/cloud-hypervisor: No such file' && echo 0)" \
+	check "$([ $rc = 1 ] && echo "$chk" | grep -Eq '^FAIL +hypervisor +cloud-hypervisor /usr/bin/cloud-hypervisor: No such file' && echo 0)" \
 		"husk check: [hypervisor.clh] without cloud-hypervisor installed FAILs and says where it looked (tests/vm/clh.sh has the rest)"
 fi
 
