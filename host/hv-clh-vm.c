@@ -466,8 +466,10 @@ int clh_stop(struct clh_vm *vm, bool graceful, long long timeout_ms,
 		/* Kata stops it the same way: the guest has nothing to save. */
 		if (clh_vm_shutdown(vm->api_sock, CLH_API_TIMEOUT_MS, &why) < 0)
 			log_debug("sandbox %s: %s", vm->id, why.msg);
+		/* A VMM that left with its powered-off guest is no news. */
 		if (clh_vmm_shutdown(vm->api_sock, CLH_API_TIMEOUT_MS, &why) <
-		    0)
+			    0 &&
+		    hv_pidfd_wait(vm->pidfd, 0) == 0)
 			log_warn("sandbox %s: %s", vm->id, why.msg);
 		if (hv_pidfd_wait(vm->pidfd, deadline - now_ms()) == 0)
 			log_warn("sandbox %s: cloud-hypervisor still runs "
