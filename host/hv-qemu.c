@@ -402,6 +402,7 @@ static void unlink_quiet(const char *path)
 		log_warn("remove %s: %s", path, strerror(errno));
 }
 
+
 /* Status of an exited child without reaping it; -1 if not known. */
 static int peek_status(const struct vm *vm)
 {
