@@ -73,6 +73,8 @@ struct vm {
 	int wait_status;
 	bool stopped;
 	char desc[160];
+	/* hypervisor "clh": every call goes to hv-clh-vm.c. */
+	struct clh_vm *clh;
 };
 
 /* ---- argv building -------------------------------------------------- */
@@ -766,6 +768,15 @@ int vm_start(const struct vm_params *p, struct vm **out, struct herr *err)
 	struct vm *vm;
 	char **argv;
 
+	if (config_is_clh(cfg)) {
+		vm = xcalloc(1, sizeof(*vm));
+		if (clh_start(p, &vm->clh, err) < 0) {
+			free(vm);
+			return -1;
+		}
+		*out = vm;
+		return 0;
+	}
 	if (!IS_ENABLED(CONFIG_HV_QEMU))
 		return herr_set(
 			err, GRPC_UNIMPLEMENTED, 0,
@@ -774,9 +785,7 @@ int vm_start(const struct vm_params *p, struct vm **out, struct herr *err)
 		return -1;
 	if (cfg->hypervisor && strcmp(cfg->hypervisor, "qemu"))
 		return herr_set(err, GRPC_UNIMPLEMENTED, 0,
-				"hypervisor %s: VMs are started with qemu only "
-				"(hv-clh.c has the Cloud Hypervisor API "
-				"client, not the VM lifecycle)",
+				"hypervisor %s is not supported (qemu, clh)",
 				cfg->hypervisor);
 	/* Fail fast and by name, before QEMU says it less clearly. */
 	if (check_file("hypervisor", cfg->hypervisor_path, X_OK, err) < 0 ||
@@ -927,6 +936,8 @@ int vm_connect_agent(struct vm *vm, long long timeout_ms, struct herr *err)
 	long long deadline = now_ms() + timeout_ms;
 	int fd, rc;
 
+	if (vm->clh)
+		return clh_connect_agent(vm->clh, timeout_ms, err);
 	if (vm->stopped || vm->pidfd < 0)
 		return herr_set(err, GRPC_FAILED_PRECONDITION, 0,
 				"VM %s is stopped", vm->id);
@@ -965,17 +976,25 @@ int vm_connect_agent(struct vm *vm, long long timeout_ms, struct herr *err)
 
 pid_t vm_pid(const struct vm *vm)
 {
+	if (vm->clh)
+		return clh_pid(vm->clh);
 	return vm->pid;
 }
 
 void vm_exited(struct vm *vm, int wait_status)
 {
+	if (vm->clh) {
+		clh_exited(vm->clh, wait_status);
+		return;
+	}
 	vm->exited = true;
 	vm->wait_status = wait_status;
 }
 
 bool vm_running(const struct vm *vm)
 {
+	if (vm->clh)
+		return clh_running(vm->clh);
 	return !vm->stopped && !vm->exited && vm->pidfd >= 0 &&
 	       hv_pidfd_wait(vm->pidfd, 0) == 0;
 }
@@ -987,6 +1006,8 @@ int vm_stop(struct vm *vm, bool graceful, long long timeout_ms,
 
 	if (vm->stopped)
 		return 0;
+	if (vm->clh)
+		return clh_stop(vm->clh, graceful, timeout_ms, err);
 	vm->stopped = true;
 	if (vm->pidfd >= 0 && graceful && hv_pidfd_wait(vm->pidfd, 0) == 0) {
 		long long deadline = now_ms() + timeout_ms;
@@ -1019,6 +1040,11 @@ void vm_free(struct vm *vm)
 {
 	if (!vm)
 		return;
+	if (vm->clh) {
+		clh_free(vm->clh);
+		free(vm);
+		return;
+	}
 	if (!vm->stopped)
 		vm_stop(vm, false, 0, NULL);
 	vm_destroy(vm);
@@ -1026,11 +1052,15 @@ void vm_free(struct vm *vm)
 
 int vm_fs_pidfd(const struct vm *vm)
 {
+	if (vm->clh)
+		return clh_fs_pidfd(vm->clh);
 	return virtiofsd_pidfd(vm->fsd);
 }
 
 int vm_fs_error(struct vm *vm, struct herr *err)
 {
+	if (vm->clh)
+		return clh_fs_error(vm->clh, err);
 	if (!vm->fsd)
 		return herr_set(err, GRPC_UNAVAILABLE, 0, "no virtiofsd");
 	return virtiofsd_error(vm->fsd, err);
@@ -1038,10 +1068,14 @@ int vm_fs_error(struct vm *vm, struct herr *err)
 
 bool vm_child_reaped(struct vm *vm, pid_t pid, int wait_status)
 {
+	if (vm && vm->clh)
+		return clh_child_reaped(vm->clh, pid, wait_status);
 	return vm && virtiofsd_reaped(vm->fsd, pid, wait_status);
 }
 
 const char *vm_describe(const struct vm *vm)
 {
+	if (vm->clh)
+		return clh_describe(vm->clh);
 	return vm->desc;
 }

@@ -13,6 +13,9 @@
  *             shim would (vm_exited), vm_running and vm_connect_agent must
  *             notice; vm_stop
  *
+ * VM_TAP=NAME (environment) gives the VM one NIC: the existing tap NAME,
+ * opened here as the shim's pod networking would hand it over.
+ *
  * CONSOLE is a file the guest console is written to ("-": the driver's
  * run_dir default, removed by vm_stop).  Every run ends with "children=N"
  * (processes this driver still has: must be 0) and "pid=P" when QEMU was
@@ -24,8 +27,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <linux/if_tun.h>
+#include <net/if.h>
 
 #include "hv.h"
 #include "agent.pb-c.h"
@@ -88,8 +94,26 @@ static int health_check(int fd, long long timeout_ms, struct herr *err)
 	return rc;
 }
 
+/* Attach to the existing tap @name (the test made it). */
+static int open_tap(const char *name)
+{
+	struct ifreq ifr = { .ifr_flags = IFF_TAP | IFF_NO_PI };
+	int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+
+	if (fd < 0)
+		return -1;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 int main(int argc, char **argv)
 {
+	struct vm_nic nic = { .fd = -1, .mac = { 0x02, 0, 0, 0x68, 0x75, 1 } };
+	const char *tap = getenv("VM_TAP");
 	struct husk_config cfg;
 	struct vm_params p = { 0 };
 	struct vm *vm = NULL;
@@ -99,8 +123,8 @@ int main(int argc, char **argv)
 	int console = -1, fd, rc = 0;
 
 	if (argc < 6) {
-		fprintf(stderr,
-			"usage: vm_driver CONFIG RUN_DIR SHARED_DIR CONSOLE SCENARIO [TIMEOUT_MS]\n");
+		fprintf(stderr, "usage: vm_driver CONFIG RUN_DIR SHARED_DIR "
+				"CONSOLE SCENARIO [TIMEOUT_MS]\n");
 		return 2;
 	}
 	log_init(2, getenv("VM_DEBUG") ? LOG_DEBUG : LOG_INFO);
@@ -124,6 +148,15 @@ int main(int argc, char **argv)
 	p.run_dir = argv[2];
 	p.shared_dir = argv[3];
 	p.console_fd = console;
+	if (tap && *tap) {
+		nic.fd = open_tap(tap);
+		if (nic.fd < 0) {
+			perror(tap);
+			return 1;
+		}
+		p.nics = &nic;
+		p.n_nics = 1;
+	}
 
 	t0 = now_ms();
 	if (vm_start(&p, &vm, &err) < 0) {
