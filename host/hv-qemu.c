@@ -46,6 +46,8 @@
 #define QEMU_KILL_WAIT_MS 5000
 #define TAIL_BYTES 400
 #define AGENT_PORT_ID "channel0"
+/* How long one vm_agent_poll() of a Cloud Hypervisor VM may take. */
+#define CLH_POLL_MS 100
 #define AGENT_PORT_NAME "agent.channel.0"
 #define SHARED_TAG "kataShared"
 #define QEMU_SANDBOX "on,obsolete=deny,spawn=deny,resourcecontrol=deny"
@@ -84,6 +86,8 @@ struct vm {
 	int wait_status;
 	bool stopped;
 	char desc[160];
+	/* hypervisor "clh": every call goes to hv-clh-vm.c. */
+	struct clh_vm *clh;
 };
 
 /* ---- argv building -------------------------------------------------- */
@@ -778,6 +782,15 @@ static int vm_launch(const struct vm_params *p, struct vm **out, bool wait,
 	struct vm *vm;
 	char **argv;
 
+	if (config_is_clh(cfg)) {
+		vm = xcalloc(1, sizeof(*vm));
+		if (clh_start(p, &vm->clh, err) < 0) {
+			free(vm);
+			return -1;
+		}
+		*out = vm;
+		return 0;
+	}
 	if (!IS_ENABLED(CONFIG_HV_QEMU))
 		return herr_set(
 			err, GRPC_UNIMPLEMENTED, 0,
@@ -786,9 +799,7 @@ static int vm_launch(const struct vm_params *p, struct vm **out, bool wait,
 		return -1;
 	if (cfg->hypervisor && strcmp(cfg->hypervisor, "qemu"))
 		return herr_set(err, GRPC_UNIMPLEMENTED, 0,
-				"hypervisor %s: VMs are started with qemu only "
-				"(hv-clh.c has the Cloud Hypervisor API "
-				"client, not the VM lifecycle)",
+				"hypervisor %s is not supported (qemu, clh)",
 				cfg->hypervisor);
 	/* Fail fast and by name, before QEMU says it less clearly. */
 	if (check_file("hypervisor", cfg->hypervisor_path, X_OK, err) < 0 ||
@@ -953,6 +964,8 @@ int vm_connect_agent(struct vm *vm, long long timeout_ms, struct herr *err)
 	long long deadline = now_ms() + timeout_ms;
 	int fd, rc;
 
+	if (vm->clh)
+		return clh_connect_agent(vm->clh, timeout_ms, err);
 	if (vm->stopped || vm->pidfd < 0)
 		return herr_set(err, GRPC_FAILED_PRECONDITION, 0,
 				"VM %s is stopped", vm->id);
@@ -1068,6 +1081,8 @@ static int qmp_start_step(struct vm *vm, struct herr *err)
 
 int vm_agent_wait_fd(const struct vm *vm)
 {
+	if (vm->clh)
+		return -1;
 	if (vm->qmp_eof || vm->qmp_step == QMP_CONNECT)
 		return -1;
 	return vm->qmp_step != QMP_READY ||
@@ -1076,10 +1091,23 @@ int vm_agent_wait_fd(const struct vm *vm)
 		       : -1;
 }
 
+/* A short try of Cloud Hypervisor's agent channel (hybrid vsock). */
+static int clh_agent_poll(struct vm *vm, struct herr *err)
+{
+	int fd = clh_connect_agent(vm->clh, CLH_POLL_MS, err);
+
+	/* Nothing listens yet: the guest is still booting. */
+	if (fd < 0 && err->code == GRPC_DEADLINE_EXCEEDED)
+		return -EAGAIN;
+	return fd;
+}
+
 int vm_agent_poll(struct vm *vm, struct herr *err)
 {
 	int fd, rc;
 
+	if (vm->clh)
+		return clh_agent_poll(vm, err);
 	if (vm->stopped || vm->pidfd < 0)
 		return herr_set(err, GRPC_FAILED_PRECONDITION, 0,
 				"VM %s is stopped", vm->id);
@@ -1088,8 +1116,13 @@ int vm_agent_poll(struct vm *vm, struct herr *err)
 				"VM exited before the agent answered", true);
 	if (vm->qmp_step != QMP_READY) {
 		rc = qmp_start_step(vm, err);
-		if (rc <= 0)
-			return rc < 0 ? -1 : -EAGAIN;
+		if (rc < 0)
+			return -1;
+		if (rc == 0) {
+			herr_set(err, GRPC_UNAVAILABLE, 0,
+				 "QEMU did not finish its start (QMP)");
+			return -EAGAIN;
+		}
 	}
 	if (vm->channel == CH_VSOCK) {
 		/*
@@ -1109,6 +1142,9 @@ int vm_agent_poll(struct vm *vm, struct herr *err)
 			   sizeof(tv));
 		if (!connect(fd, (struct sockaddr *)&sa, sizeof(sa)))
 			return fd;
+		herr_errno(err, errno,
+			   "agent not listening on vsock port %d (cid %u)",
+			   VM_AGENT_PORT, vm->cid);
 		close(fd);
 		return -EAGAIN;
 	}
@@ -1123,10 +1159,14 @@ int vm_agent_poll(struct vm *vm, struct herr *err)
 		if (rc < 0)
 			return -1;
 		if (rc == 0)
-			return -EAGAIN;
+			break;
 	}
-	if (!vm->port_open)
+	if (!vm->port_open) {
+		herr_set(err, GRPC_UNAVAILABLE, 0,
+			 "the agent did not open its channel "
+			 "(virtio-serial " AGENT_PORT_NAME ")");
 		return -EAGAIN;
+	}
 	if (unix_connect(vm->agent_sock, &fd) < 0)
 		return herr_errno(err, errno, "connect %s", vm->agent_sock);
 	return fd;
@@ -1134,17 +1174,25 @@ int vm_agent_poll(struct vm *vm, struct herr *err)
 
 pid_t vm_pid(const struct vm *vm)
 {
+	if (vm->clh)
+		return clh_pid(vm->clh);
 	return vm->pid;
 }
 
 void vm_exited(struct vm *vm, int wait_status)
 {
+	if (vm->clh) {
+		clh_exited(vm->clh, wait_status);
+		return;
+	}
 	vm->exited = true;
 	vm->wait_status = wait_status;
 }
 
 bool vm_running(const struct vm *vm)
 {
+	if (vm->clh)
+		return clh_running(vm->clh);
 	return !vm->stopped && !vm->exited && vm->pidfd >= 0 &&
 	       hv_pidfd_wait(vm->pidfd, 0) == 0;
 }
@@ -1156,6 +1204,8 @@ int vm_stop(struct vm *vm, bool graceful, long long timeout_ms,
 
 	if (vm->stopped)
 		return 0;
+	if (vm->clh)
+		return clh_stop(vm->clh, graceful, timeout_ms, err);
 	vm->stopped = true;
 	if (vm->pidfd >= 0 && graceful && hv_pidfd_wait(vm->pidfd, 0) == 0) {
 		long long deadline = now_ms() + timeout_ms;
@@ -1188,6 +1238,11 @@ void vm_free(struct vm *vm)
 {
 	if (!vm)
 		return;
+	if (vm->clh) {
+		clh_free(vm->clh);
+		free(vm);
+		return;
+	}
 	if (!vm->stopped)
 		vm_stop(vm, false, 0, NULL);
 	vm_destroy(vm);
@@ -1195,11 +1250,15 @@ void vm_free(struct vm *vm)
 
 int vm_fs_pidfd(const struct vm *vm)
 {
+	if (vm->clh)
+		return clh_fs_pidfd(vm->clh);
 	return virtiofsd_pidfd(vm->fsd);
 }
 
 int vm_fs_error(struct vm *vm, struct herr *err)
 {
+	if (vm->clh)
+		return clh_fs_error(vm->clh, err);
 	if (!vm->fsd)
 		return herr_set(err, GRPC_UNAVAILABLE, 0, "no virtiofsd");
 	return virtiofsd_error(vm->fsd, err);
@@ -1207,10 +1266,14 @@ int vm_fs_error(struct vm *vm, struct herr *err)
 
 bool vm_child_reaped(struct vm *vm, pid_t pid, int wait_status)
 {
+	if (vm && vm->clh)
+		return clh_child_reaped(vm->clh, pid, wait_status);
 	return vm && virtiofsd_reaped(vm->fsd, pid, wait_status);
 }
 
 const char *vm_describe(const struct vm *vm)
 {
+	if (vm->clh)
+		return clh_describe(vm->clh);
 	return vm->desc;
 }

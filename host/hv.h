@@ -227,6 +227,11 @@ char *qemu_kernel_cmdline(const struct husk_config *cfg,
 int clh_api_call(const char *api_sock, const char *method, const char *endpoint,
 		 const char *body, long long timeout_ms, int *status,
 		 char **resp_body, struct herr *err);
+/* The same, with @fds passed as SCM_RIGHTS along with the request. */
+int clh_api_call_fds(const char *api_sock, const char *method,
+		     const char *endpoint, const char *body, const int *fds,
+		     size_t n_fds, long long timeout_ms, int *status,
+		     char **resp_body, struct herr *err);
 /* GET vmm.ping; *@version (may be NULL) gets the VMM's version to free. */
 int clh_ping(const char *api_sock, long long timeout_ms, char **version,
 	     struct herr *err);
@@ -235,6 +240,28 @@ int clh_vm_create(const char *api_sock, const char *vm_config,
 int clh_vm_boot(const char *api_sock, long long timeout_ms, struct herr *err);
 int clh_vm_shutdown(const char *api_sock, long long timeout_ms,
 		    struct herr *err);
+int clh_vmm_shutdown(const char *api_sock, long long timeout_ms,
+		     struct herr *err);
+/* PUT vm.add-net: NetConfig{id "net<index>", mac} with @tap_fd attached. */
+int clh_vm_add_net(const char *api_sock, unsigned int index,
+		   const unsigned char mac[6], int tap_fd, long long timeout_ms,
+		   struct herr *err);
+/*
+ * GET vm.info, checked against the VmInfo schema: *@state is one of the
+ * published states ("Created", "Running", ...), a static string.
+ */
+int clh_vm_info_state(const char *api_sock, long long timeout_ms,
+		      const char **state, struct herr *err);
+/* The parsers behind the calls, for the fuzz target (tests/fuzz/clh_api.c). */
+/*
+ * The response head in @buf (@len bytes, NUL-terminated, modified): 1 not
+ * complete yet, 0 parsed (*@code, the head's length *@hlen, the body's
+ * *@blen), -1 not HTTP, a bad Content-Length, or longer than 8 KiB.
+ */
+int clh_http_head(char *buf, size_t len, int *code, size_t *hlen, size_t *blen,
+		  struct herr *err);
+/* A VmInfo body: *@state is one of the published states. */
+int clh_vm_info_parse(const char *body, const char **state, struct herr *err);
 /* The VmConfig JSON (v26+ "payload" shape) for @p; free it. */
 char *clh_vm_config(const struct vm_params *p, const char *cmdline,
 		    const char *vsock_sock, const char *console_log);
@@ -246,5 +273,89 @@ char *clh_vm_config(const struct vm_params *p, const char *cmdline,
  */
 int hvsock_connect(const char *uds, unsigned int port, long long timeout_ms,
 		   struct herr *err);
+/*
+ * One attempt of the same, by @deadline (now_ms() time): UNAVAILABLE when
+ * the VMM hung up or refused (try again), INTERNAL when its answer is no
+ * handshake at all, DEADLINE_EXCEEDED when it said nothing in time.
+ */
+int hvsock_try(const char *uds, unsigned int port, long long deadline,
+	       struct herr *err);
+
+/* ---- the Cloud Hypervisor driver (hv-clh-vm.c) ------------------------
+ *
+ * vm_start() and the other vm_*() calls hand a VM whose configuration
+ * says hypervisor "clh" to these, with the same contracts.
+ */
+struct clh_vm;
+
+#define VM_CLH_API_SOCK "clh-api.sock"
+#define VM_CLH_VSOCK "clh.sock"
+
+#if IS_ENABLED_CONFIG_HV_CLOUD_HYPERVISOR
+int clh_start(const struct vm_params *p, struct clh_vm **out, struct herr *err);
+int clh_connect_agent(struct clh_vm *vm, long long timeout_ms,
+		      struct herr *err);
+pid_t clh_pid(const struct clh_vm *vm);
+void clh_exited(struct clh_vm *vm, int wait_status);
+bool clh_running(const struct clh_vm *vm);
+int clh_stop(struct clh_vm *vm, bool graceful, long long timeout_ms,
+	     struct herr *err);
+void clh_free(struct clh_vm *vm);
+int clh_fs_pidfd(const struct clh_vm *vm);
+int clh_fs_error(struct clh_vm *vm, struct herr *err);
+bool clh_child_reaped(struct clh_vm *vm, pid_t pid, int wait_status);
+const char *clh_describe(const struct clh_vm *vm);
+/* The guest's command line: QEMU's for a KVM guest, without microvm's. */
+char *clh_kernel_cmdline(const struct husk_config *cfg);
+#else
+static inline int clh_start(const struct vm_params *p, struct clh_vm **out,
+			    struct herr *err)
+{
+	return herr_set(err, GRPC_UNIMPLEMENTED, 0,
+			"built without the Cloud Hypervisor driver "
+			"(CONFIG_HV_CLOUD_HYPERVISOR)");
+}
+/* Never called: clh_start() made no VM. */
+static inline int clh_connect_agent(struct clh_vm *vm, long long t,
+				    struct herr *err)
+{
+	return -1;
+}
+static inline pid_t clh_pid(const struct clh_vm *vm)
+{
+	return 0;
+}
+static inline void clh_exited(struct clh_vm *vm, int wait_status)
+{
+}
+static inline bool clh_running(const struct clh_vm *vm)
+{
+	return false;
+}
+static inline int clh_stop(struct clh_vm *vm, bool graceful, long long t,
+			   struct herr *err)
+{
+	return 0;
+}
+static inline void clh_free(struct clh_vm *vm)
+{
+}
+static inline int clh_fs_pidfd(const struct clh_vm *vm)
+{
+	return -1;
+}
+static inline int clh_fs_error(struct clh_vm *vm, struct herr *err)
+{
+	return -1;
+}
+static inline bool clh_child_reaped(struct clh_vm *vm, pid_t pid, int st)
+{
+	return false;
+}
+static inline const char *clh_describe(const struct clh_vm *vm)
+{
+	return "";
+}
+#endif
 
 #endif

@@ -551,13 +551,16 @@ static void agent_wait_step(struct pod *pod)
 		return;
 	}
 	if (left <= 0) {
+		struct herr why;
+
+		/* @err says what the driver still waits for. */
 		agent_wait_stop(pod);
-		herr_set(&err, GRPC_DEADLINE_EXCEEDED, 0,
-			 "agent not ready: it did not open its channel within "
-			 "%u s (the VM is running; console: %s)",
+		herr_set(&why, GRPC_DEADLINE_EXCEEDED, 0,
+			 "agent not ready within %u s: %s (the VM is running; "
+			 "console: %s)",
 			 pod->cfg->dial_timeout ? pod->cfg->dial_timeout : 30,
-			 pod_console_tail(pod));
-		boot_failed(pod, &err);
+			 err.msg, pod_console_tail(pod));
+		boot_failed(pod, &why);
 		return;
 	}
 	wfd = vm_agent_wait_fd(pod->vm);

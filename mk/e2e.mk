@@ -21,6 +21,12 @@ CHECK_PROGS += tests/e2e/run.sh tests/e2e/lifecycle.sh tests/e2e/failures.sh \
 	tests/e2e/cri.sh tests/e2e/cri-net.sh tests/e2e/run-9p.sh tests/e2e/fs.sh \
 	tests/e2e/fs-q35.sh tests/e2e/boot-async.sh
 CHECK_DEPS += $(E2E_DEPS) $(FSOPS) $(SHIM_CALL)
+# The shim with hypervisor "clh" against the stand-in VMM (no guest assets:
+# its guest is husk-agent in host mode).
+ifeq ($(CONFIG_HV_CLOUD_HYPERVISOR),y)
+CHECK_PROGS += tests/e2e/clh.sh
+CHECK_DEPS += $(BIN)/husk-agent
+endif
 
 bench-shim: $(E2E_DEPS)
 	BUILD=$(BUILD) IMAGES=$(IMAGES) tests/bench/shim.sh

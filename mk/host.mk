@@ -16,9 +16,11 @@ HOST_LIB_SRCS := host/config.c host/toml.c host/hv-probe.c host/hv-qemu.c \
 	host/virtiofsd.c
 HOST_NET_SRCS := host/net-ns.c host/net-scan.c host/net-tap.c
 HOST_LIB_SRCS += $(HOST_NET_SRCS)
-# Cloud Hypervisor: the REST API client and hybrid vsock (not packaged
-# here, so tested against servers that follow its published API).
-HOST_LIB_SRCS += $(if $(filter y,$(CONFIG_HV_CLOUD_HYPERVISOR)),host/hv-clh.c)
+# Cloud Hypervisor: the REST API client and hybrid vsock, and the driver
+# on top (not packaged here, so tested against a stand-in VMM that follows
+# its published API: tests/vm/clh.sh).
+HOST_CLH_SRCS := host/hv-clh.c host/hv-clh-vm.c
+HOST_LIB_SRCS += $(if $(filter y,$(CONFIG_HV_CLOUD_HYPERVISOR)),$(HOST_CLH_SRCS))
 
 # Where config.c looks for its files and the guest assets.
 HUSK_PREFIX_DEF := -DHUSK_PREFIX='"$(PREFIX)"'
@@ -52,7 +54,8 @@ HOST_TESTS := host_config host_qemu host_spec host_agent host_net \
 TEST_SRCS_host_config := host/config.c host/toml.c
 TEST_SRCS_host_qemu := host/config.c host/toml.c host/hv-probe.c host/hv-qemu.c \
 	host/virtiofsd.c \
-	$(filter host/hv-clh.c,$(HOST_LIB_SRCS))
+	$(filter $(HOST_CLH_SRCS),$(HOST_LIB_SRCS))
+TEST_LIBS_host_qemu := -ljson-c
 TEST_SRCS_host_spec := host/spec.c
 TEST_LIBS_host_spec := -ljson-c
 TEST_SRCS_host_agent := host/agent-client.c
@@ -63,6 +66,14 @@ TEST_LIBS_host_net := -lpthread
 ifeq ($(CONFIG_HV_CLOUD_HYPERVISOR),y)
 HOST_TESTS += host_clh
 TEST_SRCS_host_clh := host/config.c host/toml.c host/hv-clh.c
+TEST_LIBS_host_clh := -ljson-c
+# What the host reads from the VMM: HTTP response heads and VmInfo.
+FUZZERS += clh_api
+CLH_FUZZ_BIN := $(BUILD)/fuzz/bin/clh_api
+$(CLH_FUZZ_BIN): $(call objs,fuzz,host/hv-clh.c)
+$(CLH_FUZZ_BIN): LDFLAGS_fuzz += $(call objs,fuzz,host/hv-clh.c)
+$(CLH_FUZZ_BIN): LIBS_fuzz += -ljson-c
+$(CLH_FUZZ_BIN): CFLAGS_fuzz += $(HOST_INC)
 endif
 UNIT_TESTS += $(HOST_TESTS)
 $(foreach t,$(HOST_TESTS),$(call objdir,host)/tests/$(t)): CFLAGS_host += $(HOST_INC)
@@ -96,3 +107,9 @@ $(VM_DRIVER): tests/vm/vm_driver.c $(call host_lib,host) \
 
 CHECK_PROGS += tests/vm/qemu.sh
 CHECK_DEPS += $(VM_DRIVER) $(BIN)/husk
+# The Cloud Hypervisor driver through the same program, against the
+# stand-in VMM tests/vm/fake-clh.py relaying to a host-mode agent.
+ifeq ($(CONFIG_HV_CLOUD_HYPERVISOR),y)
+CHECK_PROGS += tests/vm/clh.sh
+CHECK_DEPS += $(BIN)/husk-agent
+endif

@@ -235,17 +235,27 @@ finish() {
 	exit
 }
 
+# ctr_t SECONDS ARGS...: ctr bounded in time (timeout runs the binary,
+# not the ctr function above, hence the explicit address and namespace).
+ctr_t() {
+	local t=$1
+	shift
+	timeout "$t" ctr -a "$T/c.sock" -n "$NS" "$@"
+}
+
+# Bounded: a hung shim must not hang the cleanup (containerd is stopped
+# right after, by PID).
 kill_tasks() {
 	local id
-	for id in $(ctr task ls -q 2>/dev/null); do
-		ctr task kill -s SIGKILL "$id" >/dev/null 2>&1
+	for id in $(ctr_t 10 task ls -q 2>/dev/null); do
+		ctr_t 10 task kill -s SIGKILL "$id" >/dev/null 2>&1
 	done
 	sleep 0.2
-	for id in $(ctr task ls -q 2>/dev/null); do
-		ctr task delete -f "$id" >/dev/null 2>&1
+	for id in $(ctr_t 10 task ls -q 2>/dev/null); do
+		ctr_t 20 task delete -f "$id" >/dev/null 2>&1
 	done
-	for id in $(ctr containers ls -q 2>/dev/null); do
-		ctr containers delete "$id" >/dev/null 2>&1
+	for id in $(ctr_t 10 containers ls -q 2>/dev/null); do
+		ctr_t 10 containers delete "$id" >/dev/null 2>&1
 	done
 }
 

@@ -13,6 +13,9 @@
  *             shim would (vm_exited), vm_running and vm_connect_agent must
  *             notice; vm_stop
  *
+ * VM_TAP=NAME (environment) gives the VM one NIC: the existing tap NAME,
+ * opened here as the shim's pod networking would hand it over.
+ *
  * With VM_DRIVER_POLL=1 the driver takes the event loop's path the pod
  * takes: vm_spawn, then vm_agent_poll until the agent's channel is up
  * (QEMU's start included), instead of vm_start and vm_connect_agent.
@@ -29,8 +32,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <linux/if_tun.h>
+#include <net/if.h>
 
 #include "hv.h"
 #include "agent.pb-c.h"
@@ -116,8 +122,26 @@ static int health_check(int fd, long long timeout_ms, struct herr *err)
 	return rc;
 }
 
+/* Attach to the existing tap @name (the test made it). */
+static int open_tap(const char *name)
+{
+	struct ifreq ifr = { .ifr_flags = IFF_TAP | IFF_NO_PI };
+	int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+
+	if (fd < 0)
+		return -1;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 int main(int argc, char **argv)
 {
+	struct vm_nic nic = { .fd = -1, .mac = { 0x02, 0, 0, 0x68, 0x75, 1 } };
+	const char *tap = getenv("VM_TAP");
 	struct husk_config cfg;
 	struct vm_params p = { 0 };
 	struct vm *vm = NULL;
@@ -153,6 +177,15 @@ int main(int argc, char **argv)
 	p.run_dir = argv[2];
 	p.shared_dir = argv[3];
 	p.console_fd = console;
+	if (tap && *tap) {
+		nic.fd = open_tap(tap);
+		if (nic.fd < 0) {
+			perror(tap);
+			return 1;
+		}
+		p.nics = &nic;
+		p.n_nics = 1;
+	}
 
 	polling = getenv("VM_DRIVER_POLL") != NULL;
 	t0 = now_ms();
