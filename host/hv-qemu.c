@@ -46,6 +46,8 @@
 #define QEMU_KILL_WAIT_MS 5000
 #define TAIL_BYTES 400
 #define AGENT_PORT_ID "channel0"
+/* How long one vm_agent_poll() of a Cloud Hypervisor VM may take. */
+#define CLH_POLL_MS 100
 #define AGENT_PORT_NAME "agent.channel.0"
 #define SHARED_TAG "kataShared"
 #define QEMU_SANDBOX "on,obsolete=deny,spawn=deny,resourcecontrol=deny"
@@ -53,6 +55,15 @@
 #define MEM_SLOTS 2
 
 enum channel { CH_SERIAL, CH_VSOCK };
+
+/* Where vm_spawn()'s QMP start is (vm_agent_poll() drives it). */
+enum qmp_step {
+	QMP_READY, /* greeted, capabilities, cont: the guest runs */
+	QMP_CONNECT,
+	QMP_GREETING,
+	QMP_CAPS,
+	QMP_CONT,
+};
 
 struct vm {
 	char *id;
@@ -69,6 +80,8 @@ struct vm {
 	char qmp_buf[8192];
 	size_t qmp_len;
 	bool port_open; /* VSERPORT_CHANGE open=true seen */
+	bool qmp_eof; /* QMP closed: QEMU is exiting (vm_agent_poll) */
+	enum qmp_step qmp_step; /* vm_spawn()'s QMP start, not yet done */
 	bool exited; /* the owner reaped it (vm_exited) */
 	int wait_status;
 	bool stopped;
@@ -401,7 +414,6 @@ static void unlink_quiet(const char *path)
 	if (path && unlink(path) < 0 && errno != ENOENT)
 		log_warn("remove %s: %s", path, strerror(errno));
 }
-
 
 /* Status of an exited child without reaping it; -1 if not known. */
 static int peek_status(const struct vm *vm)
@@ -757,7 +769,9 @@ static bool choose_kvm(const struct husk_config *cfg)
 	return false;
 }
 
-int vm_start(const struct vm_params *p, struct vm **out, struct herr *err)
+/* vm_start() (@wait: QMP's start done before returning) or vm_spawn(). */
+static int vm_launch(const struct vm_params *p, struct vm **out, bool wait,
+		     struct herr *err)
 {
 	const struct husk_config *cfg = p->cfg;
 	struct qemu_host h = { .vsock_fd = -1, .console_fd = -1 };
@@ -876,7 +890,9 @@ int vm_start(const struct vm_params *p, struct vm **out, struct herr *err)
 		vm->pid = 0;
 		goto fail;
 	}
-	if (qmp_start(vm, err) < 0) {
+	if (!wait) {
+		vm->qmp_step = QMP_CONNECT;
+	} else if (qmp_start(vm, err) < 0) {
 		/*
 		 * QEMU may have stopped because the daemon did; a daemon
 		 * that exited 0 only saw QEMU go (QEMU's error stands).
@@ -886,9 +902,11 @@ int vm_start(const struct vm_params *p, struct vm **out, struct herr *err)
 			herr_prefix(err, "VM failed to start");
 		}
 		goto fail;
+	} else {
+		/* QEMU connected during its start: the sandboxed child
+		 * exists. */
+		virtiofsd_connected(vm->fsd);
 	}
-	/* QEMU connected during its start: the sandboxed child exists. */
-	virtiofsd_connected(vm->fsd);
 	snprintf(vm->desc, sizeof(vm->desc),
 		 "qemu %s %s %u vCPU %u MiB %s %s %s%s",
 		 cfg->machine_type ? cfg->machine_type : "microvm",
@@ -903,6 +921,16 @@ fail:
 	vm_release(vm);
 	vm_destroy(vm);
 	return -1;
+}
+
+int vm_start(const struct vm_params *p, struct vm **out, struct herr *err)
+{
+	return vm_launch(p, out, true, err);
+}
+
+int vm_spawn(const struct vm_params *p, struct vm **out, struct herr *err)
+{
+	return vm_launch(p, out, false, err);
 }
 
 static int connect_vsock(struct vm *vm, long long deadline, struct herr *err)
@@ -968,6 +996,176 @@ int vm_connect_agent(struct vm *vm, long long timeout_ms, struct herr *err)
 			return vm_error(vm, err, GRPC_DEADLINE_EXCEEDED, what,
 					false);
 		}
+	}
+	if (unix_connect(vm->agent_sock, &fd) < 0)
+		return herr_errno(err, errno, "connect %s", vm->agent_sock);
+	return fd;
+}
+
+/* Read what QMP holds without waiting: 1 read some, 0 none, -1 gone. */
+static int qmp_read_ready(struct vm *vm, struct herr *err)
+{
+	ssize_t r;
+
+	if (vm->qmp_len == sizeof(vm->qmp_buf))
+		vm->qmp_len = 0; /* an absurd line: drop it */
+	r = recv(vm->qmp_fd, vm->qmp_buf + vm->qmp_len,
+		 sizeof(vm->qmp_buf) - vm->qmp_len, MSG_DONTWAIT);
+	if (r > 0) {
+		vm->qmp_len += (size_t)r;
+		return 1;
+	}
+	if (r < 0 && (errno == EAGAIN || errno == EINTR))
+		return 0;
+	/* QEMU is going away: its exit status, a moment later, says why. */
+	if (hv_pidfd_wait(vm->pidfd, 0) == 0) {
+		vm->qmp_eof = true;
+		return 0;
+	}
+	return vm_error(vm, err, GRPC_UNAVAILABLE,
+			"VM exited before the agent opened its channel", true);
+}
+
+/*
+ * qmp_start() one step at a time, never waiting: 1 the guest runs, 0 not
+ * yet (QMP's socket not there yet, or QEMU's answer not in), -1 error.
+ */
+static int qmp_start_step(struct vm *vm, struct herr *err)
+{
+	static const char caps[] = "{\"execute\":\"qmp_capabilities\"}\n";
+	static const char cont[] = "{\"execute\":\"cont\"}\n";
+	int rc;
+
+	if (vm->qmp_step == QMP_CONNECT) {
+		if (unix_connect(vm->qmp_sock, &vm->qmp_fd) < 0) {
+			if (errno == ENOENT || errno == ECONNREFUSED)
+				return 0;
+			return herr_errno(err, errno, "connect %s",
+					  vm->qmp_sock);
+		}
+		vm->qmp_step = QMP_GREETING;
+	}
+	for (;;) {
+		rc = qmp_read_until(vm,
+				    vm->qmp_step == QMP_GREETING ? want_greeting
+								 : want_return,
+				    0, err);
+		if (rc < 0)
+			return -1;
+		if (rc == 0) {
+			rc = qmp_read_ready(vm, err);
+			if (rc <= 0)
+				return rc;
+			continue;
+		}
+		switch (vm->qmp_step) {
+		case QMP_GREETING:
+			vm->qmp_step = QMP_CAPS;
+			if (write_all(vm->qmp_fd, caps, sizeof(caps) - 1) < 0)
+				return herr_errno(err, errno, "write to QMP");
+			break;
+		case QMP_CAPS:
+			vm->qmp_step = QMP_CONT;
+			if (write_all(vm->qmp_fd, cont, sizeof(cont) - 1) < 0)
+				return herr_errno(err, errno, "write to QMP");
+			break;
+		default:
+			vm->qmp_step = QMP_READY;
+			/* QEMU connected before QMP: virtiofsd's child exists.
+			 */
+			virtiofsd_connected(vm->fsd);
+			return 1;
+		}
+	}
+}
+
+int vm_agent_wait_fd(const struct vm *vm)
+{
+	if (vm->clh)
+		return -1;
+	if (vm->qmp_eof || vm->qmp_step == QMP_CONNECT)
+		return -1;
+	return vm->qmp_step != QMP_READY ||
+			       (vm->channel == CH_SERIAL && !vm->port_open)
+		       ? vm->qmp_fd
+		       : -1;
+}
+
+/* A short try of Cloud Hypervisor's agent channel (hybrid vsock). */
+static int clh_agent_poll(struct vm *vm, struct herr *err)
+{
+	int fd = clh_connect_agent(vm->clh, CLH_POLL_MS, err);
+
+	/* Nothing listens yet: the guest is still booting. */
+	if (fd < 0 && err->code == GRPC_DEADLINE_EXCEEDED)
+		return -EAGAIN;
+	return fd;
+}
+
+int vm_agent_poll(struct vm *vm, struct herr *err)
+{
+	int fd, rc;
+
+	if (vm->clh)
+		return clh_agent_poll(vm, err);
+	if (vm->stopped || vm->pidfd < 0)
+		return herr_set(err, GRPC_FAILED_PRECONDITION, 0,
+				"VM %s is stopped", vm->id);
+	if (vm->exited || hv_pidfd_wait(vm->pidfd, 0) > 0)
+		return vm_error(vm, err, GRPC_UNAVAILABLE,
+				"VM exited before the agent answered", true);
+	if (vm->qmp_step != QMP_READY) {
+		rc = qmp_start_step(vm, err);
+		if (rc < 0)
+			return -1;
+		if (rc == 0) {
+			herr_set(err, GRPC_UNAVAILABLE, 0,
+				 "QEMU did not finish its start (QMP)");
+			return -EAGAIN;
+		}
+	}
+	if (vm->channel == CH_VSOCK) {
+		/*
+		 * A running guest answers at once (no listener: a reset); a
+		 * guest whose vsock is not up yet would hold connect() for
+		 * the default 2 s: a short try, repeated by the caller.
+		 */
+		struct sockaddr_vm sa = { .svm_family = AF_VSOCK,
+					  .svm_cid = vm->cid,
+					  .svm_port = VM_AGENT_PORT };
+		struct timeval tv = { .tv_usec = 20000 };
+
+		fd = socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd < 0)
+			return herr_errno(err, errno, "vsock socket");
+		setsockopt(fd, AF_VSOCK, SO_VM_SOCKETS_CONNECT_TIMEOUT, &tv,
+			   sizeof(tv));
+		if (!connect(fd, (struct sockaddr *)&sa, sizeof(sa)))
+			return fd;
+		herr_errno(err, errno,
+			   "agent not listening on vsock port %d (cid %u)",
+			   VM_AGENT_PORT, vm->cid);
+		close(fd);
+		return -EAGAIN;
+	}
+	/* Only what QMP already said: a deadline in the past never waits. */
+	while (!vm->port_open && !vm->qmp_eof) {
+		rc = qmp_read_until(vm, want_port, 0, err);
+		if (rc < 0)
+			return -1;
+		if (rc > 0)
+			break;
+		rc = qmp_read_ready(vm, err);
+		if (rc < 0)
+			return -1;
+		if (rc == 0)
+			break;
+	}
+	if (!vm->port_open) {
+		herr_set(err, GRPC_UNAVAILABLE, 0,
+			 "the agent did not open its channel "
+			 "(virtio-serial " AGENT_PORT_NAME ")");
+		return -EAGAIN;
 	}
 	if (unix_connect(vm->agent_sock, &fd) < 0)
 		return herr_errno(err, errno, "connect %s", vm->agent_sock);

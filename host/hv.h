@@ -53,6 +53,14 @@ struct vm_params {
 int vm_start(const struct vm_params *p, struct vm **out, struct herr *err);
 
 /*
+ * The same without waiting for the hypervisor to come up: returns once it
+ * is spawned; vm_agent_poll() then finishes its start (QMP's greeting and
+ * "cont") before it looks for the agent, and a hypervisor that refuses
+ * its configuration is reported there.
+ */
+int vm_spawn(const struct vm_params *p, struct vm **out, struct herr *err);
+
+/*
  * Connect to the agent channel, waiting up to @timeout_ms for it to answer
  * (the caller then sends Health.Check).  Returns a connected fd.
  *
@@ -64,6 +72,18 @@ int vm_start(const struct vm_params *p, struct vm **out, struct herr *err);
  * socket serves one client at a time: close the fd before calling again.
  */
 int vm_connect_agent(struct vm *vm, long long timeout_ms, struct herr *err);
+
+/*
+ * The same wait for callers with an event loop, never blocking (and the
+ * end of vm_spawn()'s start): vm_agent_poll() takes what the hypervisor
+ * said so far and returns a connected fd once the agent's channel is up,
+ * -EAGAIN while it is not (call again when vm_agent_wait_fd() is
+ * readable or, when that is -1, after a few milliseconds), or -1 with
+ * @err when it never will be (the hypervisor exited: @err quotes its exit
+ * status and log).  The caller owns the deadline.
+ */
+int vm_agent_wait_fd(const struct vm *vm);
+int vm_agent_poll(struct vm *vm, struct herr *err);
 
 pid_t vm_pid(const struct vm *vm);
 

@@ -99,16 +99,22 @@ static void on_container_created(void *resp, const struct herr *err, void *data)
 	struct herr e;
 
 	(void)resp;
+	/* The front end gave up on this Create (pod_container_create()). */
+	if (!c->created)
+		goto out;
 	if (err) {
 		e = *err;
 		herr_prefix(&e, "agent");
 		c->created(c, &e, c->created_data);
-		return;
+		goto out;
 	}
 	c->state = POD_CONTAINER_READY;
+	pod_timeline_mark(c->pod, POD_T_CONTAINER);
 	log_msg(LOG_INFO, "container created", "container=%s sandbox=%s", c->id,
 		c->pod->id);
 	c->created(c, NULL, c->created_data);
+out:
+	pod_container_unref(c);
 }
 
 static void booted(const struct herr *err, void *data)
@@ -117,7 +123,7 @@ static void booted(const struct herr *err, void *data)
 	Grpc__CreateContainerRequest req = GRPC__CREATE_CONTAINER_REQUEST__INIT;
 	Grpc__Spec *spec = c->spec.spec;
 
-	if (c->state != POD_CONTAINER_CREATING)
+	if (c->state != POD_CONTAINER_CREATING || !c->created)
 		goto out;
 	if (err) {
 		c->created(c, err, c->created_data);
@@ -134,6 +140,8 @@ static void booted(const struct herr *err, void *data)
 	req.exec_id = c->id;
 	req.oci = spec;
 	req.sandbox_pidns = c->spec.sandbox_pidns;
+	/* Held by the call: its front end may let go of @c meanwhile. */
+	pod_container_ref(c);
 	agent_create_container(c->pod->agent, &req, on_container_created, c);
 out:
 	pod_container_unref(c);
@@ -145,6 +153,7 @@ void pod_container_create(struct pod_container *c,
 {
 	c->created = done;
 	c->created_data = data;
+	pod_timeline_mark(c->pod, POD_T_CREATE);
 	/* Held until the boot answers. */
 	pod_container_ref(c);
 	/* The first container is the sandbox: its namespace, its hostname. */

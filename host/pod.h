@@ -115,7 +115,9 @@ struct pod_container {
 	bool paused;
 	struct pod_process *init;
 	struct pod_process *execs;
-	pod_created_cb created; /* pod_container_create()'s callback */
+	/* pod_container_create()'s callback; a front end that answers its
+	 * caller itself (Delete during the boot) sets it to NULL first. */
+	pod_created_cb created;
 	void *created_data;
 	int refs;
 	bool removed;
@@ -133,6 +135,25 @@ enum pod_state {
 #define CONSOLE_TAIL_MAX 1024
 
 typedef void (*pod_booted_cb)(const struct herr *err, void *data);
+
+/*
+ * A pod's start, phase by phase (monotonic ms, 0: did not happen), in the
+ * order the "start timeline" log line prints them (pod-timeline.c).
+ */
+enum pod_phase {
+	POD_T_START, /* the shim's "start" command (front end) */
+	POD_T_CREATE, /* Create received */
+	POD_T_SPAWNED, /* hypervisor spawned */
+	POD_T_CONSOLE, /* first console byte */
+	POD_T_AGENT, /* Health.Check answered */
+	POD_T_SANDBOX, /* CreateSandbox done */
+	POD_T_CONTAINER, /* first CreateContainer done */
+	POD_T_STARTED, /* first StartContainer done (front end) */
+	POD_T_OUTPUT, /* first output byte of the first container (front end) */
+	POD_T_EXIT, /* its exit (front end) */
+	POD_T_TEARDOWN, /* teardown done */
+	POD_PHASES
+};
 
 struct pod_boot_waiter {
 	pod_booted_cb done;
@@ -153,9 +174,13 @@ struct pod {
 	struct vm *vm;
 	pid_t vm_pid;
 	int fs_pidfd; /* virtiofsd's, watched while the VM lives, or -1 */
+	struct ev_timer *fs_timer; /* its exit, waiting for QEMU's */
 	struct agent_client *agent;
 	long long boot_started; /* now_ms() at vm_start */
 	long long boot_deadline;
+	int boot_fd; /* watched for the agent's channel, or -1 */
+	struct ev_timer *boot_timer; /* agent deadline or retry */
+	long long timeline[POD_PHASES];
 	struct herr death; /* why the VM or agent went away */
 	struct pod_boot_waiter *boot_waiters;
 	void (*teardown_done)(void *data);
@@ -191,7 +216,10 @@ void pod_free(struct pod *pod);
 /*
  * Make sure the VM is up (started with @cfg, which must outlive the pod)
  * and the agent answered CreateSandbox, then call @done(err, @data), err
- * NULL on success.  Never calls back from inside this function.
+ * NULL on success.  Never calls back from inside this function, and never
+ * waits for the boot: only the hypervisor's spawn happens inside it, the
+ * rest on the event loop.  pod_teardown() during the boot stops it and
+ * fails every waiting @done.
  */
 void pod_boot(struct pod *pod, const struct husk_config *cfg,
 	      pod_booted_cb done, void *data);
@@ -215,6 +243,21 @@ bool pod_usable(const struct pod *pod);
 struct pod_container *pod_find(struct pod *pod, const char *id);
 void pod_add_container(struct pod *pod, struct pod_container *c);
 void pod_remove_container(struct pod *pod, struct pod_container *c);
+
+/* ---- pod-timeline.c ------------------------------------------------- */
+
+/* Record @phase now, unless it already happened. */
+void pod_timeline_mark(struct pod *pod, enum pod_phase phase);
+/* Record @phase at @ms (monotonic, now_ms()), unless already recorded. */
+void pod_timeline_set(struct pod *pod, enum pod_phase phase, long long ms);
+/*
+ * "start=0,create=12,..." in @buf: each recorded phase in order, in ms
+ * since the shim's start or else since Create; false when nothing useful
+ * was recorded (no Create).
+ */
+bool pod_timeline_format(const struct pod *pod, char *buf, size_t cap);
+/* Log the "start timeline" line (teardown done), then forget it. */
+void pod_timeline_log(struct pod *pod);
 
 /* ---- pod-console.c -------------------------------------------------- */
 

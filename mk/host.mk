@@ -12,6 +12,7 @@
 HOST_LIB_SRCS := host/config.c host/toml.c host/hv-probe.c host/hv-qemu.c \
 	host/agent-client.c host/spec.c host/pod.c host/pod-console.c \
 	host/pod-container.c host/pod-process.c host/pod-net.c host/rootfs.c \
+	host/pod-timeline.c \
 	host/virtiofsd.c
 HOST_NET_SRCS := host/net-ns.c host/net-scan.c host/net-tap.c
 HOST_LIB_SRCS += $(HOST_NET_SRCS)
@@ -48,7 +49,8 @@ HOST_INC := -Ihost
 # Unit tests: the parser and the layering; the QEMU argv and the probes;
 # the Cloud Hypervisor protocol against test servers; config.json to the
 # agent's spec; the agent client against an in-process agent.
-HOST_TESTS := host_config host_qemu host_spec host_agent host_net
+HOST_TESTS := host_config host_qemu host_spec host_agent host_net \
+	host_timeline
 TEST_SRCS_host_config := host/config.c host/toml.c
 TEST_SRCS_host_qemu := host/config.c host/toml.c host/hv-probe.c host/hv-qemu.c \
 	host/virtiofsd.c \
@@ -57,6 +59,7 @@ TEST_LIBS_host_qemu := -ljson-c
 TEST_SRCS_host_spec := host/spec.c
 TEST_LIBS_host_spec := -ljson-c
 TEST_SRCS_host_agent := host/agent-client.c
+TEST_SRCS_host_timeline := host/pod-timeline.c
 # As root: namespaces, veths, taps, qdiscs and filters of its own.
 TEST_SRCS_host_net := $(HOST_NET_SRCS)
 TEST_LIBS_host_net := -lpthread

@@ -108,6 +108,20 @@ write_husk_config() {
 	} >"$f"
 }
 
+# mk_initrd OUT INIT-SCRIPT: a busybox initrd whose /init is the script
+# (a guest without the agent: hung, dying or misbehaving on purpose).
+mk_initrd() {
+	local d=$T/initrd.$$ a
+	rm -rf "$d"
+	mkdir -p "$d"/{bin,dev,proc,sys}
+	cp /bin/busybox "$d/bin/busybox"
+	for a in sh mount sleep head cat echo ls; do ln -s busybox "$d/bin/$a"; done
+	printf '#!/bin/sh\nexport PATH=/bin\n%s\n' "$2" >"$d/init"
+	chmod 755 "$d/init"
+	(cd "$d" && find . | cpio -o -H newc --quiet) >"$1"
+	rm -rf "$d"
+}
+
 # containerd's configuration on stdout, for log level $1.  A test may
 # define its own (tests/e2e/cri.sh enables the CRI plugin).
 containerd_config() {

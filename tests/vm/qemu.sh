@@ -102,7 +102,7 @@ clean_after() { # clean_after NAME
 	ok "$1: no QEMU, no child, run_dir empty"
 }
 
-boot_case() { # boot_case NAME CONFIG
+boot_case() { # boot_case NAME CONFIG (VM_DRIVER_POLL=1: vm_spawn, polling)
 	local name=$1 cfg=$2
 	CONSOLE=1 run "$name" "$cfg" health
 	if [ "$(get health)" = SERVING ]; then
@@ -125,6 +125,10 @@ check "$(grep -aq 'EXT4-fs (pmem0p1)' "$work/dax.console" &&
 	grep -aq 'rootflags=dax' "$work/dax.console" && echo 0)" \
 	"dax: root mounted from /dev/pmem0p1 with rootflags=dax"
 
+# The event loop's path (host/pod.c): vm_spawn, then vm_agent_poll until
+# the agent's channel is up, QEMU's own start included.
+VM_DRIVER_POLL=1 boot_case poll "$(conf poll "initrd = \"$initrd\"")"
+
 # ---- failures -------------------------------------------------------------
 cfg=$(conf missing "initrd = \"$work/no-such-initrd.img\"")
 run missing "$cfg" start
@@ -142,6 +146,10 @@ run badkernel "$cfg" start
 check "$([ $rc = 0 ] && [[ "$(get start_error)" == "VM failed to start: qemu exited with status 1: "* ]] && echo 0)" \
 	"kernel QEMU cannot load: QEMU's own message quoted: $(get start_error)"
 clean_after badkernel
+VM_DRIVER_POLL=1 run badkernel-poll "$cfg" connect
+check "$([ $rc = 0 ] && [ -n "$(get pid)" ] && [[ "$(get connect_error)" == "VM exited before the agent answered: qemu exited with status 1: "* ]] && echo 0)" \
+	"kernel QEMU cannot load, vm_spawn: vm_agent_poll quotes QEMU: $(get connect_error)"
+clean_after badkernel-poll
 
 cfg=$(conf noinit "initrd = \"$initrd\"" 'kernel_params = "rdinit=/nonexistent"')
 run noinit "$cfg" connect
