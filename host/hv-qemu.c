@@ -49,8 +49,8 @@
 #define AGENT_PORT_NAME "agent.channel.0"
 #define SHARED_TAG "kataShared"
 #define QEMU_SANDBOX "on,obsolete=deny,spawn=deny,resourcecontrol=deny"
-/* Memory slots for the nvdimm (Kata uses 10 for hotplug as well). */
-#define MEM_SLOTS 2
+/* Memory slots: the nvdimm and the DIMMs hotplug adds (Kata uses 10). */
+#define MEM_SLOTS 8
 
 enum channel { CH_SERIAL, CH_VSOCK };
 
@@ -184,23 +184,59 @@ char *qemu_kernel_cmdline(const struct husk_config *cfg,
 	return out;
 }
 
-/* -m: nvdimm needs slots and room above RAM for the image. */
-static void add_memory(struct strv *sv, const struct husk_config *cfg,
+/* The boot size: sizing.h's, else the configuration's defaults. */
+static unsigned int boot_mem_mib(const struct vm_params *p)
+{
+	if (p->mem_mib)
+		return p->mem_mib;
+	return p->cfg->default_memory ? p->cfg->default_memory : 256;
+}
+
+static unsigned int boot_vcpus(const struct vm_params *p)
+{
+	if (p->vcpus)
+		return p->vcpus;
+	return p->cfg->default_vcpus ? p->cfg->default_vcpus : 1;
+}
+
+/* Room for memory hotplug (MiB above the boot size): q35 and pc only. */
+static unsigned int hotplug_mem_mib(const struct vm_params *p)
+{
+	unsigned int mib = boot_mem_mib(p);
+
+	if (is_microvm(p->cfg) || p->max_mem_mib <= mib)
+		return 0;
+	return p->max_mem_mib - mib;
+}
+
+/*
+ * -m: DIMMs (hotplug) and the nvdimm need slots and room above RAM; the
+ * image's room is rounded up to 1 GiB as QEMU aligns the device area.
+ */
+static void add_memory(struct strv *sv, const struct vm_params *p,
 		       const struct qemu_host *h)
 {
-	unsigned long long mib =
-		cfg->default_memory ? cfg->default_memory : 256;
+	unsigned long long mib = boot_mem_mib(p);
+	unsigned long long room = hotplug_mem_mib(p);
 
-	if (cfg->image) {
-		/* Round the image up to 1 GiB: QEMU aligns the device area. */
-		unsigned long long img_mib =
-			(h->image_size + (1ULL << 30) - 1) >> 30 << 10;
-
+	if (p->cfg->image)
+		room += ((h->image_size + (1ULL << 30) - 1) >> 30 << 10) + 1024;
+	if (room)
 		sv_addf(sv, "%lluM,slots=%d,maxmem=%lluM", mib, MEM_SLOTS,
-			mib + img_mib + 1024);
-	} else {
+			mib + room);
+	else
 		sv_addf(sv, "%lluM", mib);
-	}
+}
+
+/* -smp: vCPUs to hot-add are present but off until QMP adds them. */
+static void add_smp(struct strv *sv, const struct vm_params *p)
+{
+	unsigned int n = boot_vcpus(p);
+
+	if (!is_microvm(p->cfg) && p->max_vcpus > n)
+		sv_addf(sv, "%u,maxcpus=%u", n, p->max_vcpus);
+	else
+		sv_addf(sv, "%u", n);
 }
 
 /*
@@ -277,9 +313,9 @@ char **qemu_build_argv(const struct vm_params *p, const struct qemu_host *h,
 		sv_add(&sv, "host,pmu=off");
 	}
 	sv_add(&sv, "-m");
-	add_memory(&sv, cfg, h);
+	add_memory(&sv, p, h);
 	sv_add(&sv, "-smp");
-	sv_addf(&sv, "%u", cfg->default_vcpus ? cfg->default_vcpus : 1);
+	add_smp(&sv, p);
 	sv_add(&sv, "-nodefaults");
 	sv_add(&sv, "-no-user-config");
 	sv_add(&sv, "-nographic");
@@ -362,7 +398,7 @@ char **qemu_build_argv(const struct vm_params *p, const struct qemu_host *h,
 		 */
 		sv_add(&sv, "-object");
 		sv_addf(&sv, "memory-backend-memfd,id=mem0,size=%uM,share=on",
-			cfg->default_memory ? cfg->default_memory : 256);
+			boot_mem_mib(p));
 		sv_add(&sv, "-chardev");
 		sv_addf(&sv, "socket,id=vfs0,path=%s/" VM_FS_SOCK, run);
 		sv_add(&sv, "-device");
@@ -399,7 +435,6 @@ static void unlink_quiet(const char *path)
 	if (path && unlink(path) < 0 && errno != ENOENT)
 		log_warn("remove %s: %s", path, strerror(errno));
 }
-
 
 /* Status of an exited child without reaping it; -1 if not known. */
 static int peek_status(const struct vm *vm)
@@ -883,7 +918,7 @@ int vm_start(const struct vm_params *p, struct vm **out, struct herr *err)
 	snprintf(vm->desc, sizeof(vm->desc),
 		 "qemu %s %s %u vCPU %u MiB %s %s %s%s",
 		 cfg->machine_type ? cfg->machine_type : "microvm",
-		 h.kvm ? "kvm" : "tcg", cfg->default_vcpus, cfg->default_memory,
+		 h.kvm ? "kvm" : "tcg", boot_vcpus(p), boot_mem_mib(p),
 		 cfg->image ? "nvdimm-image" : "initrd",
 		 vm->channel == CH_VSOCK ? "vsock" : "virtio-serial",
 		 config_shared_fs_name(cfg->shared_fs),

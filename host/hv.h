@@ -40,6 +40,13 @@ struct vm_params {
 	/* Network devices, one per pod interface (host/pod-net.c). */
 	const struct vm_nic *nics;
 	size_t n_nics;
+	/*
+	 * Size at boot (sizing.h); 0: default_memory / default_vcpus.  The
+	 * maxima are what hotplug may grow it to on machines that can
+	 * (q35, pc); 0 or below the boot size: no room for growth.
+	 */
+	unsigned int mem_mib, vcpus;
+	unsigned int max_mem_mib, max_vcpus;
 };
 
 /*

@@ -12,7 +12,7 @@
 HOST_LIB_SRCS := host/config.c host/toml.c host/hv-probe.c host/hv-qemu.c \
 	host/agent-client.c host/spec.c host/pod.c host/pod-console.c \
 	host/pod-container.c host/pod-process.c host/pod-net.c host/rootfs.c \
-	host/virtiofsd.c
+	host/virtiofsd.c host/sizing.c host/pod-size.c
 HOST_NET_SRCS := host/net-ns.c host/net-scan.c host/net-tap.c
 HOST_LIB_SRCS += $(HOST_NET_SRCS)
 # Cloud Hypervisor: the REST API client and hybrid vsock (not packaged
@@ -46,13 +46,15 @@ HOST_INC := -Ihost
 # Unit tests: the parser and the layering; the QEMU argv and the probes;
 # the Cloud Hypervisor protocol against test servers; config.json to the
 # agent's spec; the agent client against an in-process agent.
-HOST_TESTS := host_config host_qemu host_spec host_agent host_net
+HOST_TESTS := host_config host_qemu host_spec host_agent host_net host_sizing
 TEST_SRCS_host_config := host/config.c host/toml.c
 TEST_SRCS_host_qemu := host/config.c host/toml.c host/hv-probe.c host/hv-qemu.c \
 	host/virtiofsd.c \
 	$(filter host/hv-clh.c,$(HOST_LIB_SRCS))
 TEST_SRCS_host_spec := host/spec.c
 TEST_LIBS_host_spec := -ljson-c
+TEST_SRCS_host_sizing := host/sizing.c host/spec.c host/config.c host/toml.c
+TEST_LIBS_host_sizing := -ljson-c
 TEST_SRCS_host_agent := host/agent-client.c
 # As root: namespaces, veths, taps, qdiscs and filters of its own.
 TEST_SRCS_host_net := $(HOST_NET_SRCS)

@@ -157,6 +157,43 @@ TEST_F(argv, microvm_initrd_tcg)
 	EXPECT_EQ(1, count_arg(v, "-kernel"));
 }
 
+/* The size sizing.h chose, and room to grow on q35 (host/pod-size.c). */
+TEST_F(argv, sized_q35_with_hotplug_room)
+{
+	char **v;
+
+	free(self->cfg.machine_type);
+	self->cfg.machine_type = xstrdup("q35");
+	self->cfg.shared_fs = SHARED_FS_VIRTIO_FS;
+	self->p.mem_mib = 768;
+	self->p.vcpus = 2;
+	self->p.max_mem_mib = 2048;
+	self->p.max_vcpus = 4;
+	self->v = v = qemu_build_argv(&self->p, &self->h, &self->err);
+	ASSERT_NE(NULL, v) TH_LOG("%s", self->err.msg);
+	EXPECT_LE(0, find_pair(v, "-m", "768M,slots=8,maxmem=2048M"));
+	EXPECT_LE(0, find_pair(v, "-smp", "2,maxcpus=4"));
+	/* virtiofsd maps the boot RAM: the memfd has the boot size. */
+	EXPECT_LE(0, find_pair(v, "-object",
+			       "memory-backend-memfd,id=mem0,size=768M,"
+			       "share=on"));
+}
+
+/* microvm cannot hotplug: the boot size only, no slots. */
+TEST_F(argv, sized_microvm_no_room)
+{
+	char **v;
+
+	self->p.mem_mib = 768;
+	self->p.vcpus = 2;
+	self->p.max_mem_mib = 2048;
+	self->p.max_vcpus = 4;
+	self->v = v = qemu_build_argv(&self->p, &self->h, &self->err);
+	ASSERT_NE(NULL, v) TH_LOG("%s", self->err.msg);
+	EXPECT_LE(0, find_pair(v, "-m", "768M"));
+	EXPECT_LE(0, find_pair(v, "-smp", "2"));
+}
+
 TEST_F(argv, q35_nvdimm_image)
 {
 	char **v;
@@ -165,7 +202,7 @@ TEST_F(argv, q35_nvdimm_image)
 	self->v = v = qemu_build_argv(&self->p, &self->h, &self->err);
 	ASSERT_NE(NULL, v) TH_LOG("%s", self->err.msg);
 	EXPECT_LE(0, find_pair(v, "-machine", "q35,nvdimm=on"));
-	EXPECT_LE(0, find_pair(v, "-m", "256M,slots=2,maxmem=2304M"));
+	EXPECT_LE(0, find_pair(v, "-m", "256M,slots=8,maxmem=2304M"));
 	EXPECT_LE(0, find_pair(v, "-object",
 			       "memory-backend-file,id=nvmem0,mem-path=/img/"
 			       "rootfs.img,size=6291456,readonly=on,share=on"));

@@ -1,0 +1,161 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * The pod's VM sized for its containers (rules in sizing.h): at boot from
+ * the first container and the sandbox annotations, later grown for each
+ * container whose limits do not fit.  The containers' limits are counted
+ * in pod->sum while they exist; the guest cgroup of each container gets
+ * its own limits unchanged (the agent applies linux.resources), so the
+ * VM's default_memory stays on top for the kernel and the agent.
+ */
+#include <string.h>
+
+#include "hv.h"
+#include "log.h"
+#include "pod.h"
+#include "util.h"
+
+int pod_size_boot(struct pod_container *c, const struct husk_config *cfg,
+		  struct herr *err)
+{
+	struct pod *pod = c->pod;
+	struct workload own, budget;
+	char who[160];
+
+	snprintf(who, sizeof(who), "container %s", c->id);
+	if (sizing_workload(c->spec.spec, &own, &budget, err) < 0)
+		return herr_prefix(err, "%s", who);
+	if (sizing_vm(cfg, &own, &budget, who, &pod->size, err) < 0)
+		return -1;
+	pod->budget = budget;
+	pod->sum = own;
+	c->workload = own;
+	c->counted = true;
+	if (own.mem_mib || own.mcpus || budget.mem_mib || budget.mcpus)
+		log_msg(LOG_INFO, "VM sized",
+			"sandbox=%s container=%s "
+			"memory_mib=%u vcpus=%u",
+			pod->id, c->id, pod->size.mem_mib, pod->size.vcpus);
+	return 0;
+}
+
+void pod_size_release(struct pod_container *c)
+{
+	struct pod *pod = c->pod;
+
+	if (!c->counted)
+		return;
+	c->counted = false;
+	pod->sum.mem_mib -= c->workload.mem_mib;
+	pod->sum.mcpus -= c->workload.mcpus;
+}
+
+struct grow_op {
+	struct pod_container *c;
+	pod_booted_cb done;
+	void *data;
+	struct workload workload; /* what @c will count for once grown */
+	struct herr err;
+	bool failed;
+};
+
+static void grow_finish(struct evloop *loop, void *data)
+{
+	struct grow_op *op = data;
+
+	(void)loop;
+	if (!op->failed) {
+		struct pod *pod = op->c->pod;
+
+		pod_size_release(op->c);
+		op->c->workload = op->workload;
+		sizing_add(&pod->sum, &op->workload);
+		op->c->counted = true;
+	}
+	op->done(op->failed ? &op->err : NULL, op->data);
+	pod_container_unref(op->c);
+	free(op);
+}
+
+/*
+ * The size @c needs with @w as its limits (the other containers as they
+ * are): 0 and @want, or -1 above a cap.
+ */
+static int wanted(struct pod_container *c, const struct workload *w,
+		  struct vm_size *want, struct herr *err)
+{
+	struct pod *pod = c->pod;
+	struct workload sum = pod->sum;
+	char who[160];
+
+	if (c->counted) {
+		sum.mem_mib -= c->workload.mem_mib;
+		sum.mcpus -= c->workload.mcpus;
+	}
+	sizing_add(&sum, w);
+	snprintf(who, sizeof(who), "container %s", c->id);
+	return sizing_vm(pod->cfg, &sum, &pod->budget, who, want, err);
+}
+
+static void grow(struct pod_container *c, const struct workload *w,
+		 pod_booted_cb done, void *data)
+{
+	struct pod *pod = c->pod;
+	struct grow_op *op = xcalloc(1, sizeof(*op));
+	struct vm_size want;
+
+	op->c = c;
+	op->done = done;
+	op->data = data;
+	op->workload = *w;
+	pod_container_ref(c);
+	if (wanted(c, w, &want, &op->err) < 0) {
+		op->failed = true;
+	} else if (want.mem_mib > pod->size.mem_mib ||
+		   want.vcpus > pod->size.vcpus) {
+		log_msg(LOG_WARN, "VM keeps its boot size",
+			"sandbox=%s container=%s memory_mib=%u vcpus=%u "
+			"wanted_memory_mib=%u wanted_vcpus=%u reason=\"%s\"",
+			pod->id, c->id, pod->size.mem_mib, pod->size.vcpus,
+			want.mem_mib, want.vcpus,
+			"no hotplug on this machine type");
+	}
+	evloop_timer(pod->loop, 0, grow_finish, op);
+}
+
+void pod_size_grow(struct pod_container *c, pod_booted_cb done)
+{
+	struct workload own, budget;
+	struct grow_op *op;
+	struct herr err;
+
+	/* pod_container_create() checked the spec: an error cannot come. */
+	if (sizing_workload(c->spec.spec, &own, &budget, &err) < 0)
+		own = (struct workload){ 0 };
+	if (c->counted) {
+		op = xcalloc(1, sizeof(*op));
+		op->c = c;
+		op->done = done;
+		op->data = c;
+		op->workload = c->workload;
+		pod_container_ref(c);
+		evloop_timer(c->pod->loop, 0, grow_finish, op);
+		return;
+	}
+	grow(c, &own, done, c);
+}
+
+void pod_size_update(struct pod_container *c, const Grpc__LinuxResources *res,
+		     pod_booted_cb done, void *data)
+{
+	struct workload w = c->workload;
+
+	if (res && res->memory && res->memory->limit > 0)
+		w.mem_mib = ((unsigned long long)res->memory->limit +
+			     (1ULL << 20) - 1) >>
+			    20;
+	if (res && res->cpu && res->cpu->quota > 0 && res->cpu->period > 0)
+		w.mcpus = ((unsigned long long)res->cpu->quota * 1000 +
+			   res->cpu->period - 1) /
+			  res->cpu->period;
+	grow(c, &w, done, data);
+}
