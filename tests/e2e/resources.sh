@@ -2,7 +2,8 @@
 # A VM sized from its container's limits (host/sizing.h), with ctr run:
 # a 512 MiB memory limit gives a VM with room for it (400 MiB touched
 # succeed, 600 MiB are OOM-killed with an OOM event, as with runc); --cpus 2
-# gives 2 online vCPUs; a request above default_maxmemory/default_maxvcpus
+# gives 2 online vCPUs; the container's cgroup in the guest gets the
+# limits unchanged; a request above default_maxmemory/default_maxvcpus
 # is a Create error naming the cap, and nothing is left behind.
 . "$(dirname "$0")/lib.sh"
 
@@ -17,7 +18,7 @@ setup
 write_husk_config "$T/husk.toml" "default_maxmemory = 1024" \
 	"default_maxvcpus = 2"
 
-IDS="r-plain r-400 r-600 r-cpus r-bigmem r-bigcpu"
+IDS="r-plain r-400 r-600 r-cpus r-cg r-bigmem r-bigcpu"
 note_ids $IDS
 V=$T/vol
 mkdir -p "$V"
@@ -60,9 +61,20 @@ expect "512 MiB limit: touching 600 MiB is OOM-killed (137)" 137 "$?"
 RUN_OPTS=()
 
 RUN_OPTS=(--cpus 2)
-out=$(husk_run r-cpus sh -c 'nproc; cat /sys/devices/system/cpu/online' 2>"$T/err")
-expect "--cpus 2: the guest has 2 online CPUs" "2
-0-1" "$out"
+out=$(husk_run r-cpus sh -c 'echo $(nproc) $(cat /sys/devices/system/cpu/online)' 2>"$T/err")
+rc=$?
+expect "--cpus 2: the guest has 2 online CPUs (nproc, cpu/online)" "2 0-1" "$out"
+[ "$out" = "2 0-1" ] || { echo "exit status $rc"; cat "$T/err"; } | diag
+RUN_OPTS=()
+
+# The container's cgroup in the guest has the limits as given: the VM's
+# default_memory is on top, never taken from the container's share.
+RUN_OPTS=(--memory-limit "$MIB512" --cpus 2 --mount
+	type=cgroup2,src=cgroup2,dst=/sys/fs/cgroup,options=ro:nosuid)
+out=$(husk_run r-cg sh -c 'c=/sys/fs/cgroup$(cut -d: -f3 /proc/self/cgroup); cat $c/memory.max $c/cpu.max' 2>&1)
+expect "the guest cgroup's memory.max and cpu.max are the limits as given" \
+	"$MIB512
+200000 100000" "$out"
 RUN_OPTS=()
 
 # Above the caps: Create fails naming the cap; no VM, nothing left.
