@@ -73,6 +73,13 @@ struct vm {
 	int wait_status;
 	bool stopped;
 	char desc[160];
+	/* Size and hotplug (vm_resize): what the guest has now and the most
+	 * QEMU was told it may get; DIMMs and vCPUs added so far. */
+	bool hotplug, kvm, shared_mem;
+	unsigned int mem_mib, max_mem_mib, vcpus, max_vcpus;
+	unsigned int n_dimms;
+	char ost_dev[32]; /* last ACPI_DEVICE_OST: device and status */
+	int ost_status;
 };
 
 /* ---- argv building -------------------------------------------------- */
@@ -233,8 +240,10 @@ static void add_smp(struct strv *sv, const struct vm_params *p)
 {
 	unsigned int n = boot_vcpus(p);
 
+	/* One core per socket: vCPU k is socket-id k (vm_resize). */
 	if (!is_microvm(p->cfg) && p->max_vcpus > n)
-		sv_addf(sv, "%u,maxcpus=%u", n, p->max_vcpus);
+		sv_addf(sv, "%u,maxcpus=%u,sockets=%u,cores=1,threads=1", n,
+			p->max_vcpus, p->max_vcpus);
 	else
 		sv_addf(sv, "%u", n);
 }
@@ -496,8 +505,32 @@ static void squeeze(char *s)
 	*o = '\0';
 }
 
+/* The guest's answer to a hot-add (ACPI _OST): device id and status. */
+static void qmp_note_ost(struct vm *vm, const char *line)
+{
+	const char *d = strstr(line, "\"device\":\"");
+	const char *st = strstr(line, "\"status\":");
+	size_t n;
+
+	if (!d || !st)
+		return;
+	d += strlen("\"device\":\"");
+	n = strcspn(d, "\"");
+	if (n >= sizeof(vm->ost_dev))
+		return;
+	memcpy(vm->ost_dev, d, n);
+	vm->ost_dev[n] = '\0';
+	vm->ost_status = atoi(st + strlen("\"status\":"));
+	log_debug("VM %s: ACPI _OST %s status %d", vm->id, vm->ost_dev,
+		  vm->ost_status);
+}
+
 static void qmp_note_event(struct vm *vm, const char *line)
 {
+	if (strstr(line, "\"event\":\"ACPI_DEVICE_OST\"")) {
+		qmp_note_ost(vm, line);
+		return;
+	}
 	if (!strstr(line, "\"event\":\"VSERPORT_CHANGE\"") ||
 	    !strstr(line, "\"id\":\"" AGENT_PORT_ID "\""))
 		return;
@@ -915,6 +948,15 @@ int vm_start(const struct vm_params *p, struct vm **out, struct herr *err)
 	}
 	/* QEMU connected during its start: the sandboxed child exists. */
 	virtiofsd_connected(vm->fsd);
+	vm->kvm = h.kvm;
+	vm->shared_mem = cfg->shared_fs == SHARED_FS_VIRTIO_FS;
+	vm->mem_mib = boot_mem_mib(p);
+	vm->vcpus = boot_vcpus(p);
+	vm->max_mem_mib = vm->mem_mib + hotplug_mem_mib(p);
+	vm->max_vcpus = !is_microvm(cfg) && p->max_vcpus > vm->vcpus
+				? p->max_vcpus
+				: vm->vcpus;
+	vm->hotplug = !is_microvm(cfg);
 	snprintf(vm->desc, sizeof(vm->desc),
 		 "qemu %s %s %u vCPU %u MiB %s %s %s%s",
 		 cfg->machine_type ? cfg->machine_type : "microvm",
@@ -1079,4 +1121,167 @@ bool vm_child_reaped(struct vm *vm, pid_t pid, int wait_status)
 const char *vm_describe(const struct vm *vm)
 {
 	return vm->desc;
+}
+
+/* ---- hotplug (q35, pc) ---------------------------------------------- */
+
+/*
+ * Memory as pc-dimm DIMMs (ACPI memory hotplug: no guest driver beyond
+ * what hotplug.config has; onlined by the kernel, MEMORY_HOTPLUG_DEFAULT_
+ * ONLINE), each backed by its own memfd, shared when virtiofsd must map it;
+ * vCPUs by device_add of the next socket.  Each addition waits for the
+ * guest's ACPI _OST answer (QMP ACPI_DEVICE_OST), so a guest that never
+ * takes the device is an error, not a silent half-grown VM.  QMP is
+ * synchronous here: the caller's loop waits (each step is short unless
+ * the guest does not answer, which the deadline bounds).
+ */
+
+bool vm_can_hotplug(const struct vm *vm)
+{
+	return vm->hotplug;
+}
+
+void vm_size(const struct vm *vm, unsigned int *mem_mib, unsigned int *vcpus)
+{
+	*mem_mib = vm->mem_mib;
+	*vcpus = vm->vcpus;
+}
+
+static bool want_ost(struct vm *vm, const char *line)
+{
+	(void)line;
+	return vm->ost_dev[0] != '\0';
+}
+
+/* Wait for the guest's _OST for @dev: 0 taken, -1 with @err. */
+static int wait_ost(struct vm *vm, const char *dev, long long deadline,
+		    struct herr *err)
+{
+	for (;;) {
+		int rc = qmp_read_until(vm, want_ost, deadline, err);
+
+		if (rc < 0)
+			return -1;
+		if (rc == 0)
+			return herr_set(err, GRPC_DEADLINE_EXCEEDED, 0,
+					"the guest did not take %s in time "
+					"(no ACPI _OST answer)",
+					dev);
+		if (!strcmp(vm->ost_dev, dev))
+			break;
+		vm->ost_dev[0] = '\0'; /* another device's: keep waiting */
+	}
+	vm->ost_dev[0] = '\0';
+	if (vm->ost_status != 0)
+		return herr_set(err, GRPC_INTERNAL, 0,
+				"the guest refused %s (ACPI _OST status %d)",
+				dev, vm->ost_status);
+	return 0;
+}
+
+static int qmp_commandf(struct vm *vm, long long deadline, struct herr *err,
+			const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static int qmp_commandf(struct vm *vm, long long deadline, struct herr *err,
+			const char *fmt, ...)
+{
+	_cleanup_free_ char *json = NULL;
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = vasprintf(&json, fmt, ap);
+	va_end(ap);
+	if (rc < 0)
+		abort();
+	return qmp_command(vm, json, deadline, err);
+}
+
+static int add_dimm(struct vm *vm, unsigned int mib, long long deadline,
+		    struct herr *err)
+{
+	unsigned int n = vm->n_dimms;
+	char dev[32];
+	struct herr ignored;
+
+	snprintf(dev, sizeof(dev), "dimm%u", n);
+	if (qmp_commandf(vm, deadline, err,
+			 "{\"execute\":\"object-add\",\"arguments\":{"
+			 "\"qom-type\":\"memory-backend-memfd\",\"id\":"
+			 "\"hmem%u\",\"size\":%llu,\"share\":%s}}\n",
+			 n, (unsigned long long)mib << 20,
+			 vm->shared_mem ? "true" : "false") < 0)
+		return herr_prefix(err, "add %u MiB of memory", mib);
+	vm->ost_dev[0] = '\0';
+	if (qmp_commandf(vm, deadline, err,
+			 "{\"execute\":\"device_add\",\"arguments\":{"
+			 "\"driver\":\"pc-dimm\",\"id\":\"%s\",\"memdev\":"
+			 "\"hmem%u\"}}\n",
+			 dev, n) < 0) {
+		/* Nothing half-done: the backend goes with the DIMM. */
+		qmp_commandf(vm, now_ms() + 2000, &ignored,
+			     "{\"execute\":\"object-del\",\"arguments\":{"
+			     "\"id\":\"hmem%u\"}}\n",
+			     n);
+		return herr_prefix(err, "add %u MiB of memory", mib);
+	}
+	/* From here on the DIMM is in the VM, taken or not. */
+	vm->n_dimms++;
+	vm->mem_mib += mib;
+	if (wait_ost(vm, dev, deadline, err) < 0)
+		return herr_prefix(err, "add %u MiB of memory", mib);
+	return 0;
+}
+
+static int add_vcpu(struct vm *vm, long long deadline, struct herr *err)
+{
+	unsigned int k = vm->vcpus;
+	char dev[32];
+
+	snprintf(dev, sizeof(dev), "cpu%u", k);
+	vm->ost_dev[0] = '\0';
+	if (qmp_commandf(vm, deadline, err,
+			 "{\"execute\":\"device_add\",\"arguments\":{"
+			 "\"driver\":\"%s-x86_64-cpu\",\"id\":\"%s\","
+			 "\"socket-id\":%u,\"core-id\":0,\"thread-id\":0}}\n",
+			 vm->kvm ? "host" : "qemu64", dev, k) < 0)
+		return herr_prefix(err, "add vCPU %u", k);
+	vm->vcpus++;
+	if (wait_ost(vm, dev, deadline, err) < 0)
+		return herr_prefix(err, "add vCPU %u", k);
+	return 0;
+}
+
+int vm_resize(struct vm *vm, unsigned int mem_mib, unsigned int vcpus,
+	      long long timeout_ms, struct herr *err)
+{
+	long long deadline = now_ms() + timeout_ms;
+
+	if (!vm->hotplug)
+		return herr_set(err, GRPC_FAILED_PRECONDITION, 0,
+				"VM %s: machine type microvm cannot hotplug "
+				"(set machine_type = \"q35\")",
+				vm->id);
+	if (!vm_running(vm) || vm->qmp_fd < 0)
+		return herr_set(err, GRPC_UNAVAILABLE, 0,
+				"VM %s is not running", vm->id);
+	if (mem_mib > vm->max_mem_mib || vcpus > vm->max_vcpus)
+		return herr_set(err, GRPC_RESOURCE_EXHAUSTED, 0,
+				"VM %s: %u MiB and %u vCPUs are above what it "
+				"was started to grow to (%u MiB, %u vCPUs)",
+				vm->id, mem_mib, vcpus, vm->max_mem_mib,
+				vm->max_vcpus);
+	if (mem_mib > vm->mem_mib) {
+		if (vm->n_dimms >= MEM_SLOTS - 1)
+			return herr_set(err, GRPC_RESOURCE_EXHAUSTED, 0,
+					"VM %s: no memory slot left (%d)",
+					vm->id, MEM_SLOTS);
+		if (add_dimm(vm, mem_mib - vm->mem_mib, deadline, err) < 0)
+			return herr_prefix(err, "VM %s", vm->id);
+	}
+	while (vm->vcpus < vcpus)
+		if (add_vcpu(vm, deadline, err) < 0)
+			return herr_prefix(err, "VM %s", vm->id);
+	return 0;
 }

@@ -49,11 +49,16 @@ void pod_size_release(struct pod_container *c)
 	pod->sum.mcpus -= c->workload.mcpus;
 }
 
+/* Hot-added devices the guest did not take within this are an error. */
+#define HOTPLUG_TIMEOUT_MS 20000
+
 struct grow_op {
 	struct pod_container *c;
 	pod_booted_cb done;
 	void *data;
-	struct workload workload; /* what @c will count for once grown */
+	struct workload old; /* @c's limits before, restored on failure */
+	bool old_counted;
+	long long started;
 	struct herr err;
 	bool failed;
 };
@@ -61,24 +66,30 @@ struct grow_op {
 static void grow_finish(struct evloop *loop, void *data)
 {
 	struct grow_op *op = data;
+	struct pod_container *c = op->c;
 
 	(void)loop;
-	if (!op->failed) {
-		struct pod *pod = op->c->pod;
-
-		pod_size_release(op->c);
-		op->c->workload = op->workload;
-		sizing_add(&pod->sum, &op->workload);
-		op->c->counted = true;
+	if (op->failed && c->counted) {
+		pod_size_release(c);
+		c->workload = op->old;
+		if (op->old_counted) {
+			sizing_add(&c->pod->sum, &op->old);
+			c->counted = true;
+		}
 	}
 	op->done(op->failed ? &op->err : NULL, op->data);
-	pod_container_unref(op->c);
+	pod_container_unref(c);
 	free(op);
 }
 
+static void grow_later(struct grow_op *op)
+{
+	evloop_timer(op->c->pod->loop, 0, grow_finish, op);
+}
+
 /*
- * The size @c needs with @w as its limits (the other containers as they
- * are): 0 and @want, or -1 above a cap.
+ * The size the pod needs with @w as @c's limits (the other containers as
+ * they are): 0 and @want, or -1 above a cap.
  */
 static int wanted(struct pod_container *c, const struct workload *w,
 		  struct vm_size *want, struct herr *err)
@@ -96,6 +107,58 @@ static int wanted(struct pod_container *c, const struct workload *w,
 	return sizing_vm(pod->cfg, &sum, &pod->budget, who, want, err);
 }
 
+static void on_onlined(void *resp, const struct herr *err, void *data)
+{
+	struct grow_op *op = data;
+	struct pod *pod = op->c->pod;
+
+	(void)resp;
+	if (err) {
+		op->failed = true;
+		herr_set(&op->err, err->code, 0,
+			 "container %s: the agent did not online the hot-added "
+			 "CPUs/memory: %s",
+			 op->c->id, err->msg);
+	} else {
+		log_msg(LOG_INFO, "VM grown",
+			"sandbox=%s container=%s memory_mib=%u vcpus=%u "
+			"ms=%lld",
+			pod->id, op->c->id, pod->size.mem_mib, pod->size.vcpus,
+			now_ms() - op->started);
+	}
+	grow_finish(NULL, op);
+}
+
+/* Hot-add what @want needs beyond the VM's size, then online it. */
+static void hotplug(struct grow_op *op, const struct vm_size *want)
+{
+	struct pod *pod = op->c->pod;
+	unsigned int mem = pod->size.mem_mib, cpus = pod->size.vcpus;
+	unsigned int max = sizing_max_memory(pod->cfg);
+
+	/* Whole guest memory blocks: a partial one could not be onlined. */
+	if (want->mem_mib > mem) {
+		mem += (want->mem_mib - mem + SIZING_HOTPLUG_BLOCK_MIB - 1) /
+		       SIZING_HOTPLUG_BLOCK_MIB * SIZING_HOTPLUG_BLOCK_MIB;
+		if (mem > max)
+			mem = max;
+	}
+	if (want->vcpus > cpus)
+		cpus = want->vcpus;
+	op->started = now_ms();
+	if (vm_resize(pod->vm, mem, cpus, HOTPLUG_TIMEOUT_MS, &op->err) < 0) {
+		op->failed = true;
+		herr_prefix(&op->err, "container %s", op->c->id);
+	}
+	/* What the VM really has, also after a partial failure. */
+	vm_size(pod->vm, &pod->size.mem_mib, &pod->size.vcpus);
+	if (op->failed) {
+		grow_later(op);
+		return;
+	}
+	agent_online_cpu_mem(pod->agent, pod->size.vcpus, on_onlined, op);
+}
+
 static void grow(struct pod_container *c, const struct workload *w,
 		 pod_booted_cb done, void *data)
 {
@@ -106,20 +169,42 @@ static void grow(struct pod_container *c, const struct workload *w,
 	op->c = c;
 	op->done = done;
 	op->data = data;
-	op->workload = *w;
+	op->old = c->workload;
+	op->old_counted = c->counted;
 	pod_container_ref(c);
 	if (wanted(c, w, &want, &op->err) < 0) {
 		op->failed = true;
-	} else if (want.mem_mib > pod->size.mem_mib ||
-		   want.vcpus > pod->size.vcpus) {
+		grow_later(op);
+		return;
+	}
+	/* Counted now, so that a container created meanwhile sees it. */
+	pod_size_release(c);
+	c->workload = *w;
+	sizing_add(&pod->sum, w);
+	c->counted = true;
+	if (want.mem_mib <= pod->size.mem_mib &&
+	    want.vcpus <= pod->size.vcpus) {
+		grow_later(op);
+		return;
+	}
+	if (!pod->vm || !pod_usable(pod)) {
+		op->failed = true;
+		herr_set(&op->err, GRPC_UNAVAILABLE, 0,
+			 "container %s: the sandbox is not running", c->id);
+		grow_later(op);
+		return;
+	}
+	if (!vm_can_hotplug(pod->vm)) {
 		log_msg(LOG_WARN, "VM keeps its boot size",
 			"sandbox=%s container=%s memory_mib=%u vcpus=%u "
 			"wanted_memory_mib=%u wanted_vcpus=%u reason=\"%s\"",
 			pod->id, c->id, pod->size.mem_mib, pod->size.vcpus,
 			want.mem_mib, want.vcpus,
-			"no hotplug on this machine type");
+			"microvm cannot hotplug: machine_type q35 can");
+		grow_later(op);
+		return;
 	}
-	evloop_timer(pod->loop, 0, grow_finish, op);
+	hotplug(op, &want);
 }
 
 void pod_size_grow(struct pod_container *c, pod_booted_cb done)
@@ -132,13 +217,13 @@ void pod_size_grow(struct pod_container *c, pod_booted_cb done)
 	if (sizing_workload(c->spec.spec, &own, &budget, &err) < 0)
 		own = (struct workload){ 0 };
 	if (c->counted) {
+		/* Sized the VM at boot: nothing to grow. */
 		op = xcalloc(1, sizeof(*op));
 		op->c = c;
 		op->done = done;
 		op->data = c;
-		op->workload = c->workload;
 		pod_container_ref(c);
-		evloop_timer(c->pod->loop, 0, grow_finish, op);
+		grow_later(op);
 		return;
 	}
 	grow(c, &own, done, c);

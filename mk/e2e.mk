@@ -29,11 +29,12 @@ bench: bench-shim bench-fs bench-net
 
 .PHONY: bench-shim bench-fs bench-net
 
-# VM sizing from the containers' limits (tests/e2e/resources.sh); memhog
+# VM sizing from the containers' limits at boot (tests/e2e/resources.sh)
+# and grown by hotplug on q35 through CRI (tests/e2e/resize.sh); memhog
 # allocates and touches memory in a container (busybox has no such tool).
 MEMHOG := $(BUILD)/tests/e2e/memhog
 $(MEMHOG): tests/e2e/memhog.c | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	musl-gcc -static -Os -Wall -Wextra -Werror -o $@ $<
-CHECK_PROGS += tests/e2e/resources.sh
+CHECK_PROGS += tests/e2e/resources.sh tests/e2e/resize.sh
 CHECK_DEPS += $(MEMHOG)
