@@ -577,6 +577,22 @@ static int qmp_fill(struct vm *vm, long long deadline, struct herr *err)
 	}
 }
 
+/* QEMU's error reply, its "desc" quoted with its spaces. */
+static int qmp_refused(const char *line, struct herr *err)
+{
+	const char *d = strstr(line, "\"desc\":");
+
+	if (d)
+		d = strchr(d + strlen("\"desc\":"), '"');
+	if (!d)
+		return herr_set(err, GRPC_INTERNAL, 0,
+				"qemu refused a QMP command: %.200s", line);
+	d++;
+	return herr_set(err, GRPC_INTERNAL, 0,
+			"qemu refused a QMP command: %.*s",
+			(int)strcspn(d, "\""), d);
+}
+
 /*
  * Read QMP until a line for which @want returns true (a reply), an error
  * reply, the deadline, or QEMU's exit.  Events on the way are noted.
@@ -598,13 +614,10 @@ static int qmp_read_until(struct vm *vm,
 			line[n] = '\0';
 			memmove(vm->qmp_buf, nl + 1, vm->qmp_len - n - 1);
 			vm->qmp_len -= n + 1;
+			if (!strncmp(line, "{\"error\":", 9))
+				return qmp_refused(line, err);
 			squeeze(line);
 			qmp_note_event(vm, line);
-			if (!strncmp(line, "{\"error\":", 9))
-				return herr_set(
-					err, GRPC_INTERNAL, 0,
-					"qemu refused a QMP command: %.200s",
-					line);
 			if (want(vm, line))
 				return 1;
 		}
