@@ -114,4 +114,33 @@ else
 	diag <"$T/err"
 fi
 assert_clean "after the pod" "$pod"
+
+# A guest that never takes the DIMM (no ACPI, so no hotplug events): the
+# container's Create fails naming the cause, it never starts, and the VM
+# keeps serving the pod's other container.
+write_husk_config "$T/husk.toml" "default_maxmemory = 1280" \
+	"default_maxvcpus = 2" 'kernel_params = "acpi=off"'
+pod=$(cri runp rz-fault husk "$T/logs" 2>"$T/err")
+note_ids "$pod"
+base=$(cri start "$pod/rz-fault" rz-f0 "$T/logs" "$IMG" sleep 100000 2>>"$T/err")
+note_ids "$base"
+[ -n "$base" ] && ok "no-ACPI guest: a container without limits runs" ||
+	{ not_ok "no-ACPI guest: a container without limits runs"; diag <"$T/err"; }
+out=$(HUSK_CRI_MEMORY=$((512 * MIB)) cri start "$pod/rz-fault" rz-f1 "$T/logs" \
+	"$IMG" /v/memhog 400 100000 2>&1)
+case $out in
+*"did not take dimm0 in time"*) ok "the grow fails: the guest did not take the DIMM in time" ;;
+*) not_ok "the grow fails naming the DIMM the guest did not take (got '$out')" ;;
+esac
+[ -s "$T/logs/rz-f1.log" ] && not_ok "the container never ran ($(cat "$T/logs/rz-f1.log"))" ||
+	ok "the container never ran (no log)"
+expect "the VM still serves the other container" still-here \
+	"$(cri exec "$base" echo still-here 2>&1)"
+if cri stopp "$pod" 2>"$T/err" && cri rmp "$pod" 2>>"$T/err"; then
+	ok "the faulty pod stopped and removed"
+else
+	not_ok "the faulty pod stopped and removed"
+	diag <"$T/err"
+fi
+assert_clean "after the faulty pod" "$pod"
 finish
