@@ -38,3 +38,9 @@ $(MEMHOG): tests/e2e/memhog.c | $(DEPS_STAMP)
 	musl-gcc -static -Os -Wall -Wextra -Werror -o $@ $<
 CHECK_PROGS += tests/e2e/resources.sh tests/e2e/resize.sh
 CHECK_DEPS += $(MEMHOG)
+
+# Growing a running q35 VM by 512 MiB and by one vCPU (tests/bench/resources.sh).
+bench-resources: $(E2E_DEPS) $(MEMHOG)
+	BUILD=$(BUILD) IMAGES=$(IMAGES) tests/bench/resources.sh
+
+.PHONY: bench-resources
