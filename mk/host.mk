@@ -79,8 +79,8 @@ SPEC_FUZZ_BIN := $(BUILD)/fuzz/bin/host_spec
 $(CONFIG_FUZZ_BIN): $(call objs,fuzz,$(CONFIG_FUZZ_SRCS))
 $(CONFIG_FUZZ_BIN): LDFLAGS_fuzz += $(call objs,fuzz,$(CONFIG_FUZZ_SRCS))
 $(CONFIG_FUZZ_BIN): CFLAGS_fuzz += $(HOST_INC)
-$(SPEC_FUZZ_BIN): $(call objs,fuzz,host/spec.c)
-$(SPEC_FUZZ_BIN): LDFLAGS_fuzz += $(call objs,fuzz,host/spec.c)
+$(SPEC_FUZZ_BIN): $(call objs,fuzz,host/spec.c host/sizing.c)
+$(SPEC_FUZZ_BIN): LDFLAGS_fuzz += $(call objs,fuzz,host/spec.c host/sizing.c)
 $(SPEC_FUZZ_BIN): LIBS_fuzz += -ljson-c
 $(SPEC_FUZZ_BIN): CFLAGS_fuzz += $(HOST_INC)
 
