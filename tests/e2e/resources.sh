@@ -29,7 +29,15 @@ MIB512=536870912
 ctr events >"$T/events" 2>&1 &
 EVENTS_PID=$!
 
-# guest_kib ID ARGS...: MemTotal (kB) the container sees (the guest's).
+# husk_run with a bound: a guest that loses an exit must not hang the test.
+husk_run() {
+	local id=$1
+	shift
+	timeout 180 ctr -a "$T/c.sock" -n "$NS" run --rm --runtime "$RUNTIME" \
+		"${RUN_OPTS[@]}" "$IMG" "$id" "$@"
+}
+
+# memtotal ID ARGS...: MemTotal (kB) the container sees (the guest's).
 memtotal() {
 	husk_run "$@" sh -c "awk '/^MemTotal:/ { print \$2 }' /proc/meminfo" \
 		2>>"$T/err"
@@ -60,6 +68,9 @@ husk_run r-600 /v/memhog 600 >/dev/null 2>"$T/err"
 expect "512 MiB limit: touching 600 MiB is OOM-killed (137)" 137 "$?"
 RUN_OPTS=()
 
+# Known flaky here: a 2-vCPU guest under TCG on this loaded machine now
+# and then never answers an agent call or loses an exit (README, "VM
+# sizing"); the bound above keeps it from hanging the test.
 RUN_OPTS=(--cpus 2)
 out=$(husk_run r-cpus sh -c 'echo $(nproc) $(cat /sys/devices/system/cpu/online)' 2>"$T/err")
 rc=$?
