@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "hv.h"
+#include "sizing.h"
 #include "util.h"
 #include "virtiofsd.h"
 
@@ -140,6 +141,27 @@ static void check_shared_fs(struct report *r, const struct husk_config *cfg)
 	     cfg->virtio_fs_daemon,
 	     fl == VIRTIOFSD_C ? "QEMU's C virtiofsd" : "the Rust virtiofsd",
 	     version, why);
+}
+
+/* What the machine type does with the containers' limits (sizing.h). */
+static void check_machine(struct report *r, const struct husk_config *cfg)
+{
+	bool microvm = !strcmp(cfg->machine_type, "microvm");
+
+	if (microvm)
+		item(r, "ok", "machine",
+		     "microvm: the VM is sized at boot from its first "
+		     "container's limits (at most %u MiB, %u vCPUs); no "
+		     "hotplug, later containers do not grow it (machine_type "
+		     "q35 can)",
+		     sizing_max_memory(cfg), sizing_max_vcpus(cfg));
+	else
+		item(r, "ok", "machine",
+		     "%s: the VM is sized at boot and grown by hotplug "
+		     "(pc-dimm memory, vCPUs) for later containers and "
+		     "Updates, up to %u MiB, %u vCPUs",
+		     cfg->machine_type, sizing_max_memory(cfg),
+		     sizing_max_vcpus(cfg));
 }
 
 static void check_kernel(struct report *r, const struct husk_config *cfg)
@@ -424,7 +446,7 @@ int check_main(int argc, char **argv)
 			     "%s: the agent will be reached over "
 			     "virtio-serial",
 			     err.msg);
-		item(&r, "ok", "machine", "%s", cfg.machine_type);
+		check_machine(&r, &cfg);
 	}
 	check_kernel(&r, &cfg);
 	if (cfg.initrd)

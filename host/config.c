@@ -74,6 +74,10 @@ static const struct keydef hv_keys[] = {
 	{ "default_vcpus", K_UINT, F(default_vcpus), false, 1, 255, NULL },
 	{ "default_memory", K_UINT, F(default_memory), false, 64, 1 << 20,
 	  NULL },
+	{ "default_maxvcpus", K_UINT, F(default_maxvcpus), false, 0, 255,
+	  NULL },
+	{ "default_maxmemory", K_UINT, F(default_maxmemory), false, 0, 1 << 22,
+	  NULL },
 	{ "shared_fs", K_SHARED_FS, F(shared_fs), false, 0, 0, NULL },
 	{ "virtio_fs_daemon", K_PATH, F(virtio_fs_daemon), true, 0, 0, NULL },
 	{ "virtio_fs_cache", K_CHOICE, F(virtio_fs_cache), false, 0, 0,
@@ -692,6 +696,8 @@ void config_dump(const struct husk_config *cfg, FILE *f)
 	dump_str(f, "kernel_params", cfg->kernel_params);
 	fprintf(f, "default_vcpus = %u\n", cfg->default_vcpus);
 	fprintf(f, "default_memory = %u\n", cfg->default_memory);
+	fprintf(f, "default_maxvcpus = %u\n", cfg->default_maxvcpus);
+	fprintf(f, "default_maxmemory = %u\n", cfg->default_maxmemory);
 	dump_str(f, "shared_fs", config_shared_fs_name(cfg->shared_fs));
 	if (cfg->shared_fs_why)
 		fprintf(f, "# shared_fs: %s\n", cfg->shared_fs_why);

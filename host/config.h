@@ -36,6 +36,10 @@ struct husk_config {
 	char *kernel_params; /* kernel_params, appended */
 	unsigned int default_vcpus; /* default_vcpus */
 	unsigned int default_memory; /* default_memory, MiB */
+	/* Caps on what a pod's containers may grow the VM to (sizing.h);
+	 * 0: the host's memory / online CPUs. */
+	unsigned int default_maxvcpus; /* default_maxvcpus */
+	unsigned int default_maxmemory; /* default_maxmemory, MiB */
 	/* shared_fs: "virtio-9p", "virtio-fs", "none" */
 	enum shared_fs shared_fs;
 	/* Set by a file; otherwise config_load() chooses (see below). */

@@ -381,7 +381,8 @@ int clh_start(const struct vm_params *p, struct clh_vm **out, struct herr *err)
 	virtiofsd_connected(vm->fsd);
 	snprintf(vm->desc, sizeof(vm->desc),
 		 "cloud-hypervisor %s kvm %u vCPU %u MiB %s hybrid-vsock %s",
-		 vm->version, cfg->default_vcpus, cfg->default_memory,
+		 vm->version, p->vcpus ? p->vcpus : cfg->default_vcpus,
+		 p->mem_mib ? p->mem_mib : cfg->default_memory,
 		 cfg->image ? "pmem-image" : "initrd",
 		 config_shared_fs_name(cfg->shared_fs));
 	*out = vm;

@@ -517,11 +517,14 @@ char *clh_vm_config(const struct vm_params *p, const char *cmdline,
 		    const char *vsock_sock, const char *console_log)
 {
 	const struct husk_config *cfg = p->cfg;
-	unsigned int vcpus = cfg->default_vcpus ? cfg->default_vcpus : 1;
-	unsigned long long mem =
-		(unsigned long long)(cfg->default_memory ? cfg->default_memory
-							 : 256)
-		<< 20;
+	/* The boot size sizing.h chose, else the configuration's. */
+	unsigned int vcpus = p->vcpus		  ? p->vcpus
+			     : cfg->default_vcpus ? cfg->default_vcpus
+						  : 1;
+	unsigned int mib = p->mem_mib		  ? p->mem_mib
+			   : cfg->default_memory ? cfg->default_memory
+						 : 256;
+	unsigned long long mem = (unsigned long long)mib << 20;
 	bool vfs = cfg->shared_fs == SHARED_FS_VIRTIO_FS;
 	struct jbuf b = { 0 };
 

@@ -40,6 +40,13 @@ struct vm_params {
 	/* Network devices, one per pod interface (host/pod-net.c). */
 	const struct vm_nic *nics;
 	size_t n_nics;
+	/*
+	 * Size at boot (sizing.h); 0: default_memory / default_vcpus.  The
+	 * maxima are what hotplug may grow it to on machines that can
+	 * (q35, pc); 0 or below the boot size: no room for growth.
+	 */
+	unsigned int mem_mib, vcpus;
+	unsigned int max_mem_mib, max_vcpus;
 };
 
 /*
@@ -131,6 +138,20 @@ int vm_fs_error(struct vm *vm, struct herr *err);
  * processes (virtiofsd's monitor or its sandboxed child), status kept.
  */
 bool vm_child_reaped(struct vm *vm, pid_t pid, int wait_status);
+
+/*
+ * Grow a running VM to @mem_mib and @vcpus (q35, pc): DIMMs and vCPUs
+ * added over QMP, each waited for until the guest's ACPI answer, within
+ * @timeout_ms.  Memory needs whole 128 MiB guest blocks to be usable: the
+ * caller rounds.  The CPUs come up offline: the agent onlines them
+ * (OnlineCPUMem).  On error nothing QEMU refused stays; a device the guest
+ * did not take in time stays plugged (it counts in vm_size()).
+ */
+int vm_resize(struct vm *vm, unsigned int mem_mib, unsigned int vcpus,
+	      long long timeout_ms, struct herr *err);
+bool vm_can_hotplug(const struct vm *vm);
+/* What the VM has now (boot size plus what was hot-added). */
+void vm_size(const struct vm *vm, unsigned int *mem_mib, unsigned int *vcpus);
 
 /* Human-readable description of the VM (machine, accel), for logs. */
 const char *vm_describe(const struct vm *vm);

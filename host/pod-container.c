@@ -117,7 +117,8 @@ out:
 	pod_container_unref(c);
 }
 
-static void booted(const struct herr *err, void *data)
+/* The VM fits the container (pod-size.c): create it in the guest. */
+static void sized(const struct herr *err, void *data)
 {
 	struct pod_container *c = data;
 	Grpc__CreateContainerRequest req = GRPC__CREATE_CONTAINER_REQUEST__INIT;
@@ -147,15 +148,62 @@ out:
 	pod_container_unref(c);
 }
 
+static void booted(const struct herr *err, void *data)
+{
+	struct pod_container *c = data;
+
+	if (c->state == POD_CONTAINER_CREATING && !err) {
+		/* Keeps its reference until sized() runs. */
+		pod_size_grow(c, sized);
+		return;
+	}
+	sized(err, c);
+}
+
+struct create_failed {
+	struct pod_container *c;
+	struct herr err;
+};
+
+static void create_failed_fire(struct evloop *loop, void *data)
+{
+	struct create_failed *f = data;
+
+	(void)loop;
+	sized(&f->err, f->c);
+	free(f);
+}
+
 void pod_container_create(struct pod_container *c,
 			  const struct husk_config *cfg, pod_created_cb done,
 			  void *data)
 {
+	struct workload own, budget;
+	struct herr err;
+	int rc;
+
 	c->created = done;
 	c->created_data = data;
 	pod_timeline_mark(c->pod, POD_T_CREATE);
 	/* Held until the boot answers. */
 	pod_container_ref(c);
+	/*
+	 * Limits that cannot be met fail the Create before anything starts;
+	 * the first container sizes the VM it boots.
+	 */
+	rc = sizing_workload(c->spec.spec, &own, &budget, &err);
+	if (rc < 0)
+		herr_prefix(&err, "container %s", c->id);
+	else if (c->pod->state == POD_NEW)
+		rc = pod_size_boot(c, cfg, &err);
+	if (rc < 0) {
+		struct create_failed *f = xcalloc(1, sizeof(*f));
+
+		f->c = c;
+		f->err = err;
+		evloop_timer(c->pod->loop, 0, create_failed_fire, f);
+		return;
+	}
 	/* The first container is the sandbox: its namespace, its hostname. */
 	if (c->pod->state == POD_NEW)
 		pod_net_set_spec(c->pod, &c->spec);

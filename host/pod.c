@@ -106,6 +106,7 @@ void pod_remove_container(struct pod *pod, struct pod_container *c)
 			pod->recent_next = (pod->recent_next + 1) %
 					   ARRAY_SIZE(pod->recent);
 			pod->n_containers--;
+			pod_size_release(c);
 			c->removed = true;
 			pod_container_unref(c);
 			return;
@@ -598,6 +599,10 @@ static int start_vm(struct pod *pod, struct herr *err)
 	params.run_dir = pod->run_dir;
 	params.shared_dir = pod->shared_dir;
 	params.console_fd = cons;
+	params.mem_mib = pod->size.mem_mib;
+	params.vcpus = pod->size.vcpus;
+	params.max_mem_mib = sizing_max_memory(cfg);
+	params.max_vcpus = sizing_max_vcpus(cfg);
 	if (pod_net_setup(pod, nics, &params.n_nics, err) < 0)
 		return -1;
 	params.nics = nics;

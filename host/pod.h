@@ -27,6 +27,7 @@
 #include "containerd/types/mount.pb-c.h"
 #include "err.h"
 #include "evloop.h"
+#include "sizing.h"
 #include "spec.h"
 
 struct vm;
@@ -119,6 +120,8 @@ struct pod_container {
 	 * caller itself (Delete during the boot) sets it to NULL first. */
 	pod_created_cb created;
 	void *created_data;
+	struct workload workload; /* its limits, counted in pod->sum */
+	bool counted; /* ... once the VM is sized or grown for them */
 	int refs;
 	bool removed;
 	struct pod_container *next;
@@ -203,6 +206,11 @@ struct pod {
 	struct net_pod *net; /* scanned, taps made; NULL when none */
 	unsigned int net_step; /* agent updates sent so far */
 	pod_booted_cb net_done;
+	/* Sizing (pod-size.c): the VM's size now (at boot: what start_vm
+	 * asks for), the sandbox annotations' budget, the containers' sum. */
+	struct vm_size size;
+	struct workload budget, sum;
+	bool resizing; /* a hotplug is in flight */
 };
 
 /* ---- pod.c ------------------------------------------------------------ */
@@ -289,6 +297,27 @@ void pod_net_update_agent(struct pod *pod, pod_booted_cb done);
 /* Remove the taps, qdiscs and filters (the VM is gone or going). */
 void pod_net_teardown(struct pod *pod);
 void pod_net_free(struct pod *pod);
+
+/* ---- pod-size.c ------------------------------------------------------- */
+
+/*
+ * Before the first container boots the VM: @c's limits (and the sandbox
+ * annotations) decide the VM's size (sizing.h).  Above a cap: -1 with
+ * @err naming it; nothing is started.
+ */
+int pod_size_boot(struct pod_container *c, const struct husk_config *cfg,
+		  struct herr *err);
+/*
+ * A later container: grow the running VM to fit @c's limits where the
+ * machine can (hotplug on q35/pc; microvm keeps its boot size and says
+ * so), then @done(err, @c).  On error nothing was added to the VM.
+ */
+void pod_size_grow(struct pod_container *c, pod_booted_cb done);
+/* Update raised @c's limits to @res: grow as above, then @done(err, data). */
+void pod_size_update(struct pod_container *c, const Grpc__LinuxResources *res,
+		     pod_booted_cb done, void *data);
+/* @c is gone: its limits no longer count (the VM does not shrink). */
+void pod_size_release(struct pod_container *c);
 
 /* ---- pod-container.c -------------------------------------------------- */
 

@@ -42,3 +42,19 @@ bench-net: $(E2E_DEPS)
 bench: bench-shim bench-fs bench-net
 
 .PHONY: bench-shim bench-fs bench-net
+
+# VM sizing from the containers' limits at boot (tests/e2e/resources.sh)
+# and grown by hotplug on q35 through CRI (tests/e2e/resize.sh); memhog
+# allocates and touches memory in a container (busybox has no such tool).
+MEMHOG := $(BUILD)/tests/e2e/memhog
+$(MEMHOG): tests/e2e/memhog.c | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	musl-gcc -static -Os -Wall -Wextra -Werror -o $@ $<
+CHECK_PROGS += tests/e2e/resources.sh tests/e2e/resize.sh
+CHECK_DEPS += $(MEMHOG)
+
+# Growing a running q35 VM by 512 MiB and by one vCPU (tests/bench/resources.sh).
+bench-resources: $(E2E_DEPS) $(MEMHOG)
+	BUILD=$(BUILD) IMAGES=$(IMAGES) tests/bench/resources.sh
+
+.PHONY: bench-resources

@@ -13,7 +13,7 @@ HOST_LIB_SRCS := host/config.c host/toml.c host/hv-probe.c host/hv-qemu.c \
 	host/agent-client.c host/spec.c host/pod.c host/pod-console.c \
 	host/pod-container.c host/pod-process.c host/pod-net.c host/rootfs.c \
 	host/pod-timeline.c \
-	host/virtiofsd.c
+	host/virtiofsd.c host/sizing.c host/pod-size.c
 HOST_NET_SRCS := host/net-ns.c host/net-scan.c host/net-tap.c
 HOST_LIB_SRCS += $(HOST_NET_SRCS)
 # Cloud Hypervisor: the REST API client and hybrid vsock, and the driver
@@ -50,7 +50,7 @@ HOST_INC := -Ihost
 # the Cloud Hypervisor protocol against test servers; config.json to the
 # agent's spec; the agent client against an in-process agent.
 HOST_TESTS := host_config host_qemu host_spec host_agent host_net \
-	host_timeline
+	host_timeline host_sizing
 TEST_SRCS_host_config := host/config.c host/toml.c
 TEST_SRCS_host_qemu := host/config.c host/toml.c host/hv-probe.c host/hv-qemu.c \
 	host/virtiofsd.c \
@@ -58,6 +58,8 @@ TEST_SRCS_host_qemu := host/config.c host/toml.c host/hv-probe.c host/hv-qemu.c 
 TEST_LIBS_host_qemu := -ljson-c
 TEST_SRCS_host_spec := host/spec.c
 TEST_LIBS_host_spec := -ljson-c
+TEST_SRCS_host_sizing := host/sizing.c host/spec.c host/config.c host/toml.c
+TEST_LIBS_host_sizing := -ljson-c
 TEST_SRCS_host_agent := host/agent-client.c
 TEST_SRCS_host_timeline := host/pod-timeline.c
 # As root: namespaces, veths, taps, qdiscs and filters of its own.
@@ -91,8 +93,8 @@ SPEC_FUZZ_BIN := $(BUILD)/fuzz/bin/host_spec
 $(CONFIG_FUZZ_BIN): $(call objs,fuzz,$(CONFIG_FUZZ_SRCS))
 $(CONFIG_FUZZ_BIN): LDFLAGS_fuzz += $(call objs,fuzz,$(CONFIG_FUZZ_SRCS))
 $(CONFIG_FUZZ_BIN): CFLAGS_fuzz += $(HOST_INC)
-$(SPEC_FUZZ_BIN): $(call objs,fuzz,host/spec.c)
-$(SPEC_FUZZ_BIN): LDFLAGS_fuzz += $(call objs,fuzz,host/spec.c)
+$(SPEC_FUZZ_BIN): $(call objs,fuzz,host/spec.c host/sizing.c)
+$(SPEC_FUZZ_BIN): LDFLAGS_fuzz += $(call objs,fuzz,host/spec.c host/sizing.c)
 $(SPEC_FUZZ_BIN): LIBS_fuzz += -ljson-c
 $(SPEC_FUZZ_BIN): CFLAGS_fuzz += $(HOST_INC)
 

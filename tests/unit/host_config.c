@@ -41,6 +41,8 @@ TEST(every_key)
 		"kernel_params = \"a=1 b\\t\\\"c\\\" \\u00e9\\U0001F600\"\n"
 		"default_vcpus = 4\n"
 		"default_memory = 2_048\n"
+		"default_maxvcpus = 8\n"
+		"default_maxmemory = 8192\n"
 		"shared_fs = \"virtio-fs\"\n"
 		"virtio_fs_daemon = \"/usr/libexec/virtiofsd\"\n"
 		"virtio_fs_cache = \"always\"\n"
@@ -71,6 +73,8 @@ TEST(every_key)
 		     cfg.kernel_params);
 	EXPECT_EQ(4U, cfg.default_vcpus);
 	EXPECT_EQ(2048U, cfg.default_memory);
+	EXPECT_EQ(8U, cfg.default_maxvcpus);
+	EXPECT_EQ(8192U, cfg.default_maxmemory);
 	EXPECT_EQ(SHARED_FS_VIRTIO_FS, (int)cfg.shared_fs);
 	EXPECT_STREQ("/usr/libexec/virtiofsd", cfg.virtio_fs_daemon);
 	EXPECT_TRUE(cfg.shared_fs_explicit);

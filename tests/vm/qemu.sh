@@ -187,6 +187,12 @@ if echo "$chk" | grep -q '^warn  kvm '; then
 	check "$(echo "$chk" | grep -q '^warn  accel .*TCG will be used' && echo 0)" \
 		"husk check: KVM not usable, so TCG"
 fi
+check "$(echo "$chk" | grep -Eq '^ok +machine +microvm: the VM is sized at boot .*no hotplug' && echo 0)" \
+	"husk check: says microvm sizes at boot only (no hotplug)"
+printf '[hypervisor.qemu]\nkernel = "%s"\ninitrd = "%s"\nmachine_type = "q35"\ndefault_maxmemory = 4096\n' \
+	"$kernel" "$initrd" >"$work/q35.toml"
+check "$("$husk" check --config "$work/q35.toml" 2>&1 | grep -Eq '^ok +machine +q35: .*grown by hotplug .*up to 4096 MiB' && echo 0)" \
+	"husk check: says q35 grows by hotplug up to default_maxmemory"
 check "$(echo "$chk" | grep -Eq '^ok +shared_fs +(virtio-fs via .*virtiofsd version|virtio-9p: default: no virtiofsd at)' && echo 0)" \
 	"husk check: says which shared filesystem (virtio-fs with the daemon's version, or 9p and why)"
 chk=$("$husk" check --config "$work/missing.toml" 2>&1)
