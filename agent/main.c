@@ -26,6 +26,7 @@
 #include "agent.h"
 #include "init.h"
 #include "log.h"
+#include "storage.h"
 #include "util.h"
 
 /* Why the loop stopped, for the power-off message (init mode). */
@@ -39,7 +40,9 @@ static const char usage[] =
 	"                       /run/kata-containers as PID 1)\n"
 	"  --cgroup-parent PATH cgroup parent of containers without\n"
 	"                       cgroupsPath: PATH/<id> (default /husk)\n"
-	"  --log-level LEVEL    error, warn, info or debug\n";
+	"  --log-level LEVEL    error, warn, info or debug\n"
+	"  --virtio-fs TAG=DIR  host mode: virtio-fs storage TAG is a bind\n"
+	"                       mount of DIR (tests without a VM)\n";
 
 static int listen_unix(const char *path, struct herr *err)
 {
@@ -108,11 +111,13 @@ int main(int argc, char **argv)
 		{ "state-dir", required_argument, NULL, 's' },
 		{ "cgroup-parent", required_argument, NULL, 'c' },
 		{ "log-level", required_argument, NULL, 'L' },
+		{ "virtio-fs", required_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 },
 	};
 	const char *listen_addr = NULL, *state_dir = NULL, *cg_parent = NULL;
+	char *vfs_tag = NULL, *eq;
 	struct init_config icfg;
 	struct agent agent;
 	struct evloop *loop;
@@ -122,7 +127,7 @@ int main(int argc, char **argv)
 	bool init_mode;
 
 	log_init(2, CONFIG_DEFAULT_LOG_LEVEL);
-	while ((c = getopt_long(argc, argv, "l:s:c:L:hV", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "l:s:c:L:F:hV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'l':
 			listen_addr = optarg;
@@ -148,6 +153,16 @@ int main(int argc, char **argv)
 			}
 			log_set_level(log_level_parse(optarg));
 			break;
+		case 'F':
+			eq = strchr(optarg, '=');
+			if (!eq || eq[1] != '/') {
+				fprintf(stderr,
+					"husk-agent: --virtio-fs %s: want TAG=/DIR\n",
+					optarg);
+				return 2;
+			}
+			vfs_tag = optarg;
+			break;
 		case 'V':
 			printf("husk-agent %s\n", HUSK_VERSION);
 			return 0;
@@ -168,6 +183,16 @@ int main(int argc, char **argv)
 	}
 	fix_std_fds();
 	init_mode = getpid() == 1 && !listen_addr;
+	if (vfs_tag && !listen_addr) {
+		fputs("husk-agent: --virtio-fs is for host mode (--listen)\n",
+		      stderr);
+		return 2;
+	}
+	if (vfs_tag) {
+		eq = strchr(vfs_tag, '=');
+		*eq = '\0';
+		storage_set_virtiofs_dir(vfs_tag, eq + 1);
+	}
 	/* /run and the rest must exist before the state directory. */
 	if (init_mode)
 		init_early(&icfg);

@@ -51,6 +51,16 @@ struct storage_req {
 	bool mounted; /* set once there is something to unmount */
 };
 
+static char *virtiofs_tag, *virtiofs_dir;
+
+void storage_set_virtiofs_dir(const char *tag, const char *dir)
+{
+	free(virtiofs_tag);
+	free(virtiofs_dir);
+	virtiofs_tag = tag ? xstrdup(tag) : NULL;
+	virtiofs_dir = dir ? xstrdup(dir) : NULL;
+}
+
 void storage_set_roots(const char *sysfs, const char *dev)
 {
 	free(sysfs_root_override);
@@ -501,6 +511,10 @@ static int drv_virtiofs(struct storage_req *r, struct herr *err)
 
 	if (need_source(r, err) < 0)
 		return -1;
+	/* Recursive: mounts the host adds under the dir show through. */
+	if (virtiofs_tag && !strcmp(s->source, virtiofs_tag))
+		return do_mount(r, virtiofs_dir, NULL, NULL, 0,
+				MS_BIND | MS_REC, err);
 	return do_mount(r, s->source, *s->fstype ? s->fstype : "virtiofs",
 			s->options, s->n_options, 0, err);
 }

@@ -51,4 +51,11 @@ int storage_pci_blk_dev(const char *pci_path, long long timeout_ms, char **dev,
 /* Tests: look under @sysfs and @dev instead of /sys and /dev (NULL: reset). */
 void storage_set_roots(const char *sysfs, const char *dev);
 
+/*
+ * Host mode (--virtio-fs TAG=DIR): a virtio-fs storage whose source is
+ * @tag is a bind mount of @dir, what a virtio-fs device exporting @dir
+ * would show (the stand-in VMM of tests/vm/ has no device to mount).
+ */
+void storage_set_virtiofs_dir(const char *tag, const char *dir);
+
 #endif

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "hv.h"
+#include "sizing.h"
 #include "util.h"
 #include "virtiofsd.h"
 
@@ -140,6 +141,27 @@ static void check_shared_fs(struct report *r, const struct husk_config *cfg)
 	     cfg->virtio_fs_daemon,
 	     fl == VIRTIOFSD_C ? "QEMU's C virtiofsd" : "the Rust virtiofsd",
 	     version, why);
+}
+
+/* What the machine type does with the containers' limits (sizing.h). */
+static void check_machine(struct report *r, const struct husk_config *cfg)
+{
+	bool microvm = !strcmp(cfg->machine_type, "microvm");
+
+	if (microvm)
+		item(r, "ok", "machine",
+		     "microvm: the VM is sized at boot from its first "
+		     "container's limits (at most %u MiB, %u vCPUs); no "
+		     "hotplug, later containers do not grow it (machine_type "
+		     "q35 can)",
+		     sizing_max_memory(cfg), sizing_max_vcpus(cfg));
+	else
+		item(r, "ok", "machine",
+		     "%s: the VM is sized at boot and grown by hotplug "
+		     "(pc-dimm memory, vCPUs) for later containers and "
+		     "Updates, up to %u MiB, %u vCPUs",
+		     cfg->machine_type, sizing_max_memory(cfg),
+		     sizing_max_vcpus(cfg));
 }
 
 static void check_kernel(struct report *r, const struct husk_config *cfg)
@@ -288,6 +310,53 @@ static void check_accel(struct report *r, const struct husk_config *cfg)
 		     "under KVM");
 }
 
+/*
+ * Cloud Hypervisor: installed, its version, and KVM (it has no software
+ * fallback), judged by the same test guest, run with QEMU when QEMU is
+ * there; the agent is reached over hybrid vsock, so vhost-vsock does not
+ * matter.
+ */
+static void check_clh(struct report *r, const struct husk_config *cfg)
+{
+	const char *version;
+	long long ms = 0;
+	struct herr why;
+
+	if (access(cfg->hypervisor_path, X_OK) < 0) {
+		item(r, "FAIL", "hypervisor", "cloud-hypervisor %s: %s",
+		     cfg->hypervisor_path, strerror(errno));
+	} else {
+		/* qemu_version() runs "PATH --version": the same for both. */
+		version = qemu_version(cfg->hypervisor_path, &why);
+		if (version)
+			item(r, "ok", "hypervisor", "%s (%s)",
+			     cfg->hypervisor_path, version);
+		else
+			item(r, "FAIL", "hypervisor", "%s", why.msg);
+	}
+	if (access(CONFIG_QEMU_PATH, X_OK) < 0) {
+		if (access("/dev/kvm", R_OK | W_OK) < 0)
+			item(r, "FAIL", "kvm",
+			     "Cloud Hypervisor needs KVM: /dev/kvm: %s",
+			     strerror(errno));
+		else
+			item(r, "warn", "kvm",
+			     "/dev/kvm opens, but no %s to run a test guest "
+			     "with: not proven",
+			     CONFIG_QEMU_PATH);
+	} else if (hv_probe_guest(CONFIG_QEMU_PATH, "kvm", &ms, &why)) {
+		item(r, "ok", "kvm", "a test guest ran under KVM in %lld ms",
+		     ms);
+	} else {
+		item(r, "FAIL", "kvm",
+		     "Cloud Hypervisor needs KVM, and it is not usable: %s",
+		     why.msg);
+	}
+	item(r, "ok", "agent",
+	     "hybrid vsock (" VM_CLH_VSOCK " in the pod's directory, port %d)",
+	     VM_AGENT_PORT);
+}
+
 static void check_sources(struct report *r, const struct husk_config *cfg)
 {
 	const char *s = cfg->sources;
@@ -341,7 +410,9 @@ int check_main(int argc, char **argv)
 		return 1;
 	}
 	check_sources(&r, &cfg);
-	if (strcmp(cfg.hypervisor, "qemu")) {
+	if (config_is_clh(&cfg)) {
+		check_clh(&r, &cfg);
+	} else if (strcmp(cfg.hypervisor, "qemu")) {
 		item(&r, "FAIL", "hypervisor",
 		     "%s: this build drives only qemu", cfg.hypervisor);
 	} else if (access(cfg.hypervisor_path, X_OK) < 0) {
@@ -364,14 +435,19 @@ int check_main(int argc, char **argv)
 			     "%s",
 			     err.msg);
 	}
-	if (vhost_vsock_usable(&err))
-		item(&r, "ok", "vhost-vsock",
-		     "/dev/vhost-vsock: the agent will be reached over vsock");
-	else
-		item(&r, "warn", "vhost-vsock",
-		     "%s: the agent will be reached over virtio-serial",
-		     err.msg);
-	item(&r, "ok", "machine", "%s", cfg.machine_type);
+	/* QEMU's agent channel and machine (check_clh() has its own). */
+	if (!config_is_clh(&cfg)) {
+		if (vhost_vsock_usable(&err))
+			item(&r, "ok", "vhost-vsock",
+			     "/dev/vhost-vsock: the agent will be reached over "
+			     "vsock");
+		else
+			item(&r, "warn", "vhost-vsock",
+			     "%s: the agent will be reached over "
+			     "virtio-serial",
+			     err.msg);
+		check_machine(&r, &cfg);
+	}
 	check_kernel(&r, &cfg);
 	if (cfg.initrd)
 		check_initrd(&r, cfg.initrd);

@@ -162,6 +162,42 @@ static void print_vm(const struct husk_config *cfg, bool kvm, bool sandbox,
 	}
 }
 
+#if IS_ENABLED_CONFIG_HV_CLOUD_HYPERVISOR
+/* Cloud Hypervisor: its command line and the VmConfig vm.create sends. */
+static void print_vm_clh(const struct husk_config *cfg)
+{
+	struct vm_params p = { .cfg = cfg,
+			       .sandbox_id = "<sandbox>",
+			       .run_dir = "<run_dir>",
+			       .shared_dir = "<shared_dir>",
+			       .console_fd = -1 };
+	char *cmdline = clh_kernel_cmdline(cfg), *json;
+	char release[65];
+
+	printf("\n# What a VM gets (paths in <> are per sandbox).\n[vm]\n");
+	put_str("driver", "clh");
+	put_str("accel", "kvm");
+	put_str("agent_channel", "hybrid-vsock");
+	guest_kernel_release(cfg->kernel, release, sizeof(release));
+	put_str("guest_kernel", *release ? release : "unknown");
+	put_str("kernel_cmdline", cmdline);
+	printf("clh_command = [\n  ");
+	put_quoted(cfg->hypervisor_path);
+	printf(",\n  \"--api-socket\",\n  \"path=<run_dir>/" VM_CLH_API_SOCK
+	       "\",\n]\n");
+	json = clh_vm_config(&p, cmdline, "<run_dir>/" VM_CLH_VSOCK,
+			     "/dev/fd/3");
+	put_str("vm_create", json);
+	free(json);
+	free(cmdline);
+}
+#else
+static void print_vm_clh(const struct husk_config *cfg)
+{
+	put_str("vm_error", "built without CONFIG_HV_CLOUD_HYPERVISOR");
+}
+#endif
+
 int env_main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -202,6 +238,17 @@ int env_main(int argc, char **argv)
 	if (!uname(&un))
 		put_str("kernel", un.release);
 	version = qemu_version(cfg.hypervisor_path, &err);
+	if (config_is_clh(&cfg)) {
+		put_str("clh_version", version ? version : err.msg);
+		/* The KVM probe is a QEMU guest, wherever QEMU is. */
+		kvm = kvm_usable(CONFIG_QEMU_PATH, &why);
+		put_bool("kvm", kvm);
+		if (!kvm)
+			put_str("kvm_reason", why.msg);
+		print_vm_clh(&cfg);
+		config_free(&cfg);
+		return 0;
+	}
 	put_str("qemu_version", version ? version : err.msg);
 	kvm = kvm_usable(cfg.hypervisor_path, &why);
 	put_bool("kvm", kvm);

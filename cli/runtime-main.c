@@ -189,6 +189,18 @@ static int read_state(const struct rt_cmd *cmd, struct rt_state *st)
 	return 0;
 }
 
+/* poststart and poststop: a failure is a warning (the OCI spec). */
+static void run_hooks(const struct rt_state *st, const char *kind,
+		      const char *status)
+{
+	_cleanup_free_ char *state = NULL;
+	struct herr err;
+
+	state = rt_hook_state_json(st->id, status, st->pid, st->bundle);
+	if (rt_hooks_run(st->bundle, kind, state, -1, warn, &err) < 0)
+		warn(err.msg);
+}
+
 static int do_start(const struct rt_cmd *cmd)
 {
 	struct rt_state st;
@@ -203,6 +215,7 @@ static int do_start(const struct rt_cmd *cmd)
 	if (rt_ctl_call(cmd->root, cmd->id, "start", reply, sizeof(reply),
 			&err) < 0)
 		return fail("start: %s", err.msg);
+	run_hooks(&st, "poststart", "running");
 	return 0;
 }
 
@@ -258,6 +271,7 @@ static int do_delete(const struct rt_cmd *cmd)
 		wait_gone(&st, DESTROY_WAIT_MS);
 	}
 	rt_state_cleanup(cmd->root, &st);
+	run_hooks(&st, "poststop", "stopped");
 	return 0;
 }
 
@@ -656,7 +670,8 @@ static int do_features(void)
 	printf("{\n"
 	       "  \"ociVersionMin\": \"1.0.0\",\n"
 	       "  \"ociVersionMax\": \"1.0.2\",\n"
-	       "  \"hooks\": [],\n"
+	       "  \"hooks\": [\"prestart\", \"createRuntime\", \"poststart\", "
+	       "\"poststop\"],\n"
 	       "  \"mountOptions\": [\"ro\", \"rw\", \"nosuid\", \"nodev\", "
 	       "\"noexec\", \"bind\", \"rbind\"],\n"
 	       "  \"linux\": {\n"

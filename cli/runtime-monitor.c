@@ -25,6 +25,7 @@
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -66,6 +67,10 @@ struct mon {
 	int ready_fd;
 	int lfd, sigfd;
 	int tty_fd; /* the pty slave of the init process, or -1 */
+	int host_mntns; /* the caller's mount namespace, for hooks */
+	pid_t netns_holder; /* keeps the container's new netns, or 0 */
+	bool hooks_ran; /* prestart ran: poststop is due on failure */
+	bool create_failed;
 	bool finishing, done;
 	int exit_status;
 	unsigned exec_seq;
@@ -792,8 +797,18 @@ static void on_signal(struct evloop *loop, int fd, uint32_t events, void *data)
 			int st;
 			pid_t pid;
 
-			while ((pid = waitpid(-1, &st, WNOHANG)) > 0)
+			while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+				/* Not to be killed by pid later: it is gone. */
+				if (pid == m->netns_holder) {
+					log_warn(
+						"container %s: the process "
+						"holding its network namespace "
+						"exited",
+						m->id);
+					m->netns_holder = 0;
+				}
 				pod_child_reaped(m->pod, pid, st);
+			}
 		} else if (si.ssi_signo == SIGWINCH) {
 			send_winsize(m);
 		} else if (!m->finishing) {
@@ -901,6 +916,7 @@ static void on_created(struct pod_container *c, const struct herr *err,
 	if (err) {
 		log_error("create %s: %s", m->id, err->msg);
 		report(m, "err %s", err->msg);
+		m->create_failed = true;
 		m->finishing = true;
 		m->exit_status = 1;
 		c->state = POD_CONTAINER_FAILED;
@@ -935,12 +951,105 @@ static void null_stdio(void)
 	close(null);
 }
 
+static void netns_holder_stop(struct mon *m)
+{
+	if (m->netns_holder <= 0)
+		return;
+	kill(m->netns_holder, SIGKILL);
+	while (waitpid(m->netns_holder, NULL, 0) < 0 && errno == EINTR)
+		;
+	m->netns_holder = 0;
+}
+
+/*
+ * A process that only holds a new network namespace, as runc's init holds
+ * the container's: its /proc/<pid>/ns/net is what the prestart hooks
+ * (Docker's libnetwork-setkey) configure and what the pod's networking
+ * scans.  The monitor itself stays in the caller's namespace, where the
+ * pod network code expects to run.  It dies with the monitor.
+ */
+static int netns_holder_start(struct mon *m, struct herr *err)
+{
+	pid_t parent = getpid(), pid;
+	int p[2], e = 0;
+	ssize_t n;
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return herr_set(err, 0, errno, "pipe");
+	pid = fork();
+	if (pid < 0) {
+		close(p[0]);
+		close(p[1]);
+		return herr_set(err, 0, errno, "fork the netns holder");
+	}
+	if (pid == 0) {
+		close(p[0]);
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(1);
+		if (unshare(CLONE_NEWNET) < 0)
+			e = errno;
+		if (write(p[1], &e, sizeof(e)) != sizeof(e) || e)
+			_exit(1);
+		close_range(0, ~0U, 0);
+		for (;;)
+			pause();
+	}
+	close(p[1]);
+	do
+		n = read(p[0], &e, sizeof(e));
+	while (n < 0 && errno == EINTR);
+	close(p[0]);
+	m->netns_holder = pid;
+	if (n != sizeof(e) || e) {
+		netns_holder_stop(m);
+		return herr_set(err, 0, n == sizeof(e) ? e : 0,
+				"new network namespace");
+	}
+	return 0;
+}
+
+static void hook_warn(const char *msg)
+{
+	log_warn("%s", msg);
+}
+
+/* runc's order: prestart, then createRuntime, once the namespaces exist. */
+static int run_create_hooks(struct mon *m, struct herr *err)
+{
+	_cleanup_free_ char *state = NULL;
+	pid_t pid = m->netns_holder ? m->netns_holder : getpid();
+
+	state = rt_hook_state_json(m->id, "creating", pid, m->st.bundle);
+	m->hooks_ran = true;
+	if (rt_hooks_run(m->st.bundle, "prestart", state, m->host_mntns, NULL,
+			 err) < 0 ||
+	    rt_hooks_run(m->st.bundle, "createRuntime", state, m->host_mntns,
+			 NULL, err) < 0)
+		return -1;
+	return 0;
+}
+
+/* A create that failed after prestart ran: runc runs poststop then. */
+static void run_failed_poststop(struct mon *m)
+{
+	_cleanup_free_ char *state = NULL;
+	struct herr err;
+
+	if (!m->hooks_ran)
+		return;
+	state = rt_hook_state_json(m->id, "stopped", getpid(), m->st.bundle);
+	rt_hooks_run(m->st.bundle, "poststop", state, m->host_mntns, hook_warn,
+		     &err);
+}
+
 static int mon_setup(struct mon *m, const struct rt_cmd *cmd, struct herr *err)
 {
 	struct pod_container *c;
 	bool terminal;
 	int slave = -1;
 
+	m->host_mntns = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
 	if (private_mounts(err) < 0 || setup_signals(m, err) < 0)
 		return -1;
 	if (config_load(NULL, &m->cfg, err) < 0)
@@ -948,7 +1057,8 @@ static int mon_setup(struct mon *m, const struct rt_cmd *cmd, struct herr *err)
 	m->cfg_loaded = true;
 	m->pod = pod_new(m->loop, m->id, m->st.run_dir, &mon_pod_ops, m);
 	c = m->c = pod_container_new(m->pod, m->id, m->st.bundle);
-	if (spec_read_bundle(m->st.bundle, m->id, &c->spec, err) < 0)
+	if (spec_read_bundle(m->st.bundle, m->id, &c->spec, err) < 0 ||
+	    rt_hooks_check(m->st.bundle, err) < 0)
 		return -1;
 	terminal = c->spec.spec->process && c->spec.spec->process->terminal;
 	if (terminal && !cmd->console_socket)
@@ -989,6 +1099,16 @@ static int mon_setup(struct mon *m, const struct rt_cmd *cmd, struct herr *err)
 	/* Before QEMU starts: it inherits the cgroup. */
 	if (rt_cgroup_enter(m->st.cgroup, getpid(), err) < 0)
 		return -1;
+	/* A network namespace without a path: ours to make, as runc does. */
+	if (!c->spec.netns_path && !c->spec.host_netns) {
+		if (netns_holder_start(m, err) < 0)
+			return -1;
+		if (asprintf(&c->spec.netns_path, "/proc/%d/ns/net",
+			     (int)m->netns_holder) < 0)
+			abort();
+	}
+	if (run_create_hooks(m, err) < 0)
+		return -1;
 	write_state(m);
 	pod_container_create(c, &m->cfg, on_created, m);
 	return 0;
@@ -1025,8 +1145,13 @@ static void mon_run(struct mon *m, const struct rt_cmd *cmd)
 			pod_container_release_host(m->c);
 			pod_remove_container(m->pod, m->c);
 		}
-		if (m->pod)
+		if (m->pod) {
+			/* No VM ran: nothing else unmounts it. */
+			rootfs_shared_dir_release(m->pod);
 			pod_free(m->pod);
+		}
+		netns_holder_stop(m);
+		run_failed_poststop(m);
 		rt_remove_tree(m->st.run_dir);
 		rt_cgroup_remove(m->st.cgroup, true);
 		_exit(1);
@@ -1043,6 +1168,10 @@ static void mon_run(struct mon *m, const struct rt_cmd *cmd)
 		pod_fail(m->pod, &err);
 	}
 	pod_free(m->pod);
+	/* After the pod's taps in it are gone. */
+	netns_holder_stop(m);
+	if (m->create_failed)
+		run_failed_poststop(m);
 	rt_remove_tree(m->st.run_dir);
 	rt_cgroup_remove(m->st.cgroup, true);
 	if (m->cfg_loaded)
@@ -1055,7 +1184,9 @@ static void mon_run(struct mon *m, const struct rt_cmd *cmd)
 pid_t rt_monitor_spawn(const struct rt_cmd *cmd, const char *root,
 		       int *ready_fd, struct herr *err)
 {
-	struct mon m = { .lfd = -1, .sigfd = -1, .tty_fd = -1 };
+	struct mon m = {
+		.lfd = -1, .sigfd = -1, .tty_fd = -1, .host_mntns = -1
+	};
 	char *bundle = realpath(cmd->bundle, NULL);
 	int pfd[2];
 	struct timespec now;

@@ -9,6 +9,7 @@
  *   runtime-monitor.c  the per-container monitor: VM, agent, stdio relay
  *   runtime-ctl.c      the monitor's control socket, fd passing, consoles
  *   runtime-cgroup.c   the VM's host processes in linux.cgroupsPath
+ *   runtime-hooks.c    the spec's host-side OCI hooks (prestart, ...)
  *
  * A container is one VM owned by its monitor, a process forked by create
  * whose pid goes to --pid-file.  It lives as long as the container's init,
@@ -140,6 +141,24 @@ int rt_console_open(const char *console_socket, int *slave, struct herr *err);
 int rt_cgroup_enter(const char *cgpath, pid_t pid, struct herr *err);
 /* Remove those cgroups; @leave: move the caller to the parents first. */
 void rt_cgroup_remove(const char *cgpath, bool leave);
+
+/* ---- runtime-hooks.c ---------------------------------------------- */
+
+/* The state a hook reads on stdin (malloc'd JSON, annotations included). */
+char *rt_hook_state_json(const char *id, const char *status, pid_t pid,
+			 const char *bundle);
+typedef void (*rt_hook_warn_fn)(const char *msg);
+/*
+ * Run config.json's hooks of @kind ("prestart", "createRuntime",
+ * "poststart", "poststop") in order, @state on their stdin, in the mount
+ * namespace @mntns_fd (-1: ours).  Without @warn the first failure stops
+ * them (-1, @err names the hook and carries its output); with @warn each
+ * failure is handed to it and the rest still run.
+ */
+int rt_hooks_run(const char *bundle, const char *kind, const char *state,
+		 int mntns_fd, rt_hook_warn_fn warn, struct herr *err);
+/* Refuse the hooks that would run inside the container (in the guest). */
+int rt_hooks_check(const char *bundle, struct herr *err);
 
 /* ---- runtime-monitor.c ---------------------------------------------- */
 

@@ -83,6 +83,22 @@ static const struct pod_ops shim_pod_ops = {
 	.process_free = shim_process_free,
 };
 
+/* When "start" ran (start.c), for the pod's start timeline. */
+static void take_start_time(struct pod *pod)
+{
+	const char *v = getenv(SHIM_START_ENV);
+	char *end;
+	long long ms;
+
+	if (!v)
+		return;
+	ms = strtoll(v, &end, 10);
+	if (!*end && ms > 0 && ms <= now_ms())
+		pod_timeline_set(pod, POD_T_START, ms);
+	/* Not for the hypervisor and helpers this shim starts. */
+	unsetenv(SHIM_START_ENV);
+}
+
 static void open_log(void)
 {
 	int fd = open("log", O_WRONLY | O_NONBLOCK | O_CLOEXEC);
@@ -316,6 +332,7 @@ int shim_serve(const struct shim_flags *f)
 		goto fail;
 	s.events = events_new(s.loop, getenv("TTRPC_ADDRESS"), f->namespace_);
 	s.pod = pod_new(s.loop, f->id, s.run_dir, &shim_pod_ops, &s);
+	take_start_time(s.pod);
 	s.srv = ttrpc_server_new(s.loop, task_methods, task_n_methods, &s);
 	if (ttrpc_server_listen_fd(s.srv, lfd, &err) < 0)
 		goto fail;

@@ -114,6 +114,8 @@ void shim_process_exited(struct pod_process *p, bool ran, void *data)
 	struct shim *s = data;
 
 	shim_stdio_close(shim_proc(p));
+	if (ran && !*p->exec_id)
+		pod_timeline_mark(p->c->pod, POD_T_EXIT);
 	if (ran) {
 		Containerd__Events__TaskExit ev =
 			CONTAINERD__EVENTS__TASK_EXIT__INIT;

@@ -90,11 +90,27 @@ void shim_process_free(struct pod_process *p, void *data);
 extern const struct ttrpc_method task_methods[];
 extern const size_t task_n_methods;
 
+/*
+ * A Kill or Delete of a container whose Create is still in flight (its
+ * VM booting): answer that Create with @why at once.  _abort() also
+ * undoes the container (and tears the pod down when it was its last),
+ * _cancel() leaves that to its caller (Delete).  False when no Create
+ * was waiting.
+ */
+bool task_create_abort(struct shim *s, struct pod_container *c,
+		       const struct herr *why);
+bool task_create_cancel(struct pod_container *c, const struct herr *why);
+
 /* Helpers shared by the task handlers. */
 struct pod_container *task_container(struct shim *s, const char *id,
 				     struct ttrpc_call *call);
 struct pod_process *task_process(struct shim *s, const char *id,
 				 const char *exec_id, struct ttrpc_call *call);
+/* The same, also finding a container whose Create is still in flight (its
+ * VM booting): for State, Kill, Delete and Wait. */
+struct pod_process *task_process_creating(struct shim *s, const char *id,
+					  const char *exec_id,
+					  struct ttrpc_call *call);
 void timestamp_set(Google__Protobuf__Timestamp *ts, const struct timespec *t);
 
 #endif

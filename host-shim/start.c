@@ -388,8 +388,12 @@ static int do_start(const struct shim_flags *f, int argc, char *const argv[],
 int shim_start(const struct shim_flags *f, int argc, char *const argv[])
 {
 	_cleanup_free_ char *address = NULL;
+	char started[32];
 	struct herr err;
 
+	/* CLOCK_MONOTONIC is the host's: the daemon can compare with it. */
+	snprintf(started, sizeof(started), "%lld", now_ms());
+	setenv(SHIM_START_ENV, started, 1);
 	if (do_start(f, argc, argv, &address, &err) < 0) {
 		fprintf(stderr, "containerd-shim-husk-v2 start: %s\n", err.msg);
 		return 1;

@@ -44,6 +44,12 @@ int pid_matches(pid_t pid, const char *const *needles);
 /* Read a decimal pid from <dir>/<name>; 0 if absent or unreadable. */
 pid_t read_pid_file(const char *dir, const char *name);
 
+/*
+ * The start command's monotonic time (now_ms()), which it hands the daemon
+ * it spawns in this environment variable: the start timeline's "start".
+ */
+#define SHIM_START_ENV "HUSK_SHIM_START_MS"
+
 /* The start action: prints the address on stdout. Returns the exit code. */
 int shim_start(const struct shim_flags *f, int argc, char *const argv[]);
 

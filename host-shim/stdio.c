@@ -219,6 +219,9 @@ static void on_read(void *resp, const struct herr *err, void *data)
 		pod_process_unref(p);
 		return;
 	}
+	/* The start timeline's "output": the first container's first byte. */
+	if (!*p->exec_id)
+		pod_timeline_mark(p->c->pod, POD_T_OUTPUT);
 	s->buf = xmalloc(r->data.len);
 	memcpy(s->buf, r->data.data, r->data.len);
 	s->len = r->data.len;

@@ -19,6 +19,7 @@ struct control_op {
 	struct ttrpc_call *call;
 	struct pod_container *c;
 	enum control_kind kind;
+	Grpc__LinuxResources *res; /* Update's, until the agent has it */
 };
 
 static void on_control(void *resp, const struct herr *err, void *data)
@@ -53,6 +54,8 @@ static void on_control(void *resp, const struct herr *err, void *data)
 	ttrpc_call_reply(op->call, NULL);
 out:
 	pod_container_unref(c);
+	if (op->res)
+		protobuf_c_message_free_unpacked(&op->res->base, NULL);
 	free(op);
 }
 
@@ -100,6 +103,22 @@ void task_resume(struct ttrpc_call *call, const void *req_, void *ctx)
 		agent_resume_container(s->pod->agent, req->id, on_control, op);
 }
 
+static void on_update_sized(const struct herr *err, void *data)
+{
+	struct control_op *op = data;
+
+	if (err) {
+		ttrpc_call_fail(op->call, err->code, "update %s: %s", op->c->id,
+				err->msg);
+		pod_container_unref(op->c);
+		protobuf_c_message_free_unpacked(&op->res->base, NULL);
+		free(op);
+		return;
+	}
+	agent_update_container(op->s->pod->agent, op->c->id, op->res,
+			       on_control, op);
+}
+
 void task_update(struct ttrpc_call *call, const void *req_, void *ctx)
 {
 	const Containerd__Task__V2__UpdateTaskRequest *req = req_;
@@ -124,10 +143,13 @@ void task_update(struct ttrpc_call *call, const void *req_, void *ctx)
 		return;
 	}
 	op = control_begin(s, req->id, call, CTL_UPDATE);
-	if (op)
-		agent_update_container(s->pod->agent, req->id, res, on_control,
-				       op);
-	protobuf_c_message_free_unpacked(&res->base, NULL);
+	if (!op) {
+		protobuf_c_message_free_unpacked(&res->base, NULL);
+		return;
+	}
+	/* Raised limits grow the VM first (host/pod-size.c). */
+	op->res = res;
+	pod_size_update(op->c, res, on_update_sized, op);
 }
 
 void task_checkpoint(struct ttrpc_call *call, const void *req_, void *ctx)

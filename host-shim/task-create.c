@@ -116,6 +116,48 @@ static void on_pod_created(struct pod_container *c, const struct herr *err,
 	pod_container_unref(c);
 }
 
+/* The Create call still waiting for @c, now the caller's to answer. */
+static struct ttrpc_call *create_detach(struct pod_container *c)
+{
+	struct create_op *op = c->created_data;
+	struct ttrpc_call *call;
+
+	if (c->state != POD_CONTAINER_CREATING ||
+	    c->created != on_pod_created || !op)
+		return NULL;
+	/* The pod must not answer it again (pod_container_create()). */
+	c->created = NULL;
+	c->created_data = NULL;
+	call = op->call;
+	free(op);
+	return call;
+}
+
+bool task_create_abort(struct shim *s, struct pod_container *c,
+		       const struct herr *why)
+{
+	struct ttrpc_call *call = create_detach(c);
+
+	if (!call)
+		return false;
+	create_failed(s, c, call, why);
+	return true;
+}
+
+bool task_create_cancel(struct pod_container *c, const struct herr *why)
+{
+	struct ttrpc_call *call = create_detach(c);
+
+	if (!call)
+		return false;
+	log_msg(LOG_ERROR, "create failed", "container=%s error=\"%s\"", c->id,
+		why->msg);
+	ttrpc_call_fail(call, why->code, "create container %s: %s", c->id,
+			why->msg);
+	pod_container_unref(c);
+	return true;
+}
+
 void task_create(struct ttrpc_call *call, const void *req_, void *ctx)
 {
 	const Containerd__Task__V2__CreateTaskRequest *req = req_;
@@ -126,6 +168,7 @@ void task_create(struct ttrpc_call *call, const void *req_, void *ctx)
 
 	struct create_op *op;
 
+	pod_timeline_mark(pod, POD_T_CREATE);
 	if (pod_container_check_id(req->id, &err) < 0) {
 		ttrpc_call_fail_err(call, &err);
 		return;

@@ -105,7 +105,8 @@ void task_delete(struct ttrpc_call *call, const void *req_, void *ctx)
 {
 	const Containerd__Task__V2__DeleteRequest *req = req_;
 	struct shim *s = ctx;
-	struct pod_process *p = task_process(s, req->id, req->exec_id, call);
+	struct pod_process *p =
+		task_process_creating(s, req->id, req->exec_id, call);
 	struct pod_container *c;
 	struct delete_op *op;
 
@@ -128,6 +129,15 @@ void task_delete(struct ttrpc_call *call, const void *req_, void *ctx)
 	op->call = call;
 	op->c = c;
 	pod_container_ref(c);
+	if (c->state == POD_CONTAINER_CREATING) {
+		struct herr why;
+
+		herr_set(&why, GRPC_ABORTED, 0,
+			 "deleted before it was created%s",
+			 s->pod->state == POD_BOOTING ? ", during the VM's boot"
+						      : "");
+		task_create_cancel(c, &why);
+	}
 	/* No longer visible to the other handlers. */
 	c->state = POD_CONTAINER_FAILED;
 	op->exit_status = p->exit_status;

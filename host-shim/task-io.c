@@ -9,7 +9,8 @@
 void task_wait(struct ttrpc_call *call, const void *req_, void *ctx)
 {
 	const Containerd__Task__V2__WaitRequest *req = req_;
-	struct pod_process *p = task_process(ctx, req->id, req->exec_id, call);
+	struct pod_process *p =
+		task_process_creating(ctx, req->id, req->exec_id, call);
 
 	/* Long poll: answered when the process exits, however long. */
 	if (p)

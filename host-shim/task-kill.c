@@ -43,7 +43,8 @@ void task_kill(struct ttrpc_call *call, const void *req_, void *ctx)
 {
 	const Containerd__Task__V2__KillRequest *req = req_;
 	struct shim *s = ctx;
-	struct pod_process *p = task_process(s, req->id, req->exec_id, call);
+	struct pod_process *p =
+		task_process_creating(s, req->id, req->exec_id, call);
 	struct kill_op *op;
 
 	if (!p)
@@ -52,6 +53,27 @@ void task_kill(struct ttrpc_call *call, const void *req_, void *ctx)
 		ttrpc_call_fail(call, GRPC_INVALID_ARGUMENT,
 				"kill %s: signal %u is not a signal number",
 				req->id, req->signal);
+		return;
+	}
+	if (!*p->exec_id && p->c->state == POD_CONTAINER_CREATING &&
+	    terminating(req->signal)) {
+		struct herr why;
+
+		/* A boot nobody waits for any more stops here, at once. */
+		herr_set(&why, GRPC_ABORTED, 0,
+			 "killed (signal %u) before it was created%s",
+			 req->signal,
+			 s->pod->state == POD_BOOTING ? ", during the VM's boot"
+						      : "");
+		task_create_abort(s, p->c, &why);
+		ttrpc_call_reply(call, NULL);
+		return;
+	}
+	if (p->c->state == POD_CONTAINER_CREATING) {
+		ttrpc_call_fail(call, GRPC_FAILED_PRECONDITION,
+				"kill %s: not created yet (only SIGKILL or "
+				"SIGTERM stop its creation)",
+				req->id);
 		return;
 	}
 	if (p->status == POD_PROCESS_STOPPED || !pod_usable(s->pod)) {

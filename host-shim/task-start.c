@@ -53,6 +53,7 @@ static void on_started(void *resp, const struct herr *err, void *data)
 		Containerd__Events__TaskStart ev =
 			CONTAINERD__EVENTS__TASK_START__INIT;
 
+		pod_timeline_mark(s->pod, POD_T_STARTED);
 		ev.container_id = p->c->id;
 		ev.pid = r.pid;
 		events_publish(s->events, "/tasks/start", &ev.base);

@@ -31,7 +31,8 @@ void task_state(struct ttrpc_call *call, const void *req_, void *ctx)
 		CONTAINERD__TASK__V2__STATE_RESPONSE__INIT;
 	Google__Protobuf__Timestamp ts = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
 	struct shim *s = ctx;
-	struct pod_process *p = task_process(s, req->id, req->exec_id, call);
+	struct pod_process *p =
+		task_process_creating(s, req->id, req->exec_id, call);
 	struct shim_process *sp;
 
 	if (!p)

@@ -44,12 +44,13 @@ void timestamp_set(Google__Protobuf__Timestamp *ts, const struct timespec *t)
 	ts->nanos = (int32_t)t->tv_nsec;
 }
 
-struct pod_container *task_container(struct shim *s, const char *id,
-				     struct ttrpc_call *call)
+static struct pod_container *lookup(struct shim *s, const char *id,
+				    bool creating, struct ttrpc_call *call)
 {
 	struct pod_container *c = id && *id ? pod_find(s->pod, id) : NULL;
 
-	if (!c || c->state != POD_CONTAINER_READY) {
+	if (!c || !(c->state == POD_CONTAINER_READY ||
+		    (creating && c->state == POD_CONTAINER_CREATING))) {
 		ttrpc_call_fail(call, GRPC_NOT_FOUND, "container %s: not found",
 				id ? id : "");
 		return NULL;
@@ -57,10 +58,17 @@ struct pod_container *task_container(struct shim *s, const char *id,
 	return c;
 }
 
-struct pod_process *task_process(struct shim *s, const char *id,
-				 const char *exec_id, struct ttrpc_call *call)
+struct pod_container *task_container(struct shim *s, const char *id,
+				     struct ttrpc_call *call)
 {
-	struct pod_container *c = task_container(s, id, call);
+	return lookup(s, id, false, call);
+}
+
+static struct pod_process *find_process(struct shim *s, const char *id,
+					const char *exec_id, bool creating,
+					struct ttrpc_call *call)
+{
+	struct pod_container *c = lookup(s, id, creating, call);
 	struct pod_process *p;
 
 	if (!c)
@@ -73,4 +81,17 @@ struct pod_process *task_process(struct shim *s, const char *id,
 		return NULL;
 	}
 	return p;
+}
+
+struct pod_process *task_process(struct shim *s, const char *id,
+				 const char *exec_id, struct ttrpc_call *call)
+{
+	return find_process(s, id, exec_id, false, call);
+}
+
+struct pod_process *task_process_creating(struct shim *s, const char *id,
+					  const char *exec_id,
+					  struct ttrpc_call *call)
+{
+	return find_process(s, id, exec_id, true, call);
 }

@@ -397,6 +397,17 @@ void agent_update_container(struct agent_client *a, const char *cid,
 	     op_new(cb, data));
 }
 
+void agent_online_cpu_mem(struct agent_client *a, uint32_t nb_cpus, agent_cb cb,
+			  void *data)
+{
+	Grpc__OnlineCPUMemRequest req = GRPC__ONLINE_CPUMEM_REQUEST__INIT;
+
+	req.wait = true;
+	req.nb_cpus = nb_cpus;
+	call(a, SVC, "OnlineCPUMem", &req.base, NULL, AGENT_TIMEOUT_MS,
+	     op_new(cb, data));
+}
+
 void agent_stats_container(struct agent_client *a, const char *cid, agent_cb cb,
 			   void *data)
 {

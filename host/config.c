@@ -74,6 +74,10 @@ static const struct keydef hv_keys[] = {
 	{ "default_vcpus", K_UINT, F(default_vcpus), false, 1, 255, NULL },
 	{ "default_memory", K_UINT, F(default_memory), false, 64, 1 << 20,
 	  NULL },
+	{ "default_maxvcpus", K_UINT, F(default_maxvcpus), false, 0, 255,
+	  NULL },
+	{ "default_maxmemory", K_UINT, F(default_maxmemory), false, 0, 1 << 22,
+	  NULL },
 	{ "shared_fs", K_SHARED_FS, F(shared_fs), false, 0, 0, NULL },
 	{ "virtio_fs_daemon", K_PATH, F(virtio_fs_daemon), true, 0, 0, NULL },
 	{ "virtio_fs_cache", K_CHOICE, F(virtio_fs_cache), false, 0, 0,
@@ -263,12 +267,15 @@ static int on_table(struct toml_parser *ps, const char *name, void *data)
 		return 0;
 	hv = name + 11;
 	/* A hypervisor we do not drive is an error, not a silent default. */
-	if (!strcmp(hv, "clh"))
-		return toml_error(ps, "[%s]: %s", name, CONFIG_CLH_REFUSED);
-	if (strcmp(hv, "qemu"))
+	if (strcmp(hv, "qemu") && strcmp(hv, "clh"))
 		return toml_error(
-			ps, "[%s]: hypervisor \"%s\" is not supported (qemu)",
+			ps,
+			"[%s]: hypervisor \"%s\" is not supported (qemu, clh)",
 			name, hv);
+	/* Another hypervisor: its own default path until "path" says. */
+	if (!cp->cfg->hypervisor || strcmp(cp->cfg->hypervisor, hv))
+		set_str(&cp->cfg->hypervisor_path,
+			strcmp(hv, "clh") ? CONFIG_QEMU_PATH : CONFIG_CLH_PATH);
 	set_str(&cp->cfg->hypervisor, hv);
 	return 0;
 }
@@ -310,7 +317,7 @@ void config_defaults(struct husk_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->hypervisor = xstrdup("qemu");
-	cfg->hypervisor_path = xstrdup("/usr/bin/qemu-system-x86_64");
+	cfg->hypervisor_path = xstrdup(CONFIG_QEMU_PATH);
 	cfg->kernel = xstrdup(HUSK_PREFIX "/share/husk/vmlinux-husk");
 	cfg->initrd = xstrdup(HUSK_PREFIX "/share/husk/husk-initrd.img");
 	cfg->machine_type = xstrdup("microvm");
@@ -522,7 +529,8 @@ int config_validate(const struct husk_config *cfg, struct herr *err)
 	if (cfg->initrd && cfg->image)
 		return herr_set(err, GRPC_INVALID_ARGUMENT, 0,
 				"configuration: both initrd and image are set");
-	if (cfg->image && !strcmp(m, "microvm"))
+	/* Cloud Hypervisor has no machine types: the image is virtio-pmem. */
+	if (cfg->image && !config_is_clh(cfg) && !strcmp(m, "microvm"))
 		return herr_set(err, GRPC_INVALID_ARGUMENT, 0,
 				"configuration: image %s needs machine_type "
 				"q35 or pc (microvm has no nvdimm)",
@@ -534,6 +542,10 @@ int config_validate(const struct husk_config *cfg, struct herr *err)
 		return herr_set(err, GRPC_INVALID_ARGUMENT, 0,
 				"configuration: virtio_fs_cache_size = %u: %s",
 				cfg->virtio_fs_cache_size, CONFIG_NO_DAX);
+	if (config_is_clh(cfg) && cfg->shared_fs == SHARED_FS_9P)
+		return herr_set(err, GRPC_INVALID_ARGUMENT, 0,
+				"configuration: [hypervisor.clh]: %s",
+				CONFIG_CLH_NO_9P);
 	return 0;
 }
 
@@ -568,6 +580,15 @@ int config_resolve_shared_fs(struct husk_config *cfg, struct herr *err)
 		if (asprintf(&why, "default: virtiofsd %s is executable", d) <
 		    0)
 			abort();
+	} else if (config_is_clh(cfg)) {
+		return herr_set(err, GRPC_INVALID_ARGUMENT, 0,
+				"configuration: [hypervisor.clh] needs "
+				"virtiofsd for its shared directory (no 9p): "
+				"virtio_fs_daemon %s: %s (install "
+				"qemu-system-common, or set shared_fs = "
+				"\"none\")",
+				d ? d : "(unset)",
+				d ? strerror(e) : "not configured");
 	} else {
 		cfg->shared_fs = SHARED_FS_9P;
 		if (asprintf(&why, "default: no virtiofsd at %s (%s)",
@@ -686,6 +707,8 @@ void config_dump(const struct husk_config *cfg, FILE *f)
 	dump_str(f, "kernel_params", cfg->kernel_params);
 	fprintf(f, "default_vcpus = %u\n", cfg->default_vcpus);
 	fprintf(f, "default_memory = %u\n", cfg->default_memory);
+	fprintf(f, "default_maxvcpus = %u\n", cfg->default_maxvcpus);
+	fprintf(f, "default_maxmemory = %u\n", cfg->default_maxmemory);
 	dump_str(f, "shared_fs", config_shared_fs_name(cfg->shared_fs));
 	if (cfg->shared_fs_why)
 		fprintf(f, "# shared_fs: %s\n", cfg->shared_fs_why);

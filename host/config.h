@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "err.h"
 #include "version.h"
@@ -25,8 +26,8 @@ enum shared_fs {
 };
 
 struct husk_config {
-	/* [hypervisor.qemu] ([hypervisor.clh] is refused, see below) */
-	char *hypervisor; /* "qemu": which table was used */
+	/* [hypervisor.qemu] or [hypervisor.clh] (Cloud Hypervisor) */
+	char *hypervisor; /* "qemu" or "clh": which table was used */
 	char *hypervisor_path; /* path */
 	char *kernel; /* kernel */
 	char *initrd; /* initrd (either initrd or image) */
@@ -35,6 +36,10 @@ struct husk_config {
 	char *kernel_params; /* kernel_params, appended */
 	unsigned int default_vcpus; /* default_vcpus */
 	unsigned int default_memory; /* default_memory, MiB */
+	/* Caps on what a pod's containers may grow the VM to (sizing.h);
+	 * 0: the host's memory / online CPUs. */
+	unsigned int default_maxvcpus; /* default_maxvcpus */
+	unsigned int default_maxmemory; /* default_maxmemory, MiB */
 	/* shared_fs: "virtio-9p", "virtio-fs", "none" */
 	enum shared_fs shared_fs;
 	/* Set by a file; otherwise config_load() chooses (see below). */
@@ -64,13 +69,19 @@ struct husk_config {
 	char *sources; /* newline-separated list of files read */
 };
 
-/*
- * [hypervisor.clh] is refused until hv-clh.c can boot a VM: today it has
- * the API client and hybrid vsock, not the VM's lifecycle.
- */
-#define CONFIG_CLH_REFUSED                                            \
-	"Cloud Hypervisor cannot boot a VM yet: only its API client " \
-	"exists (use [hypervisor.qemu])"
+/* Where each hypervisor is when its table sets no path (Kata's too). */
+#define CONFIG_QEMU_PATH "/usr/bin/qemu-system-x86_64"
+#define CONFIG_CLH_PATH "/usr/bin/cloud-hypervisor"
+
+/* Cloud Hypervisor has no 9p device: its shared directory is virtio-fs. */
+#define CONFIG_CLH_NO_9P                                      \
+	"Cloud Hypervisor has no virtio-9p: use shared_fs = " \
+	"\"virtio-fs\" (with virtiofsd) or \"none\""
+
+static inline bool config_is_clh(const struct husk_config *cfg)
+{
+	return cfg->hypervisor && !strcmp(cfg->hypervisor, "clh");
+}
 
 /* Where config_load() looks (mk/host.mk passes make's PREFIX). */
 #ifndef HUSK_PREFIX

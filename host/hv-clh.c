@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
+#include <json-c/json.h>
 
 #include "hv.h"
 #include "util.h"
@@ -127,6 +128,56 @@ static const char *header(const char *h, const char *name)
 	return NULL;
 }
 
+/* The VMM's bytes quoted in a message: no control characters. */
+static void printable(char *s)
+{
+	for (unsigned char *p = (unsigned char *)s; *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			*p = '?';
+}
+
+int clh_http_head(char *buf, size_t len, int *code, size_t *hlen, size_t *blen,
+		  struct herr *err)
+{
+	char *end = strstr(buf, "\r\n\r\n"), line[48];
+	const char *cl;
+
+	if (!end) {
+		/* A NUL in the head hides its end: too long, in the end. */
+		if (len >= CLH_MAX_HEADER)
+			return herr_set(err, GRPC_INTERNAL, 0,
+					"response header too long");
+		return 1;
+	}
+	if (sscanf(buf, "HTTP/1.%*1[01] %3d", code) != 1 || *code < 100 ||
+	    *code > 599) {
+		snprintf(line, sizeof(line), "%s", buf);
+		line[strcspn(line, "\r\n")] = '\0';
+		printable(line);
+		return herr_set(err, GRPC_INTERNAL, 0,
+				"not an HTTP response: %s", line);
+	}
+	*end = '\0';
+	*hlen = (size_t)(end - buf) + 4;
+	*blen = 0;
+	cl = header(buf, "Content-Length");
+	if (cl) {
+		char *stop;
+		unsigned long v;
+
+		/* Digits only: no sign, no spaces, nothing after. */
+		if (*cl < '0' || *cl > '9')
+			return herr_set(err, GRPC_INTERNAL, 0,
+					"bad Content-Length");
+		v = strtoul(cl, &stop, 10);
+		if ((*stop && *stop != '\r') || v > CLH_MAX_BODY)
+			return herr_set(err, GRPC_INTERNAL, 0,
+					"bad Content-Length");
+		*blen = v;
+	}
+	return 0;
+}
+
 /* The body (NUL-terminated), starting with the @have bytes at @got. */
 static char *read_body(int fd, const char *got, size_t have, size_t blen,
 		       long long deadline, const char *what, struct herr *err)
@@ -151,17 +202,73 @@ static char *read_body(int fd, const char *got, size_t have, size_t blen,
 	return p;
 }
 
+/*
+ * The request's first bytes go in one sendmsg() with @fds attached
+ * (SCM_RIGHTS): the VMM takes the descriptors with the request they came
+ * with (tap fds for vm.add-net).
+ */
+static int send_with_fds(int fd, const char *buf, size_t len, const int *fds,
+			 size_t n_fds, long long deadline, const char *what,
+			 struct herr *err)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int) * VM_NICS_MAX)];
+		struct cmsghdr align;
+	} u;
+	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct cmsghdr *c;
+	ssize_t n;
+
+	if (!n_fds)
+		return send_all(fd, buf, len, deadline, what, err);
+	if (n_fds > VM_NICS_MAX)
+		return herr_set(err, GRPC_INVALID_ARGUMENT, 0,
+				"%s: %zu descriptors, at most %d", what, n_fds,
+				VM_NICS_MAX);
+	memset(&u, 0, sizeof(u));
+	msg.msg_control = u.buf;
+	msg.msg_controllen = CMSG_SPACE(sizeof(int) * n_fds);
+	c = CMSG_FIRSTHDR(&msg);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int) * n_fds);
+	memcpy(CMSG_DATA(c), fds, sizeof(int) * n_fds);
+	for (;;) {
+		n = sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN) {
+			if (wait_fd(fd, POLLOUT, deadline, what, err) < 0)
+				return -1;
+			continue;
+		}
+		if (n < 0)
+			return herr_errno(err, errno, "%s: sendmsg", what);
+		break;
+	}
+	return send_all(fd, buf + n, len - (size_t)n, deadline, what, err);
+}
+
 int clh_api_call(const char *api_sock, const char *method, const char *endpoint,
 		 const char *body, long long timeout_ms, int *status,
 		 char **resp_body, struct herr *err)
 {
+	return clh_api_call_fds(api_sock, method, endpoint, body, NULL, 0,
+				timeout_ms, status, resp_body, err);
+}
+
+int clh_api_call_fds(const char *api_sock, const char *method,
+		     const char *endpoint, const char *body, const int *fds,
+		     size_t n_fds, long long timeout_ms, int *status,
+		     char **resp_body, struct herr *err)
+{
 	long long deadline = now_ms() + timeout_ms;
 	_cleanup_close_ int fd = -1;
 	_cleanup_free_ char *req = NULL, *buf = NULL;
-	char what[96], *end, *p;
-	size_t len = 0, cap = CLH_MAX_HEADER, hlen, blen = 0;
-	const char *cl;
-	int n, code;
+	char what[96], *p;
+	size_t len = 0, cap = CLH_MAX_HEADER, hlen = 0, blen = 0;
+	int n, rc, code = 0;
 
 	*status = 0;
 	if (resp_body)
@@ -184,18 +291,18 @@ int clh_api_call(const char *api_sock, const char *method, const char *endpoint,
 		     body ? strlen(body) : 0, body ? body : "");
 	if (n < 0)
 		abort();
-	if (send_all(fd, req, (size_t)n, deadline, what, err) < 0)
+	if (send_with_fds(fd, req, (size_t)n, fds, n_fds, deadline, what, err) <
+	    0)
 		return -1;
 	/* Status line and headers. */
 	buf = xmalloc(cap + 1);
 	for (;;) {
 		buf[len] = '\0';
-		end = strstr(buf, "\r\n\r\n");
-		if (end)
+		rc = clh_http_head(buf, len, &code, &hlen, &blen, err);
+		if (rc < 0)
+			return herr_prefix(err, "%s", what);
+		if (rc == 0)
 			break;
-		if (len >= cap)
-			return herr_set(err, GRPC_INTERNAL, 0,
-					"%s: response header too long", what);
 		n = (int)recv_some(fd, buf, cap, &len, deadline, what, err);
 		if (n < 0)
 			return -1;
@@ -205,28 +312,13 @@ int clh_api_call(const char *api_sock, const char *method, const char *endpoint,
 				"%s: connection closed without a response",
 				what);
 	}
-	if (sscanf(buf, "HTTP/1.%*1[01] %3d", &code) != 1 || code < 100 ||
-	    code > 599)
-		return herr_set(err, GRPC_INTERNAL, 0,
-				"%s: not an HTTP response: %.40s", what, buf);
-	*end = '\0';
-	hlen = (size_t)(end - buf) + 4;
-	cl = header(buf, "Content-Length");
-	if (cl) {
-		char *stop;
-		unsigned long v = strtoul(cl, &stop, 10);
-
-		if (stop == cl || v > CLH_MAX_BODY)
-			return herr_set(err, GRPC_INTERNAL, 0,
-					"%s: bad Content-Length", what);
-		blen = v;
-	}
 	/* Body: what came with the headers, then the rest. */
 	p = read_body(fd, buf + hlen, len - hlen, blen, deadline, what, err);
 	if (!p)
 		return -1;
 	*status = code;
 	if (code >= 300) {
+		printable(p);
 		herr_set(err, code == 404 ? GRPC_NOT_FOUND : GRPC_UNAVAILABLE,
 			 0, "%s: HTTP %d%s%.300s", what, code, blen ? ": " : "",
 			 p);
@@ -291,6 +383,85 @@ int clh_vm_shutdown(const char *api_sock, long long timeout_ms,
 	return put_action(api_sock, "vm.shutdown", NULL, timeout_ms, err);
 }
 
+int clh_vmm_shutdown(const char *api_sock, long long timeout_ms,
+		     struct herr *err)
+{
+	return put_action(api_sock, "vmm.shutdown", NULL, timeout_ms, err);
+}
+
+int clh_vm_add_net(const char *api_sock, unsigned int index,
+		   const unsigned char mac[6], int tap_fd, long long timeout_ms,
+		   struct herr *err)
+{
+	char body[160];
+	int status;
+
+	/*
+	 * One queue pair per tap fd (num_queues counts both directions);
+	 * the tap itself travels as SCM_RIGHTS, never by name.
+	 */
+	snprintf(body, sizeof(body),
+		 "{\"id\":\"net%u\",\"mac\":\"%02x:%02x:%02x:%02x:%02x:%02x\","
+		 "\"num_queues\":2,\"queue_size\":256}",
+		 index, mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
+	return clh_api_call_fds(api_sock, "PUT", "vm.add-net", body, &tap_fd, 1,
+				timeout_ms, &status, NULL, err);
+}
+
+/* VmInfo.state, the enum of the published schema. */
+static const char *const vm_states[] = { "Created", "Running", "Shutdown",
+					 "Paused", "BreakPoint" };
+
+int clh_vm_info_parse(const char *body, const char **state, struct herr *err)
+{
+	struct json_object *root, *st, *cfg;
+	const char *v;
+	char quoted[48];
+	int rc = -1;
+
+	*state = NULL;
+	/* VmInfo{config (required), state (required), ...}. */
+	root = json_tokener_parse(body);
+	if (!root || !json_object_is_type(root, json_type_object) ||
+	    !json_object_object_get_ex(root, "config", &cfg) ||
+	    !json_object_is_type(cfg, json_type_object) ||
+	    !json_object_object_get_ex(root, "state", &st) ||
+	    !json_object_is_type(st, json_type_string)) {
+		snprintf(quoted, sizeof(quoted), "%s", body);
+		printable(quoted);
+		herr_set(err, GRPC_INTERNAL, 0, "not a VmInfo: %s", quoted);
+		goto out;
+	}
+	v = json_object_get_string(st);
+	for (size_t i = 0; i < ARRAY_SIZE(vm_states); i++)
+		if (!strcmp(v, vm_states[i])) {
+			*state = vm_states[i];
+			rc = 0;
+			goto out;
+		}
+	snprintf(quoted, sizeof(quoted), "%s", v);
+	printable(quoted);
+	herr_set(err, GRPC_INTERNAL, 0, "unknown state \"%s\"", quoted);
+out:
+	json_object_put(root);
+	return rc;
+}
+
+int clh_vm_info_state(const char *api_sock, long long timeout_ms,
+		      const char **state, struct herr *err)
+{
+	_cleanup_free_ char *body = NULL;
+	int status;
+
+	*state = NULL;
+	if (clh_api_call(api_sock, "GET", "vm.info", NULL, timeout_ms, &status,
+			 &body, err) < 0)
+		return -1;
+	if (clh_vm_info_parse(body ? body : "", state, err) < 0)
+		return herr_prefix(err, "cloud-hypervisor GET vm.info");
+	return 0;
+}
+
 /* ---- VmConfig ------------------------------------------------------- */
 
 struct jbuf {
@@ -346,11 +517,14 @@ char *clh_vm_config(const struct vm_params *p, const char *cmdline,
 		    const char *vsock_sock, const char *console_log)
 {
 	const struct husk_config *cfg = p->cfg;
-	unsigned int vcpus = cfg->default_vcpus ? cfg->default_vcpus : 1;
-	unsigned long long mem =
-		(unsigned long long)(cfg->default_memory ? cfg->default_memory
-							 : 256)
-		<< 20;
+	/* The boot size sizing.h chose, else the configuration's. */
+	unsigned int vcpus = p->vcpus		  ? p->vcpus
+			     : cfg->default_vcpus ? cfg->default_vcpus
+						  : 1;
+	unsigned int mib = p->mem_mib		  ? p->mem_mib
+			   : cfg->default_memory ? cfg->default_memory
+						 : 256;
+	unsigned long long mem = (unsigned long long)mib << 20;
 	bool vfs = cfg->shared_fs == SHARED_FS_VIRTIO_FS;
 	struct jbuf b = { 0 };
 
@@ -395,48 +569,68 @@ char *clh_vm_config(const struct vm_params *p, const char *cmdline,
 
 /* ---- hybrid vsock --------------------------------------------------- */
 
-int hvsock_connect(const char *uds, unsigned int port, long long timeout_ms,
-		   struct herr *err)
+int hvsock_try(const char *uds, unsigned int port, long long deadline,
+	       struct herr *err)
 {
-	long long deadline = now_ms() + timeout_ms;
 	char req[32], line[HVSOCK_MAX_LINE], what[160];
-	struct herr last;
+	_cleanup_close_ int fd = -1;
+	size_t len = 0;
+	ssize_t r = -1;
 	int n;
 
 	snprintf(what, sizeof(what), "hybrid vsock %s port %u", uds, port);
 	n = snprintf(req, sizeof(req), "CONNECT %u\n", port);
-	herr_set(&last, GRPC_UNAVAILABLE, 0, "%s: not tried", what);
+	fd = unix_connect_nb(uds, err);
+	if (fd < 0)
+		return herr_prefix(err, "%s", what);
+	if (send_all(fd, req, (size_t)n, deadline, what, err) < 0)
+		return -1;
+	/* Byte by byte: what follows "OK" is the stream's. */
+	while (len + 1 < sizeof(line)) {
+		r = recv_some(fd, line, len + 1, &len, deadline, what, err);
+		if (r < 0)
+			return -1;
+		if (r == 0 || line[len - 1] == '\n')
+			break;
+	}
+	line[len] = '\0';
+	/* "OK <local port>\n": anything else is no handshake. */
+	if (len > 4 && !strncmp(line, "OK ", 3) && line[len - 1] == '\n' &&
+	    strspn(line + 3, "0123456789") == len - 4)
+		return steal_fd(&fd);
+	/* The muxer answers OK or hangs up: a line is a broken VMM. */
+	if (len && line[len - 1] == '\n') {
+		line[len - 1] = '\0';
+		printable(line);
+		return herr_set(err, GRPC_INTERNAL, 0,
+				"%s: not a handshake answer: %.40s", what,
+				line);
+	}
+	if (len + 1 >= sizeof(line))
+		return herr_set(err, GRPC_INTERNAL, 0, "%s: answer too long",
+				what);
+	return herr_set(err, GRPC_UNAVAILABLE, 0,
+			"%s: closed without OK (nothing listening in the guest "
+			"yet)",
+			what);
+}
+
+int hvsock_connect(const char *uds, unsigned int port, long long timeout_ms,
+		   struct herr *err)
+{
+	long long deadline = now_ms() + timeout_ms;
+	struct herr last;
+
+	herr_set(&last, GRPC_UNAVAILABLE, 0,
+		 "hybrid vsock %s port %u: not tried", uds, port);
 	/* Until something in the guest listens, the VMM just hangs up. */
 	while (now_ms() < deadline) {
-		_cleanup_close_ int fd = unix_connect_nb(uds, &last);
-		ssize_t r = -1;
-		size_t len = 0;
+		int fd = hvsock_try(uds, port, deadline, &last);
 
-		if (fd >= 0 &&
-		    !send_all(fd, req, (size_t)n, deadline, what, &last)) {
-			/* Byte by byte: what follows "OK" is the stream's. */
-			while (len + 1 < sizeof(line)) {
-				r = recv_some(fd, line, len + 1, &len, deadline,
-					      what, &last);
-				if (r <= 0 || line[len - 1] == '\n')
-					break;
-			}
-			line[len] = '\0';
-			if (len > 3 && !strncmp(line, "OK ", 3) &&
-			    line[len - 1] == '\n')
-				return steal_fd(&fd);
-			if (len && line[len - 1] == '\n')
-				herr_set(&last, GRPC_UNAVAILABLE, 0,
-					 "%s: refused: %.40s", what, line);
-			else if (len + 1 >= sizeof(line))
-				return herr_set(err, GRPC_INTERNAL, 0,
-						"%s: answer too long", what);
-			else if (r == 0)
-				herr_set(
-					&last, GRPC_UNAVAILABLE, 0,
-					"%s: closed without OK (nothing listening in the guest yet)",
-					what);
-		}
+		if (fd >= 0)
+			return fd;
+		if (last.code == GRPC_INTERNAL)
+			return herr_set(err, last.code, 0, "%s", last.msg);
 		if (last.code == GRPC_DEADLINE_EXCEEDED)
 			break;
 		usleep(20000);

@@ -48,13 +48,24 @@
 #define QEMU_KILL_WAIT_MS 5000
 #define TAIL_BYTES 400
 #define AGENT_PORT_ID "channel0"
+/* How long one vm_agent_poll() of a Cloud Hypervisor VM may take. */
+#define CLH_POLL_MS 100
 #define AGENT_PORT_NAME "agent.channel.0"
 #define SHARED_TAG "kataShared"
 #define QEMU_SANDBOX "on,obsolete=deny,spawn=deny,resourcecontrol=deny"
-/* Memory slots for the nvdimm (Kata uses 10 for hotplug as well). */
-#define MEM_SLOTS 2
+/* Memory slots: the nvdimm and the DIMMs hotplug adds (Kata uses 10). */
+#define MEM_SLOTS 8
 
 enum channel { CH_SERIAL, CH_VSOCK };
+
+/* Where vm_spawn()'s QMP start is (vm_agent_poll() drives it). */
+enum qmp_step {
+	QMP_READY, /* greeted, capabilities, cont: the guest runs */
+	QMP_CONNECT,
+	QMP_GREETING,
+	QMP_CAPS,
+	QMP_CONT,
+};
 
 struct vm {
 	char *id;
@@ -71,10 +82,21 @@ struct vm {
 	char qmp_buf[8192];
 	size_t qmp_len;
 	bool port_open; /* VSERPORT_CHANGE open=true seen */
+	bool qmp_eof; /* QMP closed: QEMU is exiting (vm_agent_poll) */
+	enum qmp_step qmp_step; /* vm_spawn()'s QMP start, not yet done */
 	bool exited; /* the owner reaped it (vm_exited) */
 	int wait_status;
 	bool stopped;
 	char desc[160];
+	/* hypervisor "clh": every call goes to hv-clh-vm.c. */
+	struct clh_vm *clh;
+	/* Size and hotplug (vm_resize): what the guest has now and the most
+	 * QEMU was told it may get; DIMMs and vCPUs added so far. */
+	bool hotplug, kvm, shared_mem;
+	unsigned int mem_mib, max_mem_mib, vcpus, max_vcpus;
+	unsigned int n_dimms;
+	char ost_dev[32]; /* last ACPI_DEVICE_OST: device and status */
+	int ost_status;
 };
 
 /* ---- argv building -------------------------------------------------- */
@@ -186,23 +208,61 @@ char *qemu_kernel_cmdline(const struct husk_config *cfg,
 	return out;
 }
 
-/* -m: nvdimm needs slots and room above RAM for the image. */
-static void add_memory(struct strv *sv, const struct husk_config *cfg,
+/* The boot size: sizing.h's, else the configuration's defaults. */
+static unsigned int boot_mem_mib(const struct vm_params *p)
+{
+	if (p->mem_mib)
+		return p->mem_mib;
+	return p->cfg->default_memory ? p->cfg->default_memory : 256;
+}
+
+static unsigned int boot_vcpus(const struct vm_params *p)
+{
+	if (p->vcpus)
+		return p->vcpus;
+	return p->cfg->default_vcpus ? p->cfg->default_vcpus : 1;
+}
+
+/* Room for memory hotplug (MiB above the boot size): q35 and pc only. */
+static unsigned int hotplug_mem_mib(const struct vm_params *p)
+{
+	unsigned int mib = boot_mem_mib(p);
+
+	if (is_microvm(p->cfg) || p->max_mem_mib <= mib)
+		return 0;
+	return p->max_mem_mib - mib;
+}
+
+/*
+ * -m: DIMMs (hotplug) and the nvdimm need slots and room above RAM; the
+ * image's room is rounded up to 1 GiB as QEMU aligns the device area.
+ */
+static void add_memory(struct strv *sv, const struct vm_params *p,
 		       const struct qemu_host *h)
 {
-	unsigned long long mib =
-		cfg->default_memory ? cfg->default_memory : 256;
+	unsigned long long mib = boot_mem_mib(p);
+	unsigned long long room = hotplug_mem_mib(p);
 
-	if (cfg->image) {
-		/* Round the image up to 1 GiB: QEMU aligns the device area. */
-		unsigned long long img_mib =
-			(h->image_size + (1ULL << 30) - 1) >> 30 << 10;
-
+	if (p->cfg->image)
+		room += ((h->image_size + (1ULL << 30) - 1) >> 30 << 10) + 1024;
+	if (room)
 		sv_addf(sv, "%lluM,slots=%d,maxmem=%lluM", mib, MEM_SLOTS,
-			mib + img_mib + 1024);
-	} else {
+			mib + room);
+	else
 		sv_addf(sv, "%lluM", mib);
-	}
+}
+
+/* -smp: vCPUs to hot-add are present but off until QMP adds them. */
+static void add_smp(struct strv *sv, const struct vm_params *p)
+{
+	unsigned int n = boot_vcpus(p);
+
+	/* One core per socket: vCPU k is socket-id k (vm_resize). */
+	if (!is_microvm(p->cfg) && p->max_vcpus > n)
+		sv_addf(sv, "%u,maxcpus=%u,sockets=%u,cores=1,threads=1", n,
+			p->max_vcpus, p->max_vcpus);
+	else
+		sv_addf(sv, "%u", n);
 }
 
 /*
@@ -285,9 +345,9 @@ char **qemu_build_argv(const struct vm_params *p, const struct qemu_host *h,
 		sv_add(&sv, "host,pmu=off");
 	}
 	sv_add(&sv, "-m");
-	add_memory(&sv, cfg, h);
+	add_memory(&sv, p, h);
 	sv_add(&sv, "-smp");
-	sv_addf(&sv, "%u", cfg->default_vcpus ? cfg->default_vcpus : 1);
+	add_smp(&sv, p);
 	sv_add(&sv, "-nodefaults");
 	sv_add(&sv, "-no-user-config");
 	sv_add(&sv, "-nographic");
@@ -376,7 +436,7 @@ char **qemu_build_argv(const struct vm_params *p, const struct qemu_host *h,
 		 */
 		sv_add(&sv, "-object");
 		sv_addf(&sv, "memory-backend-memfd,id=mem0,size=%uM,share=on",
-			cfg->default_memory ? cfg->default_memory : 256);
+			boot_mem_mib(p));
 		sv_add(&sv, "-chardev");
 		sv_addf(&sv, "socket,id=vfs0,path=%s/" VM_FS_SOCK, run);
 		sv_add(&sv, "-device");
@@ -483,8 +543,32 @@ static void squeeze(char *s)
 	*o = '\0';
 }
 
+/* The guest's answer to a hot-add (ACPI _OST): device id and status. */
+static void qmp_note_ost(struct vm *vm, const char *line)
+{
+	const char *d = strstr(line, "\"device\":\"");
+	const char *st = strstr(line, "\"status\":");
+	size_t n;
+
+	if (!d || !st)
+		return;
+	d += strlen("\"device\":\"");
+	n = strcspn(d, "\"");
+	if (n >= sizeof(vm->ost_dev))
+		return;
+	memcpy(vm->ost_dev, d, n);
+	vm->ost_dev[n] = '\0';
+	vm->ost_status = atoi(st + strlen("\"status\":"));
+	log_debug("VM %s: ACPI _OST %s status %d", vm->id, vm->ost_dev,
+		  vm->ost_status);
+}
+
 static void qmp_note_event(struct vm *vm, const char *line)
 {
+	if (strstr(line, "\"event\":\"ACPI_DEVICE_OST\"")) {
+		qmp_note_ost(vm, line);
+		return;
+	}
 	if (!strstr(line, "\"event\":\"VSERPORT_CHANGE\"") ||
 	    !strstr(line, "\"id\":\"" AGENT_PORT_ID "\""))
 		return;
@@ -531,6 +615,22 @@ static int qmp_fill(struct vm *vm, long long deadline, struct herr *err)
 	}
 }
 
+/* QEMU's error reply, its "desc" quoted with its spaces. */
+static int qmp_refused(const char *line, struct herr *err)
+{
+	const char *d = strstr(line, "\"desc\":");
+
+	if (d)
+		d = strchr(d + strlen("\"desc\":"), '"');
+	if (!d)
+		return herr_set(err, GRPC_INTERNAL, 0,
+				"qemu refused a QMP command: %.200s", line);
+	d++;
+	return herr_set(err, GRPC_INTERNAL, 0,
+			"qemu refused a QMP command: %.*s",
+			(int)strcspn(d, "\""), d);
+}
+
 /*
  * Read QMP until a line for which @want returns true (a reply), an error
  * reply, the deadline, or QEMU's exit.  Events on the way are noted.
@@ -552,13 +652,10 @@ static int qmp_read_until(struct vm *vm,
 			line[n] = '\0';
 			memmove(vm->qmp_buf, nl + 1, vm->qmp_len - n - 1);
 			vm->qmp_len -= n + 1;
+			if (!strncmp(line, "{\"error\":", 9))
+				return qmp_refused(line, err);
 			squeeze(line);
 			qmp_note_event(vm, line);
-			if (!strncmp(line, "{\"error\":", 9))
-				return herr_set(
-					err, GRPC_INTERNAL, 0,
-					"qemu refused a QMP command: %.200s",
-					line);
 			if (want(vm, line))
 				return 1;
 		}
@@ -777,7 +874,9 @@ static bool choose_kvm(const struct husk_config *cfg)
 	return false;
 }
 
-int vm_start(const struct vm_params *p, struct vm **out, struct herr *err)
+/* vm_start() (@wait: QMP's start done before returning) or vm_spawn(). */
+static int vm_launch(const struct vm_params *p, struct vm **out, bool wait,
+		     struct herr *err)
 {
 	const struct husk_config *cfg = p->cfg;
 	struct qemu_host h = { .vsock_fd = -1, .console_fd = -1 };
@@ -788,6 +887,18 @@ int vm_start(const struct vm_params *p, struct vm **out, struct herr *err)
 	struct vm *vm;
 	char **argv;
 
+	if (config_is_clh(cfg)) {
+		vm = xcalloc(1, sizeof(*vm));
+		if (clh_start(p, &vm->clh, err) < 0) {
+			free(vm);
+			return -1;
+		}
+		/* Sized at boot only (no hotplug through its API here). */
+		vm->mem_mib = boot_mem_mib(p);
+		vm->vcpus = boot_vcpus(p);
+		*out = vm;
+		return 0;
+	}
 	if (!IS_ENABLED(CONFIG_HV_QEMU))
 		return herr_set(
 			err, GRPC_UNIMPLEMENTED, 0,
@@ -796,9 +907,7 @@ int vm_start(const struct vm_params *p, struct vm **out, struct herr *err)
 		return -1;
 	if (cfg->hypervisor && strcmp(cfg->hypervisor, "qemu"))
 		return herr_set(err, GRPC_UNIMPLEMENTED, 0,
-				"hypervisor %s: VMs are started with qemu only "
-				"(hv-clh.c has the Cloud Hypervisor API "
-				"client, not the VM lifecycle)",
+				"hypervisor %s is not supported (qemu, clh)",
 				cfg->hypervisor);
 	/* Fail fast and by name, before QEMU says it less clearly. */
 	if (check_file("hypervisor", cfg->hypervisor_path, X_OK, err) < 0 ||
@@ -889,7 +998,9 @@ int vm_start(const struct vm_params *p, struct vm **out, struct herr *err)
 		vm->pid = 0;
 		goto fail;
 	}
-	if (qmp_start(vm, err) < 0) {
+	if (!wait) {
+		vm->qmp_step = QMP_CONNECT;
+	} else if (qmp_start(vm, err) < 0) {
 		/*
 		 * QEMU may have stopped because the daemon did; a daemon
 		 * that exited 0 only saw QEMU go (QEMU's error stands).
@@ -899,13 +1010,24 @@ int vm_start(const struct vm_params *p, struct vm **out, struct herr *err)
 			herr_prefix(err, "VM failed to start");
 		}
 		goto fail;
+	} else {
+		/* QEMU connected during its start: the sandboxed child
+		 * exists. */
+		virtiofsd_connected(vm->fsd);
 	}
-	/* QEMU connected during its start: the sandboxed child exists. */
-	virtiofsd_connected(vm->fsd);
+	vm->kvm = h.kvm;
+	vm->shared_mem = cfg->shared_fs == SHARED_FS_VIRTIO_FS;
+	vm->mem_mib = boot_mem_mib(p);
+	vm->vcpus = boot_vcpus(p);
+	vm->max_mem_mib = vm->mem_mib + hotplug_mem_mib(p);
+	vm->max_vcpus = !is_microvm(cfg) && p->max_vcpus > vm->vcpus
+				? p->max_vcpus
+				: vm->vcpus;
+	vm->hotplug = !is_microvm(cfg);
 	snprintf(vm->desc, sizeof(vm->desc),
 		 "qemu %s %s %u vCPU %u MiB %s %s %s%s",
 		 cfg->machine_type ? cfg->machine_type : "microvm",
-		 h.kvm ? "kvm" : "tcg", cfg->default_vcpus, cfg->default_memory,
+		 h.kvm ? "kvm" : "tcg", boot_vcpus(p), boot_mem_mib(p),
 		 cfg->image ? "nvdimm-image" : "initrd",
 		 vm->channel == CH_VSOCK ? "vsock" : "virtio-serial",
 		 config_shared_fs_name(cfg->shared_fs),
@@ -916,6 +1038,16 @@ fail:
 	vm_release(vm);
 	vm_destroy(vm);
 	return -1;
+}
+
+int vm_start(const struct vm_params *p, struct vm **out, struct herr *err)
+{
+	return vm_launch(p, out, true, err);
+}
+
+int vm_spawn(const struct vm_params *p, struct vm **out, struct herr *err)
+{
+	return vm_launch(p, out, false, err);
 }
 
 static int connect_vsock(struct vm *vm, long long deadline, struct herr *err)
@@ -949,6 +1081,8 @@ int vm_connect_agent(struct vm *vm, long long timeout_ms, struct herr *err)
 	long long deadline = now_ms() + timeout_ms;
 	int fd, rc;
 
+	if (vm->clh)
+		return clh_connect_agent(vm->clh, timeout_ms, err);
 	if (vm->stopped || vm->pidfd < 0)
 		return herr_set(err, GRPC_FAILED_PRECONDITION, 0,
 				"VM %s is stopped", vm->id);
@@ -985,19 +1119,197 @@ int vm_connect_agent(struct vm *vm, long long timeout_ms, struct herr *err)
 	return fd;
 }
 
+/* Read what QMP holds without waiting: 1 read some, 0 none, -1 gone. */
+static int qmp_read_ready(struct vm *vm, struct herr *err)
+{
+	ssize_t r;
+
+	if (vm->qmp_len == sizeof(vm->qmp_buf))
+		vm->qmp_len = 0; /* an absurd line: drop it */
+	r = recv(vm->qmp_fd, vm->qmp_buf + vm->qmp_len,
+		 sizeof(vm->qmp_buf) - vm->qmp_len, MSG_DONTWAIT);
+	if (r > 0) {
+		vm->qmp_len += (size_t)r;
+		return 1;
+	}
+	if (r < 0 && (errno == EAGAIN || errno == EINTR))
+		return 0;
+	/* QEMU is going away: its exit status, a moment later, says why. */
+	if (hv_pidfd_wait(vm->pidfd, 0) == 0) {
+		vm->qmp_eof = true;
+		return 0;
+	}
+	return vm_error(vm, err, GRPC_UNAVAILABLE,
+			"VM exited before the agent opened its channel", true);
+}
+
+/*
+ * qmp_start() one step at a time, never waiting: 1 the guest runs, 0 not
+ * yet (QMP's socket not there yet, or QEMU's answer not in), -1 error.
+ */
+static int qmp_start_step(struct vm *vm, struct herr *err)
+{
+	static const char caps[] = "{\"execute\":\"qmp_capabilities\"}\n";
+	static const char cont[] = "{\"execute\":\"cont\"}\n";
+	int rc;
+
+	if (vm->qmp_step == QMP_CONNECT) {
+		if (unix_connect(vm->qmp_sock, &vm->qmp_fd) < 0) {
+			if (errno == ENOENT || errno == ECONNREFUSED)
+				return 0;
+			return herr_errno(err, errno, "connect %s",
+					  vm->qmp_sock);
+		}
+		vm->qmp_step = QMP_GREETING;
+	}
+	for (;;) {
+		rc = qmp_read_until(vm,
+				    vm->qmp_step == QMP_GREETING ? want_greeting
+								 : want_return,
+				    0, err);
+		if (rc < 0)
+			return -1;
+		if (rc == 0) {
+			rc = qmp_read_ready(vm, err);
+			if (rc <= 0)
+				return rc;
+			continue;
+		}
+		switch (vm->qmp_step) {
+		case QMP_GREETING:
+			vm->qmp_step = QMP_CAPS;
+			if (write_all(vm->qmp_fd, caps, sizeof(caps) - 1) < 0)
+				return herr_errno(err, errno, "write to QMP");
+			break;
+		case QMP_CAPS:
+			vm->qmp_step = QMP_CONT;
+			if (write_all(vm->qmp_fd, cont, sizeof(cont) - 1) < 0)
+				return herr_errno(err, errno, "write to QMP");
+			break;
+		default:
+			vm->qmp_step = QMP_READY;
+			/* QEMU connected before QMP: virtiofsd's child exists.
+			 */
+			virtiofsd_connected(vm->fsd);
+			return 1;
+		}
+	}
+}
+
+int vm_agent_wait_fd(const struct vm *vm)
+{
+	if (vm->clh)
+		return -1;
+	if (vm->qmp_eof || vm->qmp_step == QMP_CONNECT)
+		return -1;
+	return vm->qmp_step != QMP_READY ||
+			       (vm->channel == CH_SERIAL && !vm->port_open)
+		       ? vm->qmp_fd
+		       : -1;
+}
+
+/* A short try of Cloud Hypervisor's agent channel (hybrid vsock). */
+static int clh_agent_poll(struct vm *vm, struct herr *err)
+{
+	int fd = clh_connect_agent(vm->clh, CLH_POLL_MS, err);
+
+	/* Nothing listens yet: the guest is still booting. */
+	if (fd < 0 && err->code == GRPC_DEADLINE_EXCEEDED)
+		return -EAGAIN;
+	return fd;
+}
+
+int vm_agent_poll(struct vm *vm, struct herr *err)
+{
+	int fd, rc;
+
+	if (vm->clh)
+		return clh_agent_poll(vm, err);
+	if (vm->stopped || vm->pidfd < 0)
+		return herr_set(err, GRPC_FAILED_PRECONDITION, 0,
+				"VM %s is stopped", vm->id);
+	if (vm->exited || hv_pidfd_wait(vm->pidfd, 0) > 0)
+		return vm_error(vm, err, GRPC_UNAVAILABLE,
+				"VM exited before the agent answered", true);
+	if (vm->qmp_step != QMP_READY) {
+		rc = qmp_start_step(vm, err);
+		if (rc < 0)
+			return -1;
+		if (rc == 0) {
+			herr_set(err, GRPC_UNAVAILABLE, 0,
+				 "QEMU did not finish its start (QMP)");
+			return -EAGAIN;
+		}
+	}
+	if (vm->channel == CH_VSOCK) {
+		/*
+		 * A running guest answers at once (no listener: a reset); a
+		 * guest whose vsock is not up yet would hold connect() for
+		 * the default 2 s: a short try, repeated by the caller.
+		 */
+		struct sockaddr_vm sa = { .svm_family = AF_VSOCK,
+					  .svm_cid = vm->cid,
+					  .svm_port = VM_AGENT_PORT };
+		struct timeval tv = { .tv_usec = 20000 };
+
+		fd = socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd < 0)
+			return herr_errno(err, errno, "vsock socket");
+		setsockopt(fd, AF_VSOCK, SO_VM_SOCKETS_CONNECT_TIMEOUT, &tv,
+			   sizeof(tv));
+		if (!connect(fd, (struct sockaddr *)&sa, sizeof(sa)))
+			return fd;
+		herr_errno(err, errno,
+			   "agent not listening on vsock port %d (cid %u)",
+			   VM_AGENT_PORT, vm->cid);
+		close(fd);
+		return -EAGAIN;
+	}
+	/* Only what QMP already said: a deadline in the past never waits. */
+	while (!vm->port_open && !vm->qmp_eof) {
+		rc = qmp_read_until(vm, want_port, 0, err);
+		if (rc < 0)
+			return -1;
+		if (rc > 0)
+			break;
+		rc = qmp_read_ready(vm, err);
+		if (rc < 0)
+			return -1;
+		if (rc == 0)
+			break;
+	}
+	if (!vm->port_open) {
+		herr_set(err, GRPC_UNAVAILABLE, 0,
+			 "the agent did not open its channel "
+			 "(virtio-serial " AGENT_PORT_NAME ")");
+		return -EAGAIN;
+	}
+	if (unix_connect(vm->agent_sock, &fd) < 0)
+		return herr_errno(err, errno, "connect %s", vm->agent_sock);
+	return fd;
+}
+
 pid_t vm_pid(const struct vm *vm)
 {
+	if (vm->clh)
+		return clh_pid(vm->clh);
 	return vm->pid;
 }
 
 void vm_exited(struct vm *vm, int wait_status)
 {
+	if (vm->clh) {
+		clh_exited(vm->clh, wait_status);
+		return;
+	}
 	vm->exited = true;
 	vm->wait_status = wait_status;
 }
 
 bool vm_running(const struct vm *vm)
 {
+	if (vm->clh)
+		return clh_running(vm->clh);
 	return !vm->stopped && !vm->exited && vm->pidfd >= 0 &&
 	       hv_pidfd_wait(vm->pidfd, 0) == 0;
 }
@@ -1009,6 +1321,8 @@ int vm_stop(struct vm *vm, bool graceful, long long timeout_ms,
 
 	if (vm->stopped)
 		return 0;
+	if (vm->clh)
+		return clh_stop(vm->clh, graceful, timeout_ms, err);
 	vm->stopped = true;
 	if (vm->pidfd >= 0 && graceful && hv_pidfd_wait(vm->pidfd, 0) == 0) {
 		long long deadline = now_ms() + timeout_ms;
@@ -1041,6 +1355,11 @@ void vm_free(struct vm *vm)
 {
 	if (!vm)
 		return;
+	if (vm->clh) {
+		clh_free(vm->clh);
+		free(vm);
+		return;
+	}
 	if (!vm->stopped)
 		vm_stop(vm, false, 0, NULL);
 	vm_destroy(vm);
@@ -1048,11 +1367,15 @@ void vm_free(struct vm *vm)
 
 int vm_fs_pidfd(const struct vm *vm)
 {
+	if (vm->clh)
+		return clh_fs_pidfd(vm->clh);
 	return virtiofsd_pidfd(vm->fsd);
 }
 
 int vm_fs_error(struct vm *vm, struct herr *err)
 {
+	if (vm->clh)
+		return clh_fs_error(vm->clh, err);
 	if (!vm->fsd)
 		return herr_set(err, GRPC_UNAVAILABLE, 0, "no virtiofsd");
 	return virtiofsd_error(vm->fsd, err);
@@ -1060,10 +1383,177 @@ int vm_fs_error(struct vm *vm, struct herr *err)
 
 bool vm_child_reaped(struct vm *vm, pid_t pid, int wait_status)
 {
+	if (vm && vm->clh)
+		return clh_child_reaped(vm->clh, pid, wait_status);
 	return vm && virtiofsd_reaped(vm->fsd, pid, wait_status);
 }
 
 const char *vm_describe(const struct vm *vm)
 {
+	if (vm->clh)
+		return clh_describe(vm->clh);
 	return vm->desc;
+}
+
+/* ---- hotplug (q35, pc) ---------------------------------------------- */
+
+/*
+ * Memory as pc-dimm DIMMs (ACPI memory hotplug: no guest driver beyond
+ * what hotplug.config has; onlined by the kernel, MEMORY_HOTPLUG_DEFAULT_
+ * ONLINE), each backed by its own memfd, shared when virtiofsd must map it;
+ * vCPUs by device_add of the next socket.  Each addition waits for the
+ * guest's ACPI _OST answer (QMP ACPI_DEVICE_OST), so a guest that never
+ * takes the device is an error, not a silent half-grown VM.  QMP is
+ * synchronous here: the caller's loop waits (each step is short unless
+ * the guest does not answer, which the deadline bounds).
+ */
+
+bool vm_can_hotplug(const struct vm *vm)
+{
+	return vm->hotplug;
+}
+
+void vm_size(const struct vm *vm, unsigned int *mem_mib, unsigned int *vcpus)
+{
+	*mem_mib = vm->mem_mib;
+	*vcpus = vm->vcpus;
+}
+
+static bool want_ost(struct vm *vm, const char *line)
+{
+	(void)line;
+	return vm->ost_dev[0] != '\0';
+}
+
+/* Wait for the guest's _OST for @dev: 0 taken, -1 with @err. */
+static int wait_ost(struct vm *vm, const char *dev, long long deadline,
+		    struct herr *err)
+{
+	for (;;) {
+		int rc = qmp_read_until(vm, want_ost, deadline, err);
+
+		if (rc < 0)
+			return -1;
+		if (rc == 0)
+			return herr_set(err, GRPC_DEADLINE_EXCEEDED, 0,
+					"the guest did not take %s in time "
+					"(no ACPI _OST answer)",
+					dev);
+		if (!strcmp(vm->ost_dev, dev))
+			break;
+		vm->ost_dev[0] = '\0'; /* another device's: keep waiting */
+	}
+	vm->ost_dev[0] = '\0';
+	if (vm->ost_status != 0)
+		return herr_set(err, GRPC_INTERNAL, 0,
+				"the guest refused %s (ACPI _OST status %d)",
+				dev, vm->ost_status);
+	return 0;
+}
+
+static int qmp_commandf(struct vm *vm, long long deadline, struct herr *err,
+			const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static int qmp_commandf(struct vm *vm, long long deadline, struct herr *err,
+			const char *fmt, ...)
+{
+	_cleanup_free_ char *json = NULL;
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = vasprintf(&json, fmt, ap);
+	va_end(ap);
+	if (rc < 0)
+		abort();
+	return qmp_command(vm, json, deadline, err);
+}
+
+static int add_dimm(struct vm *vm, unsigned int mib, long long deadline,
+		    struct herr *err)
+{
+	unsigned int n = vm->n_dimms;
+	char dev[32];
+	struct herr ignored;
+
+	snprintf(dev, sizeof(dev), "dimm%u", n);
+	if (qmp_commandf(vm, deadline, err,
+			 "{\"execute\":\"object-add\",\"arguments\":{"
+			 "\"qom-type\":\"memory-backend-memfd\",\"id\":"
+			 "\"hmem%u\",\"size\":%llu,\"share\":%s}}\n",
+			 n, (unsigned long long)mib << 20,
+			 vm->shared_mem ? "true" : "false") < 0)
+		return herr_prefix(err, "add %u MiB of memory", mib);
+	vm->ost_dev[0] = '\0';
+	if (qmp_commandf(vm, deadline, err,
+			 "{\"execute\":\"device_add\",\"arguments\":{"
+			 "\"driver\":\"pc-dimm\",\"id\":\"%s\",\"memdev\":"
+			 "\"hmem%u\"}}\n",
+			 dev, n) < 0) {
+		/* Nothing half-done: the backend goes with the DIMM. */
+		qmp_commandf(vm, now_ms() + 2000, &ignored,
+			     "{\"execute\":\"object-del\",\"arguments\":{"
+			     "\"id\":\"hmem%u\"}}\n",
+			     n);
+		return herr_prefix(err, "add %u MiB of memory", mib);
+	}
+	/* From here on the DIMM is in the VM, taken or not. */
+	vm->n_dimms++;
+	vm->mem_mib += mib;
+	if (wait_ost(vm, dev, deadline, err) < 0)
+		return herr_prefix(err, "add %u MiB of memory", mib);
+	return 0;
+}
+
+static int add_vcpu(struct vm *vm, long long deadline, struct herr *err)
+{
+	unsigned int k = vm->vcpus;
+	char dev[32];
+
+	snprintf(dev, sizeof(dev), "cpu%u", k);
+	vm->ost_dev[0] = '\0';
+	if (qmp_commandf(vm, deadline, err,
+			 "{\"execute\":\"device_add\",\"arguments\":{"
+			 "\"driver\":\"%s-x86_64-cpu\",\"id\":\"%s\","
+			 "\"socket-id\":%u,\"core-id\":0,\"thread-id\":0}}\n",
+			 vm->kvm ? "host" : "qemu64", dev, k) < 0)
+		return herr_prefix(err, "add vCPU %u", k);
+	vm->vcpus++;
+	if (wait_ost(vm, dev, deadline, err) < 0)
+		return herr_prefix(err, "add vCPU %u", k);
+	return 0;
+}
+
+int vm_resize(struct vm *vm, unsigned int mem_mib, unsigned int vcpus,
+	      long long timeout_ms, struct herr *err)
+{
+	long long deadline = now_ms() + timeout_ms;
+
+	if (!vm->hotplug)
+		return herr_set(err, GRPC_FAILED_PRECONDITION, 0,
+				"VM %s: machine type microvm cannot hotplug "
+				"(set machine_type = \"q35\")",
+				vm->id);
+	if (!vm_running(vm) || vm->qmp_fd < 0)
+		return herr_set(err, GRPC_UNAVAILABLE, 0,
+				"VM %s is not running", vm->id);
+	if (mem_mib > vm->max_mem_mib || vcpus > vm->max_vcpus)
+		return herr_set(err, GRPC_RESOURCE_EXHAUSTED, 0,
+				"VM %s: %u MiB and %u vCPUs are above what it "
+				"was started to grow to (%u MiB, %u vCPUs)",
+				vm->id, mem_mib, vcpus, vm->max_mem_mib,
+				vm->max_vcpus);
+	if (mem_mib > vm->mem_mib) {
+		if (vm->n_dimms >= MEM_SLOTS - 1)
+			return herr_set(err, GRPC_RESOURCE_EXHAUSTED, 0,
+					"VM %s: no memory slot left (%d)",
+					vm->id, MEM_SLOTS);
+		if (add_dimm(vm, mem_mib - vm->mem_mib, deadline, err) < 0)
+			return herr_prefix(err, "VM %s", vm->id);
+	}
+	while (vm->vcpus < vcpus)
+		if (add_vcpu(vm, deadline, err) < 0)
+			return herr_prefix(err, "VM %s", vm->id);
+	return 0;
 }

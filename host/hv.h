@@ -40,6 +40,13 @@ struct vm_params {
 	/* Network devices, one per pod interface (host/pod-net.c). */
 	const struct vm_nic *nics;
 	size_t n_nics;
+	/*
+	 * Size at boot (sizing.h); 0: default_memory / default_vcpus.  The
+	 * maxima are what hotplug may grow it to on machines that can
+	 * (q35, pc); 0 or below the boot size: no room for growth.
+	 */
+	unsigned int mem_mib, vcpus;
+	unsigned int max_mem_mib, max_vcpus;
 };
 
 /*
@@ -53,6 +60,14 @@ struct vm_params {
 int vm_start(const struct vm_params *p, struct vm **out, struct herr *err);
 
 /*
+ * The same without waiting for the hypervisor to come up: returns once it
+ * is spawned; vm_agent_poll() then finishes its start (QMP's greeting and
+ * "cont") before it looks for the agent, and a hypervisor that refuses
+ * its configuration is reported there.
+ */
+int vm_spawn(const struct vm_params *p, struct vm **out, struct herr *err);
+
+/*
  * Connect to the agent channel, waiting up to @timeout_ms for it to answer
  * (the caller then sends Health.Check).  Returns a connected fd.
  *
@@ -64,6 +79,18 @@ int vm_start(const struct vm_params *p, struct vm **out, struct herr *err);
  * socket serves one client at a time: close the fd before calling again.
  */
 int vm_connect_agent(struct vm *vm, long long timeout_ms, struct herr *err);
+
+/*
+ * The same wait for callers with an event loop, never blocking (and the
+ * end of vm_spawn()'s start): vm_agent_poll() takes what the hypervisor
+ * said so far and returns a connected fd once the agent's channel is up,
+ * -EAGAIN while it is not (call again when vm_agent_wait_fd() is
+ * readable or, when that is -1, after a few milliseconds), or -1 with
+ * @err when it never will be (the hypervisor exited: @err quotes its exit
+ * status and log).  The caller owns the deadline.
+ */
+int vm_agent_wait_fd(const struct vm *vm);
+int vm_agent_poll(struct vm *vm, struct herr *err);
 
 pid_t vm_pid(const struct vm *vm);
 
@@ -111,6 +138,20 @@ int vm_fs_error(struct vm *vm, struct herr *err);
  * processes (virtiofsd's monitor or its sandboxed child), status kept.
  */
 bool vm_child_reaped(struct vm *vm, pid_t pid, int wait_status);
+
+/*
+ * Grow a running VM to @mem_mib and @vcpus (q35, pc): DIMMs and vCPUs
+ * added over QMP, each waited for until the guest's ACPI answer, within
+ * @timeout_ms.  Memory needs whole 128 MiB guest blocks to be usable: the
+ * caller rounds.  The CPUs come up offline: the agent onlines them
+ * (OnlineCPUMem).  On error nothing QEMU refused stays; a device the guest
+ * did not take in time stays plugged (it counts in vm_size()).
+ */
+int vm_resize(struct vm *vm, unsigned int mem_mib, unsigned int vcpus,
+	      long long timeout_ms, struct herr *err);
+bool vm_can_hotplug(const struct vm *vm);
+/* What the VM has now (boot size plus what was hot-added). */
+void vm_size(const struct vm *vm, unsigned int *mem_mib, unsigned int *vcpus);
 
 /* Human-readable description of the VM (machine, accel), for logs. */
 const char *vm_describe(const struct vm *vm);
@@ -207,6 +248,11 @@ char *qemu_kernel_cmdline(const struct husk_config *cfg,
 int clh_api_call(const char *api_sock, const char *method, const char *endpoint,
 		 const char *body, long long timeout_ms, int *status,
 		 char **resp_body, struct herr *err);
+/* The same, with @fds passed as SCM_RIGHTS along with the request. */
+int clh_api_call_fds(const char *api_sock, const char *method,
+		     const char *endpoint, const char *body, const int *fds,
+		     size_t n_fds, long long timeout_ms, int *status,
+		     char **resp_body, struct herr *err);
 /* GET vmm.ping; *@version (may be NULL) gets the VMM's version to free. */
 int clh_ping(const char *api_sock, long long timeout_ms, char **version,
 	     struct herr *err);
@@ -215,6 +261,28 @@ int clh_vm_create(const char *api_sock, const char *vm_config,
 int clh_vm_boot(const char *api_sock, long long timeout_ms, struct herr *err);
 int clh_vm_shutdown(const char *api_sock, long long timeout_ms,
 		    struct herr *err);
+int clh_vmm_shutdown(const char *api_sock, long long timeout_ms,
+		     struct herr *err);
+/* PUT vm.add-net: NetConfig{id "net<index>", mac} with @tap_fd attached. */
+int clh_vm_add_net(const char *api_sock, unsigned int index,
+		   const unsigned char mac[6], int tap_fd, long long timeout_ms,
+		   struct herr *err);
+/*
+ * GET vm.info, checked against the VmInfo schema: *@state is one of the
+ * published states ("Created", "Running", ...), a static string.
+ */
+int clh_vm_info_state(const char *api_sock, long long timeout_ms,
+		      const char **state, struct herr *err);
+/* The parsers behind the calls, for the fuzz target (tests/fuzz/clh_api.c). */
+/*
+ * The response head in @buf (@len bytes, NUL-terminated, modified): 1 not
+ * complete yet, 0 parsed (*@code, the head's length *@hlen, the body's
+ * *@blen), -1 not HTTP, a bad Content-Length, or longer than 8 KiB.
+ */
+int clh_http_head(char *buf, size_t len, int *code, size_t *hlen, size_t *blen,
+		  struct herr *err);
+/* A VmInfo body: *@state is one of the published states. */
+int clh_vm_info_parse(const char *body, const char **state, struct herr *err);
 /* The VmConfig JSON (v26+ "payload" shape) for @p; free it. */
 char *clh_vm_config(const struct vm_params *p, const char *cmdline,
 		    const char *vsock_sock, const char *console_log);
@@ -226,5 +294,89 @@ char *clh_vm_config(const struct vm_params *p, const char *cmdline,
  */
 int hvsock_connect(const char *uds, unsigned int port, long long timeout_ms,
 		   struct herr *err);
+/*
+ * One attempt of the same, by @deadline (now_ms() time): UNAVAILABLE when
+ * the VMM hung up or refused (try again), INTERNAL when its answer is no
+ * handshake at all, DEADLINE_EXCEEDED when it said nothing in time.
+ */
+int hvsock_try(const char *uds, unsigned int port, long long deadline,
+	       struct herr *err);
+
+/* ---- the Cloud Hypervisor driver (hv-clh-vm.c) ------------------------
+ *
+ * vm_start() and the other vm_*() calls hand a VM whose configuration
+ * says hypervisor "clh" to these, with the same contracts.
+ */
+struct clh_vm;
+
+#define VM_CLH_API_SOCK "clh-api.sock"
+#define VM_CLH_VSOCK "clh.sock"
+
+#if IS_ENABLED_CONFIG_HV_CLOUD_HYPERVISOR
+int clh_start(const struct vm_params *p, struct clh_vm **out, struct herr *err);
+int clh_connect_agent(struct clh_vm *vm, long long timeout_ms,
+		      struct herr *err);
+pid_t clh_pid(const struct clh_vm *vm);
+void clh_exited(struct clh_vm *vm, int wait_status);
+bool clh_running(const struct clh_vm *vm);
+int clh_stop(struct clh_vm *vm, bool graceful, long long timeout_ms,
+	     struct herr *err);
+void clh_free(struct clh_vm *vm);
+int clh_fs_pidfd(const struct clh_vm *vm);
+int clh_fs_error(struct clh_vm *vm, struct herr *err);
+bool clh_child_reaped(struct clh_vm *vm, pid_t pid, int wait_status);
+const char *clh_describe(const struct clh_vm *vm);
+/* The guest's command line: QEMU's for a KVM guest, without microvm's. */
+char *clh_kernel_cmdline(const struct husk_config *cfg);
+#else
+static inline int clh_start(const struct vm_params *p, struct clh_vm **out,
+			    struct herr *err)
+{
+	return herr_set(err, GRPC_UNIMPLEMENTED, 0,
+			"built without the Cloud Hypervisor driver "
+			"(CONFIG_HV_CLOUD_HYPERVISOR)");
+}
+/* Never called: clh_start() made no VM. */
+static inline int clh_connect_agent(struct clh_vm *vm, long long t,
+				    struct herr *err)
+{
+	return -1;
+}
+static inline pid_t clh_pid(const struct clh_vm *vm)
+{
+	return 0;
+}
+static inline void clh_exited(struct clh_vm *vm, int wait_status)
+{
+}
+static inline bool clh_running(const struct clh_vm *vm)
+{
+	return false;
+}
+static inline int clh_stop(struct clh_vm *vm, bool graceful, long long t,
+			   struct herr *err)
+{
+	return 0;
+}
+static inline void clh_free(struct clh_vm *vm)
+{
+}
+static inline int clh_fs_pidfd(const struct clh_vm *vm)
+{
+	return -1;
+}
+static inline int clh_fs_error(struct clh_vm *vm, struct herr *err)
+{
+	return -1;
+}
+static inline bool clh_child_reaped(struct clh_vm *vm, pid_t pid, int st)
+{
+	return false;
+}
+static inline const char *clh_describe(const struct clh_vm *vm)
+{
+	return "";
+}
+#endif
 
 #endif

@@ -84,6 +84,8 @@ static void on_console(struct evloop *loop, int fd, uint32_t events, void *data)
 		pod_console_close(pod);
 		return;
 	}
+	/* The kernel has taken over: the timeline's "console". */
+	pod_timeline_mark(pod, POD_T_CONSOLE);
 	for (ssize_t i = 0; i < n; i++) {
 		if (buf[i] == '\n' ||
 		    pod->console_line_len == sizeof(pod->console_line) - 1)

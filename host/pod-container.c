@@ -99,25 +99,32 @@ static void on_container_created(void *resp, const struct herr *err, void *data)
 	struct herr e;
 
 	(void)resp;
+	/* The front end gave up on this Create (pod_container_create()). */
+	if (!c->created)
+		goto out;
 	if (err) {
 		e = *err;
 		herr_prefix(&e, "agent");
 		c->created(c, &e, c->created_data);
-		return;
+		goto out;
 	}
 	c->state = POD_CONTAINER_READY;
+	pod_timeline_mark(c->pod, POD_T_CONTAINER);
 	log_msg(LOG_INFO, "container created", "container=%s sandbox=%s", c->id,
 		c->pod->id);
 	c->created(c, NULL, c->created_data);
+out:
+	pod_container_unref(c);
 }
 
-static void booted(const struct herr *err, void *data)
+/* The VM fits the container (pod-size.c): create it in the guest. */
+static void sized(const struct herr *err, void *data)
 {
 	struct pod_container *c = data;
 	Grpc__CreateContainerRequest req = GRPC__CREATE_CONTAINER_REQUEST__INIT;
 	Grpc__Spec *spec = c->spec.spec;
 
-	if (c->state != POD_CONTAINER_CREATING)
+	if (c->state != POD_CONTAINER_CREATING || !c->created)
 		goto out;
 	if (err) {
 		c->created(c, err, c->created_data);
@@ -134,19 +141,69 @@ static void booted(const struct herr *err, void *data)
 	req.exec_id = c->id;
 	req.oci = spec;
 	req.sandbox_pidns = c->spec.sandbox_pidns;
+	/* Held by the call: its front end may let go of @c meanwhile. */
+	pod_container_ref(c);
 	agent_create_container(c->pod->agent, &req, on_container_created, c);
 out:
 	pod_container_unref(c);
+}
+
+static void booted(const struct herr *err, void *data)
+{
+	struct pod_container *c = data;
+
+	if (c->state == POD_CONTAINER_CREATING && !err) {
+		/* Keeps its reference until sized() runs. */
+		pod_size_grow(c, sized);
+		return;
+	}
+	sized(err, c);
+}
+
+struct create_failed {
+	struct pod_container *c;
+	struct herr err;
+};
+
+static void create_failed_fire(struct evloop *loop, void *data)
+{
+	struct create_failed *f = data;
+
+	(void)loop;
+	sized(&f->err, f->c);
+	free(f);
 }
 
 void pod_container_create(struct pod_container *c,
 			  const struct husk_config *cfg, pod_created_cb done,
 			  void *data)
 {
+	struct workload own, budget;
+	struct herr err;
+	int rc;
+
 	c->created = done;
 	c->created_data = data;
+	pod_timeline_mark(c->pod, POD_T_CREATE);
 	/* Held until the boot answers. */
 	pod_container_ref(c);
+	/*
+	 * Limits that cannot be met fail the Create before anything starts;
+	 * the first container sizes the VM it boots.
+	 */
+	rc = sizing_workload(c->spec.spec, &own, &budget, &err);
+	if (rc < 0)
+		herr_prefix(&err, "container %s", c->id);
+	else if (c->pod->state == POD_NEW)
+		rc = pod_size_boot(c, cfg, &err);
+	if (rc < 0) {
+		struct create_failed *f = xcalloc(1, sizeof(*f));
+
+		f->c = c;
+		f->err = err;
+		evloop_timer(c->pod->loop, 0, create_failed_fire, f);
+		return;
+	}
 	/* The first container is the sandbox: its namespace, its hostname. */
 	if (c->pod->state == POD_NEW)
 		pod_net_set_spec(c->pod, &c->spec);

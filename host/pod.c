@@ -1,14 +1,16 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * The pod's VM, booted for its first container: vm_start,
- * vm_connect_agent, then Health.Check and CreateSandbox (with the shared
- * directory as the agent's first storage) under one deadline, the
- * configuration's dial_timeout.  Whatever goes wrong - the hypervisor
- * exits, the agent does not answer in time, a reply breaks the protocol -
- * ends in pod_fail(): the VM is killed, every agent call fails, every
- * process reports its exit.  pod_teardown() stops the VM on purpose once
- * the last container is gone.  Also here: the container list and the OOM
- * event watch (pod_ops.oom).
+ * The pod's VM, booted for its first container: vm_spawn, then on the
+ * event loop QEMU's start and the agent's channel (vm_agent_poll),
+ * Health.Check and CreateSandbox (with the shared directory as the
+ * agent's first storage) under one deadline, the configuration's
+ * dial_timeout; the front end's loop serves its callers meanwhile.
+ * Whatever goes wrong - the hypervisor exits, the agent does not answer
+ * in time, a reply breaks the protocol - ends in pod_fail(): the VM is
+ * killed, every agent call fails, every process reports its exit.
+ * pod_teardown() stops the VM on purpose once the last container is gone,
+ * at once when that happens during the boot.  Also here: the container
+ * list and the OOM event watch (pod_ops.oom).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -27,9 +29,14 @@
 #define POD_DESTROY_TIMEOUT_MS 2000
 #define VM_STOP_TIMEOUT_MS 2000
 #define OOM_RETRY_MS 1000
+/* vsock has no readiness to watch: the agent's port is tried this often. */
+#define AGENT_RETRY_MS 20
+/* How long virtiofsd's exit waits for QEMU's, which would explain it. */
+#define FS_EXIT_GRACE_MS 200
 
 static void on_agent_closed(const struct herr *why, void *data);
 static void stop_vm(struct pod *pod, bool graceful);
+static void agent_wait_stop(struct pod *pod);
 
 struct pod *pod_new(struct evloop *loop, const char *id, const char *run_dir,
 		    const struct pod_ops *ops, void *ops_data)
@@ -46,6 +53,7 @@ struct pod *pod_new(struct evloop *loop, const char *id, const char *run_dir,
 	pod->state = POD_NEW;
 	pod->console_fd = -1;
 	pod->fs_pidfd = -1;
+	pod->boot_fd = -1;
 	pod->agent = agent_new(loop);
 	agent_on_close(pod->agent, on_agent_closed, pod);
 	return pod;
@@ -98,6 +106,7 @@ void pod_remove_container(struct pod *pod, struct pod_container *c)
 			pod->recent_next = (pod->recent_next + 1) %
 					   ARRAY_SIZE(pod->recent);
 			pod->n_containers--;
+			pod_size_release(c);
 			c->removed = true;
 			pod_container_unref(c);
 			return;
@@ -122,6 +131,9 @@ static void stop_vm(struct pod *pod, bool graceful)
 	struct herr err;
 
 	agent_shutdown(pod->agent, NULL);
+	agent_wait_stop(pod);
+	evloop_timer_cancel(pod->loop, pod->fs_timer);
+	pod->fs_timer = NULL;
 	if (pod->fs_pidfd >= 0)
 		evloop_del(pod->loop, pod->fs_pidfd);
 	pod->fs_pidfd = -1;
@@ -192,13 +204,20 @@ static void vm_process_exited(struct pod *pod, int wait_status)
 		herr_set(&why, GRPC_UNAVAILABLE, 0,
 			 "hypervisor (pid %d) exited with status %d",
 			 (int)pod->vm_pid, WEXITSTATUS(wait_status));
-	if (pod->state == POD_BOOTING)
-		herr_prefix(&why, "VM failed to boot");
 	if (pod->state == POD_STOPPING)
 		return;
 	if (pod->state == POD_BOOTING) {
 		char msg[HERR_MSG_MAX];
+		int fd;
 
+		/*
+		 * The driver's account of an exited VM quotes QEMU's log (an
+		 * option it refused, a missing device) and its exit status.
+		 */
+		fd = vm_agent_poll(pod->vm, &why);
+		if (fd >= 0)
+			close(fd);
+		herr_prefix(&why, "VM failed to boot");
 		snprintf(msg, sizeof(msg), "%s", why.msg);
 		herr_set(&why, why.code, 0, "%s; console: %s", msg,
 			 pod_console_tail(pod));
@@ -221,23 +240,40 @@ bool pod_child_reaped(struct pod *pod, pid_t pid, int wait_status)
  * virtiofsd exited while the pod lived: QEMU tells nobody and the guest's
  * next access to the share would hang, so this is the VM dying.
  */
-static void on_fs_daemon_exited(struct evloop *loop, int fd, uint32_t events,
-				void *data)
+static void fs_daemon_check(struct evloop *loop, void *data)
 {
 	struct pod *pod = data;
 	struct herr why;
 
 	(void)loop;
-	(void)events;
-	evloop_del(pod->loop, fd);
-	pod->fs_pidfd = -1;
+	pod->fs_timer = NULL;
 	/* QEMU gone first ended the daemon: its SIGCHLD says more. */
-	if (!pod->vm || pod->state == POD_STOPPING || !vm_running(pod->vm))
+	if (!pod->vm || pod->state == POD_STOPPING || pod->state == POD_DEAD ||
+	    !vm_running(pod->vm))
 		return;
 	vm_fs_error(pod->vm, &why);
 	if (pod->state == POD_BOOTING)
 		herr_prefix(&why, "VM failed to boot");
 	pod_fail(pod, &why);
+}
+
+static void on_fs_daemon_exited(struct evloop *loop, int fd, uint32_t events,
+				void *data)
+{
+	struct pod *pod = data;
+
+	(void)events;
+	evloop_del(pod->loop, fd);
+	pod->fs_pidfd = -1;
+	if (!pod->vm || pod->state == POD_STOPPING || !vm_running(pod->vm))
+		return;
+	/*
+	 * QEMU exiting closes its end first, so the daemon may be seen
+	 * gone a moment before QEMU is: give QEMU's exit that moment.
+	 */
+	evloop_timer_cancel(loop, pod->fs_timer);
+	pod->fs_timer =
+		evloop_timer(loop, FS_EXIT_GRACE_MS, fs_daemon_check, pod);
 }
 
 /* ---- boot ------------------------------------------------------------- */
@@ -357,6 +393,7 @@ static void on_sandbox_created(void *resp, const struct herr *err, void *data)
 		return;
 	}
 	pod->state = POD_READY;
+	pod_timeline_mark(pod, POD_T_SANDBOX);
 	log_msg(LOG_INFO, "sandbox ready", "sandbox=%s boot_ms=%lld vm=\"%s\"",
 		pod->id, now_ms() - pod->boot_started, vm_describe(pod->vm));
 	watch_oom(pod);
@@ -433,9 +470,116 @@ static void on_checked(void *resp, const struct herr *err, void *data)
 		boot_failed(pod, &why);
 		return;
 	}
+	pod_timeline_mark(pod, POD_T_AGENT);
 	log_debug("sandbox %s: agent answered after %lld ms", pod->id,
 		  now_ms() - pod->boot_started);
 	pod_net_update_agent(pod, on_net_updated);
+}
+
+/* ---- the wait for the agent's channel, on the event loop ------------- */
+
+static void agent_wait_step(struct pod *pod);
+
+static void agent_wait_stop(struct pod *pod)
+{
+	if (pod->boot_fd >= 0)
+		evloop_del(pod->loop, pod->boot_fd);
+	pod->boot_fd = -1;
+	evloop_timer_cancel(pod->loop, pod->boot_timer);
+	pod->boot_timer = NULL;
+}
+
+static void on_agent_wait_fd(struct evloop *loop, int fd, uint32_t events,
+			     void *data)
+{
+	(void)loop;
+	(void)fd;
+	(void)events;
+	agent_wait_step(data);
+}
+
+static void on_agent_wait_timer(struct evloop *loop, void *data)
+{
+	struct pod *pod = data;
+
+	(void)loop;
+	pod->boot_timer = NULL;
+	agent_wait_step(pod);
+}
+
+/* Failed while booting: the error quotes the guest's last words. */
+static void boot_failed_console(struct pod *pod, struct herr *err)
+{
+	char msg[HERR_MSG_MAX];
+
+	snprintf(msg, sizeof(msg), "%s", err->msg);
+	herr_set(err, err->code, err->errnum, "%s; console: %s", msg,
+		 pod_console_tail(pod));
+	boot_failed(pod, err);
+}
+
+/*
+ * Once more: is the agent's channel up?  Then Health.Check; not yet: wait
+ * for QEMU's next QMP message (virtio-serial) or retry (vsock) until the
+ * deadline; never: the boot failed.  The hypervisor's exit also arrives
+ * through pod_child_reaped(), whichever comes first.
+ */
+static void agent_wait_step(struct pod *pod)
+{
+	long long left = pod->boot_deadline - now_ms();
+	struct herr err;
+	int fd, wfd;
+
+	if (pod->state != POD_BOOTING || !pod->vm) {
+		agent_wait_stop(pod);
+		return;
+	}
+	fd = vm_agent_poll(pod->vm, &err);
+	if (fd >= 0) {
+		agent_wait_stop(pod);
+		if (agent_connect(pod->agent, fd, &err) < 0) {
+			boot_failed_console(pod, &err);
+			return;
+		}
+		left = pod->boot_deadline - now_ms();
+		agent_check(pod->agent, left > 0 ? left : 1, on_checked, pod);
+		return;
+	}
+	if (fd != -EAGAIN) {
+		agent_wait_stop(pod);
+		herr_prefix(&err, "VM failed to boot");
+		boot_failed(pod, &err);
+		return;
+	}
+	if (left <= 0) {
+		struct herr why;
+
+		/* @err says what the driver still waits for. */
+		agent_wait_stop(pod);
+		herr_set(&why, GRPC_DEADLINE_EXCEEDED, 0,
+			 "agent not ready within %u s: %s (the VM is running; "
+			 "console: %s)",
+			 pod->cfg->dial_timeout ? pod->cfg->dial_timeout : 30,
+			 err.msg, pod_console_tail(pod));
+		boot_failed(pod, &why);
+		return;
+	}
+	wfd = vm_agent_wait_fd(pod->vm);
+	if (wfd != pod->boot_fd) {
+		if (pod->boot_fd >= 0)
+			evloop_del(pod->loop, pod->boot_fd);
+		pod->boot_fd = -1;
+		if (wfd >= 0 && evloop_add(pod->loop, wfd, EPOLLIN,
+					   on_agent_wait_fd, pod) == 0)
+			pod->boot_fd = wfd;
+	}
+	/* The deadline, or the next try when there is nothing to watch. */
+	evloop_timer_cancel(pod->loop, pod->boot_timer);
+	pod->boot_timer = evloop_timer(
+		pod->loop,
+		pod->boot_fd >= 0 || left < AGENT_RETRY_MS ? left
+							   : AGENT_RETRY_MS,
+		on_agent_wait_timer, pod);
 }
 
 static int start_vm(struct pod *pod, struct herr *err)
@@ -445,8 +589,6 @@ static int start_vm(struct pod *pod, struct herr *err)
 	struct vm_nic nics[VM_NICS_MAX];
 	_cleanup_close_ int cons = -1;
 	char pid[32];
-	long long left;
-	int fd;
 
 	if (rootfs_shared_dir_prepare(pod, err) < 0)
 		return -1;
@@ -457,6 +599,10 @@ static int start_vm(struct pod *pod, struct herr *err)
 	params.run_dir = pod->run_dir;
 	params.shared_dir = pod->shared_dir;
 	params.console_fd = cons;
+	params.mem_mib = pod->size.mem_mib;
+	params.vcpus = pod->size.vcpus;
+	params.max_mem_mib = sizing_max_memory(cfg);
+	params.max_vcpus = sizing_max_vcpus(cfg);
 	if (pod_net_setup(pod, nics, &params.n_nics, err) < 0)
 		return -1;
 	params.nics = nics;
@@ -464,8 +610,10 @@ static int start_vm(struct pod *pod, struct herr *err)
 	pod->boot_deadline =
 		pod->boot_started +
 		(long long)(cfg->dial_timeout ? cfg->dial_timeout : 30) * 1000;
-	if (vm_start(&params, &pod->vm, err) < 0)
+	/* QEMU's own start (QMP) ends on the event loop: agent_wait_step(). */
+	if (vm_spawn(&params, &pod->vm, err) < 0)
 		return herr_prefix(err, "start VM");
+	pod_timeline_mark(pod, POD_T_SPAWNED);
 	closep(&cons);
 	cons = -1;
 	pod->fs_pidfd = vm_fs_pidfd(pod->vm);
@@ -482,16 +630,8 @@ static int start_vm(struct pod *pod, struct herr *err)
 	log_msg(LOG_INFO, "VM started", "sandbox=%s pid=%d vm=\"%s\"", pod->id,
 		(int)pod->vm_pid, vm_describe(pod->vm));
 	pod->state = POD_BOOTING;
-	left = pod->boot_deadline - now_ms();
-	fd = vm_connect_agent(pod->vm, left > 0 ? left : 1, err);
-	if (fd < 0)
-		return herr_prefix(err, err->code == GRPC_DEADLINE_EXCEEDED
-						? "agent not ready"
-						: "VM failed to boot");
-	if (agent_connect(pod->agent, fd, err) < 0)
-		return -1;
-	left = pod->boot_deadline - now_ms();
-	agent_check(pod->agent, left > 0 ? left : 1, on_checked, pod);
+	/* From here on the event loop waits: the caller's calls go on. */
+	agent_wait_step(pod);
 	return 0;
 }
 
@@ -541,12 +681,21 @@ void pod_boot(struct pod *pod, const struct husk_config *cfg,
 static void teardown_finish(struct pod *pod)
 {
 	void (*done)(void *data) = pod->teardown_done;
+	struct herr why;
 
-	stop_vm(pod, true);
+	/* Only a guest that got DestroySandbox powers itself off. */
+	stop_vm(pod, pod->state == POD_STOPPING);
 	rootfs_shared_dir_release(pod);
+	if (pod->boot_waiters) {
+		herr_set(&why, GRPC_CANCELLED, 0,
+			 "sandbox %s was torn down during its boot", pod->id);
+		boot_waiters_done(pod, &why);
+	}
 	pod->state = POD_NEW;
 	herr_clear(&pod->death);
 	pod->teardown_done = NULL;
+	pod_timeline_mark(pod, POD_T_TEARDOWN);
+	pod_timeline_log(pod);
 	if (done)
 		done(pod->teardown_data);
 }
@@ -571,6 +720,15 @@ void pod_teardown(struct pod *pod, void (*done)(void *data), void *data)
 		agent_destroy_sandbox(pod->agent, POD_DESTROY_TIMEOUT_MS,
 				      on_destroyed, pod);
 		return;
+	}
+	if (pod->state == POD_BOOTING) {
+		/* Nothing to wait for: the boot stops here, at once. */
+		log_msg(LOG_INFO, "stopping sandbox during its boot",
+			"sandbox=%s", pod->id);
+		/* No boot step may go on (they check the state). */
+		pod->state = POD_STOPPING;
+		agent_shutdown(pod->agent, NULL);
+		stop_vm(pod, false);
 	}
 	teardown_finish(pod);
 }

@@ -27,6 +27,7 @@
 #include "containerd/types/mount.pb-c.h"
 #include "err.h"
 #include "evloop.h"
+#include "sizing.h"
 #include "spec.h"
 
 struct vm;
@@ -115,8 +116,12 @@ struct pod_container {
 	bool paused;
 	struct pod_process *init;
 	struct pod_process *execs;
-	pod_created_cb created; /* pod_container_create()'s callback */
+	/* pod_container_create()'s callback; a front end that answers its
+	 * caller itself (Delete during the boot) sets it to NULL first. */
+	pod_created_cb created;
 	void *created_data;
+	struct workload workload; /* its limits, counted in pod->sum */
+	bool counted; /* ... once the VM is sized or grown for them */
 	int refs;
 	bool removed;
 	struct pod_container *next;
@@ -133,6 +138,25 @@ enum pod_state {
 #define CONSOLE_TAIL_MAX 1024
 
 typedef void (*pod_booted_cb)(const struct herr *err, void *data);
+
+/*
+ * A pod's start, phase by phase (monotonic ms, 0: did not happen), in the
+ * order the "start timeline" log line prints them (pod-timeline.c).
+ */
+enum pod_phase {
+	POD_T_START, /* the shim's "start" command (front end) */
+	POD_T_CREATE, /* Create received */
+	POD_T_SPAWNED, /* hypervisor spawned */
+	POD_T_CONSOLE, /* first console byte */
+	POD_T_AGENT, /* Health.Check answered */
+	POD_T_SANDBOX, /* CreateSandbox done */
+	POD_T_CONTAINER, /* first CreateContainer done */
+	POD_T_STARTED, /* first StartContainer done (front end) */
+	POD_T_OUTPUT, /* first output byte of the first container (front end) */
+	POD_T_EXIT, /* its exit (front end) */
+	POD_T_TEARDOWN, /* teardown done */
+	POD_PHASES
+};
 
 struct pod_boot_waiter {
 	pod_booted_cb done;
@@ -153,9 +177,13 @@ struct pod {
 	struct vm *vm;
 	pid_t vm_pid;
 	int fs_pidfd; /* virtiofsd's, watched while the VM lives, or -1 */
+	struct ev_timer *fs_timer; /* its exit, waiting for QEMU's */
 	struct agent_client *agent;
 	long long boot_started; /* now_ms() at vm_start */
 	long long boot_deadline;
+	int boot_fd; /* watched for the agent's channel, or -1 */
+	struct ev_timer *boot_timer; /* agent deadline or retry */
+	long long timeline[POD_PHASES];
 	struct herr death; /* why the VM or agent went away */
 	struct pod_boot_waiter *boot_waiters;
 	void (*teardown_done)(void *data);
@@ -178,6 +206,11 @@ struct pod {
 	struct net_pod *net; /* scanned, taps made; NULL when none */
 	unsigned int net_step; /* agent updates sent so far */
 	pod_booted_cb net_done;
+	/* Sizing (pod-size.c): the VM's size now (at boot: what start_vm
+	 * asks for), the sandbox annotations' budget, the containers' sum. */
+	struct vm_size size;
+	struct workload budget, sum;
+	bool resizing; /* a hotplug is in flight */
 };
 
 /* ---- pod.c ------------------------------------------------------------ */
@@ -191,7 +224,10 @@ void pod_free(struct pod *pod);
 /*
  * Make sure the VM is up (started with @cfg, which must outlive the pod)
  * and the agent answered CreateSandbox, then call @done(err, @data), err
- * NULL on success.  Never calls back from inside this function.
+ * NULL on success.  Never calls back from inside this function, and never
+ * waits for the boot: only the hypervisor's spawn happens inside it, the
+ * rest on the event loop.  pod_teardown() during the boot stops it and
+ * fails every waiting @done.
  */
 void pod_boot(struct pod *pod, const struct husk_config *cfg,
 	      pod_booted_cb done, void *data);
@@ -215,6 +251,21 @@ bool pod_usable(const struct pod *pod);
 struct pod_container *pod_find(struct pod *pod, const char *id);
 void pod_add_container(struct pod *pod, struct pod_container *c);
 void pod_remove_container(struct pod *pod, struct pod_container *c);
+
+/* ---- pod-timeline.c ------------------------------------------------- */
+
+/* Record @phase now, unless it already happened. */
+void pod_timeline_mark(struct pod *pod, enum pod_phase phase);
+/* Record @phase at @ms (monotonic, now_ms()), unless already recorded. */
+void pod_timeline_set(struct pod *pod, enum pod_phase phase, long long ms);
+/*
+ * "start=0,create=12,..." in @buf: each recorded phase in order, in ms
+ * since the shim's start or else since Create; false when nothing useful
+ * was recorded (no Create).
+ */
+bool pod_timeline_format(const struct pod *pod, char *buf, size_t cap);
+/* Log the "start timeline" line (teardown done), then forget it. */
+void pod_timeline_log(struct pod *pod);
 
 /* ---- pod-console.c -------------------------------------------------- */
 
@@ -246,6 +297,27 @@ void pod_net_update_agent(struct pod *pod, pod_booted_cb done);
 /* Remove the taps, qdiscs and filters (the VM is gone or going). */
 void pod_net_teardown(struct pod *pod);
 void pod_net_free(struct pod *pod);
+
+/* ---- pod-size.c ------------------------------------------------------- */
+
+/*
+ * Before the first container boots the VM: @c's limits (and the sandbox
+ * annotations) decide the VM's size (sizing.h).  Above a cap: -1 with
+ * @err naming it; nothing is started.
+ */
+int pod_size_boot(struct pod_container *c, const struct husk_config *cfg,
+		  struct herr *err);
+/*
+ * A later container: grow the running VM to fit @c's limits where the
+ * machine can (hotplug on q35/pc; microvm keeps its boot size and says
+ * so), then @done(err, @c).  On error nothing was added to the VM.
+ */
+void pod_size_grow(struct pod_container *c, pod_booted_cb done);
+/* Update raised @c's limits to @res: grow as above, then @done(err, data). */
+void pod_size_update(struct pod_container *c, const Grpc__LinuxResources *res,
+		     pod_booted_cb done, void *data);
+/* @c is gone: its limits no longer count (the VM does not shrink). */
+void pod_size_release(struct pod_container *c);
 
 /* ---- pod-container.c -------------------------------------------------- */
 

@@ -11,6 +11,7 @@ $(BIN)/husk: $(call objs,host,$(CLI_SRCS)) $(call host_lib,host) \
 		$(call libhusk,host)
 	@mkdir -p $(@D)
 	$(CC_host) $(LDFLAGS_host) -o $@ $(call objs,host,$(CLI_SRCS)) \
-		$(call host_lib,host) $(call libhusk,host) $(LIBS_host)
+		$(call host_lib,host) $(call libhusk,host) $(LIBS_host) \
+		$(HOST_LIB_LIBS)
 
 ALL_TARGETS += $(BIN)/husk

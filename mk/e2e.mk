@@ -5,14 +5,28 @@
 
 E2E_DEPS := $(BIN)/containerd-shim-husk-v2 $(BOOT_KERNEL) $(INITRD_IMAGE)
 
+# boot-async.sh talks to the shim directly while containerd's Create
+# waits (containerd lists a task only once Create returned).
+SHIM_CALL := $(BUILD)/host/tests/shim_call
+$(SHIM_CALL): tests/e2e/shim_call.c $(call libhusk,host) | $(GEN_STAMP)
+	@mkdir -p $(@D)
+	$(CC_host) $(CFLAGS_host) -Wno-missing-prototypes -MMD -MP $< -o $@ \
+		$(LDFLAGS_host) $(call libhusk,host) $(LIBS_host)
+
 # Every test runs with virtio-fs (the default); run-9p.sh runs run.sh again
 # with 9p; fs.sh is virtio-fs's files, propagation and faults on microvm,
 # fs-q35.sh the same on q35 (their mmap and fsync helper is the boot
 # test's fsops).
 CHECK_PROGS += tests/e2e/run.sh tests/e2e/lifecycle.sh tests/e2e/failures.sh \
 	tests/e2e/cri.sh tests/e2e/cri-net.sh tests/e2e/run-9p.sh tests/e2e/fs.sh \
-	tests/e2e/fs-q35.sh
-CHECK_DEPS += $(E2E_DEPS) $(FSOPS)
+	tests/e2e/fs-q35.sh tests/e2e/boot-async.sh
+CHECK_DEPS += $(E2E_DEPS) $(FSOPS) $(SHIM_CALL)
+# The shim with hypervisor "clh" against the stand-in VMM (no guest assets:
+# its guest is husk-agent in host mode).
+ifeq ($(CONFIG_HV_CLOUD_HYPERVISOR),y)
+CHECK_PROGS += tests/e2e/clh.sh
+CHECK_DEPS += $(BIN)/husk-agent
+endif
 
 bench-shim: $(E2E_DEPS)
 	BUILD=$(BUILD) IMAGES=$(IMAGES) tests/bench/shim.sh
@@ -41,3 +55,19 @@ CHECK_PROGS += tests/bench/start-lib-test.sh
 bench: bench-shim bench-fs bench-net bench-start
 
 .PHONY: bench-shim bench-fs bench-net bench-start soak
+
+# VM sizing from the containers' limits at boot (tests/e2e/resources.sh)
+# and grown by hotplug on q35 through CRI (tests/e2e/resize.sh); memhog
+# allocates and touches memory in a container (busybox has no such tool).
+MEMHOG := $(BUILD)/tests/e2e/memhog
+$(MEMHOG): tests/e2e/memhog.c | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	musl-gcc -static -Os -Wall -Wextra -Werror -o $@ $<
+CHECK_PROGS += tests/e2e/resources.sh tests/e2e/resize.sh
+CHECK_DEPS += $(MEMHOG)
+
+# Growing a running q35 VM by 512 MiB and by one vCPU (tests/bench/resources.sh).
+bench-resources: $(E2E_DEPS) $(MEMHOG)
+	BUILD=$(BUILD) IMAGES=$(IMAGES) tests/bench/resources.sh
+
+.PHONY: bench-resources

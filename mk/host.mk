@@ -12,12 +12,15 @@
 HOST_LIB_SRCS := host/config.c host/toml.c host/hv-probe.c host/hv-qemu.c \
 	host/agent-client.c host/spec.c host/pod.c host/pod-console.c \
 	host/pod-container.c host/pod-process.c host/pod-net.c host/rootfs.c \
-	host/virtiofsd.c
+	host/pod-timeline.c \
+	host/virtiofsd.c host/sizing.c host/pod-size.c
 HOST_NET_SRCS := host/net-ns.c host/net-scan.c host/net-tap.c
 HOST_LIB_SRCS += $(HOST_NET_SRCS)
-# Cloud Hypervisor: the REST API client and hybrid vsock (not packaged
-# here, so tested against servers that follow its published API).
-HOST_LIB_SRCS += $(if $(filter y,$(CONFIG_HV_CLOUD_HYPERVISOR)),host/hv-clh.c)
+# Cloud Hypervisor: the REST API client and hybrid vsock, and the driver
+# on top (not packaged here, so tested against a stand-in VMM that follows
+# its published API: tests/vm/clh.sh).
+HOST_CLH_SRCS := host/hv-clh.c host/hv-clh-vm.c
+HOST_LIB_SRCS += $(if $(filter y,$(CONFIG_HV_CLOUD_HYPERVISOR)),$(HOST_CLH_SRCS))
 
 # Where config.c looks for its files and the guest assets.
 HUSK_PREFIX_DEF := -DHUSK_PREFIX='"$(PREFIX)"'
@@ -46,20 +49,33 @@ HOST_INC := -Ihost
 # Unit tests: the parser and the layering; the QEMU argv and the probes;
 # the Cloud Hypervisor protocol against test servers; config.json to the
 # agent's spec; the agent client against an in-process agent.
-HOST_TESTS := host_config host_qemu host_spec host_agent host_net
+HOST_TESTS := host_config host_qemu host_spec host_agent host_net \
+	host_timeline host_sizing
 TEST_SRCS_host_config := host/config.c host/toml.c
 TEST_SRCS_host_qemu := host/config.c host/toml.c host/hv-probe.c host/hv-qemu.c \
 	host/virtiofsd.c \
-	$(filter host/hv-clh.c,$(HOST_LIB_SRCS))
+	$(filter $(HOST_CLH_SRCS),$(HOST_LIB_SRCS))
+TEST_LIBS_host_qemu := -ljson-c
 TEST_SRCS_host_spec := host/spec.c
 TEST_LIBS_host_spec := -ljson-c
+TEST_SRCS_host_sizing := host/sizing.c host/spec.c host/config.c host/toml.c
+TEST_LIBS_host_sizing := -ljson-c
 TEST_SRCS_host_agent := host/agent-client.c
+TEST_SRCS_host_timeline := host/pod-timeline.c
 # As root: namespaces, veths, taps, qdiscs and filters of its own.
 TEST_SRCS_host_net := $(HOST_NET_SRCS)
 TEST_LIBS_host_net := -lpthread
 ifeq ($(CONFIG_HV_CLOUD_HYPERVISOR),y)
 HOST_TESTS += host_clh
 TEST_SRCS_host_clh := host/config.c host/toml.c host/hv-clh.c
+TEST_LIBS_host_clh := -ljson-c
+# What the host reads from the VMM: HTTP response heads and VmInfo.
+FUZZERS += clh_api
+CLH_FUZZ_BIN := $(BUILD)/fuzz/bin/clh_api
+$(CLH_FUZZ_BIN): $(call objs,fuzz,host/hv-clh.c)
+$(CLH_FUZZ_BIN): LDFLAGS_fuzz += $(call objs,fuzz,host/hv-clh.c)
+$(CLH_FUZZ_BIN): LIBS_fuzz += -ljson-c
+$(CLH_FUZZ_BIN): CFLAGS_fuzz += $(HOST_INC)
 endif
 UNIT_TESTS += $(HOST_TESTS)
 $(foreach t,$(HOST_TESTS),$(call objdir,host)/tests/$(t)): CFLAGS_host += $(HOST_INC)
@@ -77,8 +93,8 @@ SPEC_FUZZ_BIN := $(BUILD)/fuzz/bin/host_spec
 $(CONFIG_FUZZ_BIN): $(call objs,fuzz,$(CONFIG_FUZZ_SRCS))
 $(CONFIG_FUZZ_BIN): LDFLAGS_fuzz += $(call objs,fuzz,$(CONFIG_FUZZ_SRCS))
 $(CONFIG_FUZZ_BIN): CFLAGS_fuzz += $(HOST_INC)
-$(SPEC_FUZZ_BIN): $(call objs,fuzz,host/spec.c)
-$(SPEC_FUZZ_BIN): LDFLAGS_fuzz += $(call objs,fuzz,host/spec.c)
+$(SPEC_FUZZ_BIN): $(call objs,fuzz,host/spec.c host/sizing.c)
+$(SPEC_FUZZ_BIN): LDFLAGS_fuzz += $(call objs,fuzz,host/spec.c host/sizing.c)
 $(SPEC_FUZZ_BIN): LIBS_fuzz += -ljson-c
 $(SPEC_FUZZ_BIN): CFLAGS_fuzz += $(HOST_INC)
 
@@ -93,3 +109,9 @@ $(VM_DRIVER): tests/vm/vm_driver.c $(call host_lib,host) \
 
 CHECK_PROGS += tests/vm/qemu.sh
 CHECK_DEPS += $(VM_DRIVER) $(BIN)/husk
+# The Cloud Hypervisor driver through the same program, against the
+# stand-in VMM tests/vm/fake-clh.py relaying to a host-mode agent.
+ifeq ($(CONFIG_HV_CLOUD_HYPERVISOR),y)
+CHECK_PROGS += tests/vm/clh.sh
+CHECK_DEPS += $(BIN)/husk-agent
+endif

@@ -6,7 +6,8 @@
 # podman.sh).
 
 RUNTIME_SRCS := cli/runtime-main.c cli/runtime-args.c cli/runtime-state.c \
-	cli/runtime-ctl.c cli/runtime-monitor.c cli/runtime-cgroup.c
+	cli/runtime-ctl.c cli/runtime-monitor.c cli/runtime-cgroup.c \
+	cli/runtime-hooks.c
 
 $(BIN)/husk-runtime: $(call objs,host,$(RUNTIME_SRCS)) $(call host_lib,host) \
 		$(call libhusk,host)
@@ -24,11 +25,12 @@ TEST_LIBS_runtime_args := -ljson-c
 $(call objdir,host)/tests/runtime_args: CFLAGS_host += $(HOST_INC) -Icli
 $(call objdir,san)/tests/runtime_args: CFLAGS_san += $(HOST_INC) -Icli
 
-CHECK_PROGS += tests/runtime/cli.sh tests/runtime/docker.sh \
+CHECK_PROGS += tests/runtime/cli.sh tests/runtime/hooks.sh tests/runtime/docker.sh \
 	tests/runtime/podman.sh
 CHECK_DEPS += $(BIN)/husk-runtime
 
-# make bench-oci: docker run --rm ... true, husk-runtime against runc.
+# make bench-oci: docker run --rm ... true and podman run --rm ... true,
+# husk-runtime against runc.
 bench-oci: $(BIN)/husk-runtime $(BOOT_KERNEL) $(INITRD_IMAGE)
 	BUILD=$(BUILD) IMAGES=$(IMAGES) tests/bench/oci.sh
 

@@ -20,8 +20,10 @@ containernetworking-plugins iptables iperf3"
 # virtio-fs tests' dependency is explicit.
 PKGS="$PKGS qemu-system-common"
 # husk-runtime's tests: Docker (20.10, runc-compatible runtimes only) and
-# Podman (4.3, through conmon), each started on private roots.
-PKGS="$PKGS docker.io podman"
+# Podman (4.3, through conmon), each started on private roots; netavark,
+# Podman's other network backend (Debian's podman installs CNI's plugins
+# only), for the test of both.
+PKGS="$PKGS docker.io podman netavark"
 
 missing=""
 for p in $PKGS; do

@@ -30,9 +30,14 @@ on stderr and a non-zero exit status):
                                    code as ours
   podip POD                        the pod's IP from PodSandboxStatus
   podnetns POD                     the path of the pod's network namespace
+  update CID MEMORY_BYTES [CPU_QUOTA CPU_PERIOD]
+                                   UpdateContainerResources
   stop CID / rm CID                StopContainer / RemoveContainer
   stopp POD / rmp POD              StopPodSandbox / RemovePodSandbox
   pods                             the ids of all pod sandboxes
+
+HUSK_CRI_MEMORY=BYTES and HUSK_CRI_CPUS=QUOTA/PERIOD give the containers
+that run/start create those limits.
 """
 
 import json
@@ -125,7 +130,8 @@ def create_start(pb, rt, args):
             security_context=pb.LinuxContainerSecurityContext(
                 privileged=privileged,
                 namespace_options=podcfg.linux.security_context.
-                namespace_options)),
+                namespace_options),
+            resources=resources(pb)),
     )
     cid = rt.CreateContainer(pb.CreateContainerRequest(
         pod_sandbox_id=pod, config=cfg, sandbox_config=podcfg),
@@ -133,6 +139,18 @@ def create_start(pb, rt, args):
     rt.StartContainer(pb.StartContainerRequest(container_id=cid),
                       timeout=TIMEOUT)
     return cid
+
+
+def resources(pb):
+    """The limits HUSK_CRI_MEMORY (bytes) and HUSK_CRI_CPUS (QUOTA/PERIOD)
+    ask for, or None."""
+    mem = int(os.environ.get("HUSK_CRI_MEMORY", "0"))
+    quota, _, period = os.environ.get("HUSK_CRI_CPUS", "0/0").partition("/")
+    if not mem and not int(quota):
+        return None
+    return pb.LinuxContainerResources(memory_limit_in_bytes=mem,
+                                      cpu_quota=int(quota),
+                                      cpu_period=int(period or 0))
 
 
 def mounts(pb):
@@ -202,6 +220,13 @@ def main(argv):
         for ns in spec["linux"]["namespaces"]:
             if ns["type"] == "network":
                 print(ns.get("path", ""))
+    elif cmd == "update":
+        res = pb.LinuxContainerResources(memory_limit_in_bytes=int(args[1]))
+        if len(args) > 3:
+            res.cpu_quota = int(args[2])
+            res.cpu_period = int(args[3])
+        rt.UpdateContainerResources(pb.UpdateContainerResourcesRequest(
+            container_id=args[0], linux=res), timeout=TIMEOUT)
     elif cmd == "stop":
         rt.StopContainer(pb.StopContainerRequest(
             container_id=args[0], timeout=10), timeout=TIMEOUT)

@@ -37,19 +37,6 @@ expect_fail() {
 	assert_clean "$d" "$id"
 }
 
-# mk_initrd OUT INIT-SCRIPT: a busybox initrd whose /init is the script.
-mk_initrd() {
-	local d=$T/initrd.$$ a
-	rm -rf "$d"
-	mkdir -p "$d"/{bin,dev,proc,sys}
-	cp /bin/busybox "$d/bin/busybox"
-	for a in sh mount sleep head cat echo ls; do ln -s busybox "$d/bin/$a"; done
-	printf '#!/bin/sh\nexport PATH=/bin\n%s\n' "$2" >"$d/init"
-	chmod 755 "$d/init"
-	(cd "$d" && find . | cpio -o -H newc --quiet) >"$1"
-	rm -rf "$d"
-}
-
 write_husk_config "$T/nokernel.toml"
 sed -i "s|^kernel = .*|kernel = \"$T/no-such-vmlinux\"|" "$T/nokernel.toml"
 expect_fail "missing kernel" f-kernel "$T/nokernel.toml" "kernel.*no-such-vmlinux"

@@ -108,6 +108,20 @@ write_husk_config() {
 	} >"$f"
 }
 
+# mk_initrd OUT INIT-SCRIPT: a busybox initrd whose /init is the script
+# (a guest without the agent: hung, dying or misbehaving on purpose).
+mk_initrd() {
+	local d=$T/initrd.$$ a
+	rm -rf "$d"
+	mkdir -p "$d"/{bin,dev,proc,sys}
+	cp /bin/busybox "$d/bin/busybox"
+	for a in sh mount sleep head cat echo ls; do ln -s busybox "$d/bin/$a"; done
+	printf '#!/bin/sh\nexport PATH=/bin\n%s\n' "$2" >"$d/init"
+	chmod 755 "$d/init"
+	(cd "$d" && find . | cpio -o -H newc --quiet) >"$1"
+	rm -rf "$d"
+}
+
 # containerd's configuration on stdout, for log level $1.  A test may
 # define its own (tests/e2e/cri.sh enables the CRI plugin).
 containerd_config() {
@@ -221,17 +235,27 @@ finish() {
 	exit
 }
 
+# ctr_t SECONDS ARGS...: ctr bounded in time (timeout runs the binary,
+# not the ctr function above, hence the explicit address and namespace).
+ctr_t() {
+	local t=$1
+	shift
+	timeout "$t" ctr -a "$T/c.sock" -n "$NS" "$@"
+}
+
+# Bounded: a hung shim must not hang the cleanup (containerd is stopped
+# right after, by PID).
 kill_tasks() {
 	local id
-	for id in $(ctr task ls -q 2>/dev/null); do
-		ctr task kill -s SIGKILL "$id" >/dev/null 2>&1
+	for id in $(ctr_t 10 task ls -q 2>/dev/null); do
+		ctr_t 10 task kill -s SIGKILL "$id" >/dev/null 2>&1
 	done
 	sleep 0.2
-	for id in $(ctr task ls -q 2>/dev/null); do
-		ctr task delete -f "$id" >/dev/null 2>&1
+	for id in $(ctr_t 10 task ls -q 2>/dev/null); do
+		ctr_t 20 task delete -f "$id" >/dev/null 2>&1
 	done
-	for id in $(ctr containers ls -q 2>/dev/null); do
-		ctr containers delete "$id" >/dev/null 2>&1
+	for id in $(ctr_t 10 containers ls -q 2>/dev/null); do
+		ctr_t 10 containers delete "$id" >/dev/null 2>&1
 	done
 }
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * Fuzz the host library's JSON converters (host/spec.c): config.json, an
+ * Fuzz the host library's JSON converters (host/spec.c, and the VM sizing
+ * read from a converted spec, host/sizing.c): config.json, an
  * exec's process, Update's resources and the grouping annotations.  The
  * first byte picks the converter, the rest is the JSON.  A result must be
  * consistent enough to encode as the protobuf the agent receives, and
@@ -10,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sizing.h"
 #include "spec.h"
 
 static void encode(const ProtobufCMessage *m)
@@ -39,7 +41,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct spec_result r;
 
 		if (spec_from_json(text, len, "fuzz1", &r, &err) == 0) {
+			struct workload own, pod;
+
 			encode(&r.spec->base);
+			/* The sizing annotations and limits (sizing.c). */
+			if (sizing_workload(r.spec, &own, &pod, &err) < 0 &&
+			    !err.msg[0])
+				abort();
 			for (size_t i = 0; i < r.n_shares; i++)
 				if (!r.shares[i].host_path ||
 				    r.shares[i].host_path[0] != '/' ||

@@ -33,7 +33,8 @@ expect_res() {
 }
 
 # --- output, exit code, the pid file's process ------------------------
-make_bundle "$T/b-echo" false '["sh","-c","echo hello; echo oops >&2; exit 7"]'
+# The sleep keeps it running while the caller asks for its state.
+make_bundle "$T/b-echo" false '["sh","-c","echo hello; echo oops >&2; sleep 2; exit 7"]'
 caller echo --bundle "$T/b-echo"
 expect_res echo create 0 "create succeeds"
 expect_res echo parent_is_us 1 "the --pid-file process is the caller's descendant (reaped by it)"

@@ -8,6 +8,16 @@ DOCKERD=${DOCKERD:-/usr/sbin/dockerd}
 DOCKER_CLI=${DOCKER_CLI:-/usr/bin/docker}
 IMG=husk-busybox:latest
 DOCKERD_PID=
+# No bridge and no iptables, unless the test wants Docker's default bridge
+# network (DOCKER_BRIDGE=1): then docker0 and dockerd's iptables rules live
+# in the namespace made for dockerd, never on the host.
+if [ -n "${DOCKER_BRIDGE:-}" ]; then
+	DOCKERD_NET_ARGS="--bip=10.217.0.1/24 --iptables=true --ip-masq=false"
+else
+	DOCKERD_NET_ARGS="--bridge=none --iptables=false --ip-masq=false"
+fi
+# dknet CMD...: CMD in dockerd's network namespace (where docker0 is).
+dknet() { nsenter --net="/proc/$DOCKERD_PID/ns/net" "$@"; }
 # Docker's cgroupsPath is /docker/<id>: the runtime makes the parent too.
 DOCKER_CG_EXISTED=$(ls -d /sys/fs/cgroup/*/docker 2>/dev/null)
 
@@ -62,7 +72,7 @@ build_docker_image() {
 }
 
 # docker_setup: this test's root (rt_setup), the runtime wrapper, and a
-# private dockerd in a network namespace of its own; skips the test when
+# private dockerd in a network namespace of its own (its lo up); skips the test when
 # Docker is not installed; fails when dockerd does not answer.
 docker_setup() {
 rt_setup
@@ -88,10 +98,10 @@ chmod +x "$T/bin/husk-runtime"
 cat >"$T/daemon.json" <<EOF
 {"runtimes": {"husk": {"path": "$T/bin/husk-runtime"}}}
 EOF
-HUSK_RT_TRACE=${HUSK_RT_TRACE:-} unshare --net "$DOCKERD" --config-file "$T/daemon.json" \
+HUSK_RT_TRACE=${HUSK_RT_TRACE:-} unshare --net sh -c 'ip link set lo up && exec "$@"' sh "$DOCKERD" --config-file "$T/daemon.json" \
 	--data-root "$T/data" --exec-root "$T/exec" --pidfile "$T/docker.pid" \
-	-H "unix://$T/docker.sock" --bridge=none --iptables=false \
-	--ip6tables=false --ip-masq=false --storage-driver vfs \
+	-H "unix://$T/docker.sock" $DOCKERD_NET_ARGS --ip6tables=false \
+	--storage-driver vfs \
 	>"$T/dockerd.log" 2>&1 &
 DOCKERD_PID=$!
 for _ in $(seq 300); do

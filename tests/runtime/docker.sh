@@ -2,13 +2,18 @@
 # Docker (Debian's docker.io 20.10) with husk-runtime as a runc-compatible
 # runtime (daemon.json "runtimes"): a private dockerd (its own data root,
 # exec root, pid file, socket and containerd) inside a network namespace
-# this test makes, with no bridge and no iptables, so nothing reaches the
-# host's network.  A busybox image built here with tar and sha256sum is
-# loaded; then docker run (output, exit code, -i stdin), exec, stop and
-# rm -f, each in its own VM.  dockerd is stopped by PID and everything is
-# removed, also after a failure.  Run from the repository root, as root.
+# this test makes, where docker0 and dockerd's iptables rules live, so
+# nothing reaches the host's network.  A busybox image built here with tar
+# and sha256sum is loaded; then docker run (output, exit code, -i stdin),
+# exec, stop, pause, unpause, update --memory and rm -f, each in its own
+# VM, and the default bridge network
+# (set up by Docker's libnetwork-setkey prestart hook): run -d -p with
+# busybox httpd fetched from dockerd's namespace, a ping between two
+# containers.  dockerd is stopped by PID and everything is removed, also
+# after a failure.  Run from the repository root, as root.
 . "$(dirname "$0")/lib.sh"
 
+DOCKER_BRIDGE=1
 . "$(dirname "$0")/docker-lib.sh"
 
 if ! docker_setup; then
@@ -16,7 +21,7 @@ if ! docker_setup; then
 	echo "1..$tap_n"
 	exit 1
 fi
-ok "a private dockerd started (own roots, network namespace, no bridge)"
+ok "a private dockerd started (own roots, network namespace, bridge inside it)"
 check "dockerd lists the husk runtime" sh -c "'$DOCKER_CLI' -H unix://$T/docker.sock info 2>/dev/null | grep -q 'Runtimes:.*husk'"
 build_docker_image
 expect "docker load of a locally built busybox image" 0 $?
@@ -67,11 +72,77 @@ expect "docker stop: the exit code is 137" 137 "$(dk inspect -f '{{.State.ExitCo
 dk rm c1 >/dev/null
 expect "docker rm" 0 $?
 
+# --- pause, unpause, update: runc's pause, resume and update --resources ---
+drun -d --name p1 "$IMG" sh -c 'i=0; while :; do i=$((i+1)); echo $i; sleep 0.2; done' >/dev/null
+lines() { dk logs p1 2>/dev/null | wc -l; }
+for _ in $(seq 300); do [ "$(lines)" -ge 3 ] && break; sleep 0.1; done
+dk pause p1 >/dev/null
+expect "docker pause" 0 $?
+expect "docker pause: the container is paused" paused "$(dk inspect -f '{{.State.Status}}' p1 2>/dev/null)"
+sleep 0.5
+a=$(lines)
+sleep 3
+b=$(lines)
+expect "paused: no output for 3 s ($a lines, then $b)" "$a" "$b"
+dk unpause p1 >/dev/null
+expect "docker unpause" 0 $?
+expect "docker unpause: the container runs" running "$(dk inspect -f '{{.State.Status}}' p1 2>/dev/null)"
+for _ in $(seq 300); do [ "$(lines)" -gt "$b" ] && break; sleep 0.1; done
+check "unpaused: output again ($(lines) lines after $b)" [ "$(lines)" -gt "$b" ]
+dk update --memory 64m --memory-swap 64m p1 >/dev/null 2>"$T/run.err"
+expect "docker update --memory 64m" 0 $?
+diag <"$T/run.err"
+out=$(dk exec p1 sh -c 'cat "/sys/fs/cgroup$(sed -n "s/^0:://p" /proc/self/cgroup)/memory.max"' 2>&1)
+expect "docker update: the container's cgroup in the VM has memory.max 64 MiB" 67108864 "$out"
+dk rm -f p1 >/dev/null
+expect "docker rm -f of the updated container" 0 $?
+
 dk run -d --runtime husk --network none --name c2 "$IMG" sleep 600 >/dev/null
 dk rm -f c2 >/dev/null
 expect "docker rm -f of a running container" 0 $?
+# --- the default bridge network, as Docker sets it up ---------------------
+mkdir -p "$T/www"
+echo "served-by-husk-$$" >"$T/www/index.html"
+dk run -d --runtime husk -p 18080:80 --name web -v "$T/www:/www:ro" "$IMG" \
+	httpd -f -p 80 -h /www >/dev/null 2>"$T/run.err"
+expect "docker run -d -p 18080:80 (bridge network) busybox httpd" running "$(dk inspect -f '{{.State.Status}}' web 2>/dev/null)"
+diag <"$T/run.err"
+ip=$(dk inspect -f '{{.NetworkSettings.IPAddress}}' web 2>/dev/null)
+check "Docker gave the container an address on docker0 ($ip)" grep -q '^10\.217\.0\.' <<<"$ip"
+out=$(dk exec web ip -4 addr show eth0 2>&1)
+check "the VM's eth0 has Docker's address" grep -q "inet $ip/24" <<<"$out"
+grep -q "inet $ip/24" <<<"$out" || diag <<<"$out"
+# Fetched through the published port, from dockerd's namespace (docker0's
+# address: the DNAT rule or docker-proxy forwards it).
+fetched=
+for _ in $(seq 60); do
+	fetched=$(dknet wget -q -T 5 -O- "http://10.217.0.1:18080/index.html" 2>/dev/null) && break
+	sleep 1
+done
+expect "docker run -p: the page is fetched through the published port" "served-by-husk-$$" "$fetched"
+fetched=$(dknet wget -q -T 5 -O- "http://$ip:80/index.html" 2>/dev/null)
+expect "the page is fetched from the container's address directly" "served-by-husk-$$" "$fetched"
+out=$(dk run --rm --runtime husk "$IMG" ping -c 2 -W 10 "$ip" 2>&1)
+check "a second container pings the first across docker0" grep -q '2 packets received' <<<"$out"
+grep -q '2 packets received' <<<"$out" || diag <<<"$out"
+dk rm -f web >/dev/null
+expect "docker rm -f of the published container" 0 $?
+# --network host: a VM cannot share the host's stack; it gets lo only.
+out=$(dk run --rm --runtime husk --network host "$IMG" ip -o link 2>&1 | awk -F': ' '{print $2}' | tr '\n' ' ')
+expect "docker run --network host: the VM has lo only" "lo " "$out"
+links=
+for _ in $(seq 100); do
+	links=$(dknet ip -o link show | awk -F': ' '{print $2}' | sed 's/@.*//' | grep -vx -e lo -e docker0)
+	[ -z "$links" ] && [ -z "$(ls -A "$T/exec/netns" 2>/dev/null | grep -vx default)" ] && break
+	sleep 0.1
+done
+expect "no veth or tap left in dockerd's namespace" "" "$(echo $links)"
+# "default" is dockerd's own, the host network's sandbox (--network host).
+expect "no network namespace left in dockerd's exec root" "" "$(ls -A "$T/exec/netns" 2>/dev/null | grep -vx default | tr '\n' ' ')"
+
 check "no container left in docker" [ -z "$(dk ps -aq)" ]
-RT_MOUNTS_OWNED=$T/data
+RT_MOUNTS_OWNED="$T/data
+$T/exec/netns/default"
 rt_assert_clean "docker"
 check "no husk-runtime state left in docker's runtime root" \
 	[ -z "$(ls -A "$T"/exec/runtime-*/moby 2>/dev/null)" ]

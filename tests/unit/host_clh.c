@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -85,15 +86,40 @@ static int read_request(int fd, char *buf, size_t cap, char **body)
 	return 0;
 }
 
+/* A descriptor sent with the request's first bytes (SCM_RIGHTS), or -1. */
+static int peek_fd(int fd)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	char byte;
+	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+	struct msghdr msg = { .msg_iov = &iov,
+			      .msg_iovlen = 1,
+			      .msg_control = u.buf,
+			      .msg_controllen = sizeof(u.buf) };
+	struct cmsghdr *c;
+	int got = -1;
+
+	if (recvmsg(fd, &msg, MSG_PEEK | MSG_CMSG_CLOEXEC) <= 0)
+		return -1;
+	c = CMSG_FIRSTHDR(&msg);
+	if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
+		memcpy(&got, CMSG_DATA(c), sizeof(got));
+	return got;
+}
+
 /* The REST server: one request per connection, like the client sends. */
 static void api_server(int lfd, const char *dir)
 {
 	for (;;) {
 		char buf[65536], path[256], *body;
-		int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+		int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC), got_fd;
 
 		if (fd < 0)
 			_exit(2);
+		got_fd = peek_fd(fd);
 		if (read_request(fd, buf, sizeof(buf), &body) < 0) {
 			close(fd);
 			continue;
@@ -140,6 +166,33 @@ static void api_server(int lfd, const char *dir)
 			usleep(50000);
 			if (write_all(fd, "\"bcd\"}", 6) < 0)
 				_exit(3);
+		} else if (!strncmp(buf, "PUT /api/v1/vm.add-net ", 23)) {
+			struct stat st;
+			FILE *f;
+
+			/* The body and what the attached fd is. */
+			snprintf(path, sizeof(path), "%s/add-net.txt", dir);
+			f = fopen(path, "w");
+			if (!f)
+				_exit(3);
+			fprintf(f, "%s fd=%s", body,
+				got_fd < 0		 ? "none"
+				: fstat(got_fd, &st) < 0 ? "bad"
+				: S_ISFIFO(st.st_mode)	 ? "fifo"
+							 : "other");
+			fclose(f);
+			reply(fd, "204 No Content", NULL);
+		} else if (!strncmp(buf, "GET /api/v1/vm.info ", 20)) {
+			/* What the test put in info.json, as it is. */
+			char info[1024] = "";
+			int in;
+
+			snprintf(path, sizeof(path), "%s/info.json", dir);
+			in = open(path, O_RDONLY);
+			if (in < 0 || read(in, info, sizeof(info) - 1) < 0)
+				_exit(3);
+			close(in);
+			reply(fd, "200 OK", info);
 		} else if (!strncmp(buf, "PUT /api/v1/vm.close ", 21)) {
 			/* Hang up without a word. */
 		} else if (!strncmp(buf, "PUT /api/v1/vm.hang ", 20)) {
@@ -147,6 +200,8 @@ static void api_server(int lfd, const char *dir)
 		} else {
 			reply(fd, "404 Not Found", NULL);
 		}
+		if (got_fd >= 0)
+			close(got_fd);
 		close(fd);
 	}
 }
@@ -382,6 +437,69 @@ TEST_F(api, hybrid_vsock_gives_up)
 	TH_LOG("%s", self->err.msg);
 	EXPECT_EQ(-1, hvsock_connect("/nonexistent/clh.sock", 1024, 200,
 				     &self->err));
+}
+
+/* vm.add-net: NetConfig in the body, the tap fd attached (SCM_RIGHTS). */
+TEST_F(api, add_net_passes_the_fd)
+{
+	static const unsigned char mac[6] = { 0x02, 0, 0, 0, 0, 0xab };
+	char path[160], got[512] = "";
+	int p[2], fd;
+
+	ASSERT_EQ(0, pipe2(p, O_CLOEXEC));
+	ASSERT_EQ(0, clh_vm_add_net(self->api, 1, mac, p[0], 2000, &self->err))
+	TH_LOG("%s", self->err.msg);
+	close(p[0]);
+	close(p[1]);
+	snprintf(path, sizeof(path), "%s/add-net.txt", self->dir);
+	fd = open(path, O_RDONLY);
+	ASSERT_LE(0, fd);
+	ASSERT_LT(0, read(fd, got, sizeof(got) - 1));
+	close(fd);
+	EXPECT_STREQ("{\"id\":\"net1\",\"mac\":\"02:00:00:00:00:ab\","
+		     "\"num_queues\":2,\"queue_size\":256} fd=fifo",
+		     got);
+}
+
+static void put_info(const char *dir, const char *json)
+{
+	char path[160];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/info.json", dir);
+	f = fopen(path, "w");
+	if (!f || fputs(json, f) < 0 || fclose(f))
+		abort();
+}
+
+/* vm.info is checked against VmInfo: config and a published state. */
+TEST_F(api, vm_info_state)
+{
+	const char *state = NULL;
+
+	put_info(self->dir, "{\"config\":{\"payload\":{}},\"state\":"
+			    "\"Running\",\"memory_actual_size\":1}");
+	ASSERT_EQ(0, clh_vm_info_state(self->api, 2000, &state, &self->err))
+	TH_LOG("%s", self->err.msg);
+	EXPECT_STREQ("Running", state);
+
+	put_info(self->dir, "{\"config\":{},\"state\":\"Exploded\"}");
+	EXPECT_EQ(-1, clh_vm_info_state(self->api, 2000, &state, &self->err));
+	EXPECT_STREQ("cloud-hypervisor GET vm.info: unknown state \"Exploded\"",
+		     self->err.msg);
+	EXPECT_EQ(NULL, state);
+
+	put_info(self->dir, "{\"state\":\"Running\"}");
+	EXPECT_EQ(-1, clh_vm_info_state(self->api, 2000, &state, &self->err));
+	EXPECT_NE(NULL, strstr(self->err.msg, "not a VmInfo"));
+
+	put_info(self->dir, "{\"config\":{},\"state\":7}");
+	EXPECT_EQ(-1, clh_vm_info_state(self->api, 2000, &state, &self->err));
+	EXPECT_NE(NULL, strstr(self->err.msg, "not a VmInfo"));
+
+	put_info(self->dir, "[\"Running\"");
+	EXPECT_EQ(-1, clh_vm_info_state(self->api, 2000, &state, &self->err));
+	EXPECT_NE(NULL, strstr(self->err.msg, "not a VmInfo"));
 }
 
 TEST_HARNESS_MAIN

@@ -41,6 +41,8 @@ TEST(every_key)
 		"kernel_params = \"a=1 b\\t\\\"c\\\" \\u00e9\\U0001F600\"\n"
 		"default_vcpus = 4\n"
 		"default_memory = 2_048\n"
+		"default_maxvcpus = 8\n"
+		"default_maxmemory = 8192\n"
 		"shared_fs = \"virtio-fs\"\n"
 		"virtio_fs_daemon = \"/usr/libexec/virtiofsd\"\n"
 		"virtio_fs_cache = \"always\"\n"
@@ -73,6 +75,8 @@ TEST(every_key)
 		     cfg.kernel_params);
 	EXPECT_EQ(4U, cfg.default_vcpus);
 	EXPECT_EQ(2048U, cfg.default_memory);
+	EXPECT_EQ(8U, cfg.default_maxvcpus);
+	EXPECT_EQ(8192U, cfg.default_maxmemory);
 	EXPECT_EQ(SHARED_FS_VIRTIO_FS, (int)cfg.shared_fs);
 	EXPECT_STREQ("/usr/libexec/virtiofsd", cfg.virtio_fs_daemon);
 	EXPECT_TRUE(cfg.shared_fs_explicit);
@@ -123,6 +127,78 @@ TEST(defaults)
 	EXPECT_EQ(0, config_validate(&cfg, &err)) TH_LOG("%s", err.msg);
 	config_free(&cfg);
 	config_free(&cfg); /* twice is harmless */
+}
+
+/*
+ * [hypervisor.clh]: Kata's keys, cloud-hypervisor's own default path, the
+ * image needs no machine type (virtio-pmem), and no 9p (not even as the
+ * fallback when virtiofsd is missing).
+ */
+TEST(clh)
+{
+	char dir[] = "/tmp/husk-cfg-XXXXXX", exe[64], text[512];
+	struct husk_config cfg;
+	struct herr err;
+	int fd;
+
+	ASSERT_NE(NULL, mkdtemp(dir));
+	snprintf(exe, sizeof(exe), "%s/virtiofsd", dir);
+	fd = open(exe, O_CREAT | O_WRONLY, 0755);
+	ASSERT_LE(0, fd);
+	close(fd);
+
+	config_defaults(&cfg);
+	snprintf(text, sizeof(text),
+		 "[hypervisor.clh]\nkernel = \"/k\"\nimage = \"/img\"\n"
+		 "default_vcpus = 2\ndefault_memory = 512\n"
+		 "virtio_fs_daemon = \"%s\"\n",
+		 exe);
+	ASSERT_EQ(0, parse(text, &cfg, &err)) TH_LOG("%s", err.msg);
+	EXPECT_STREQ("clh", cfg.hypervisor);
+	EXPECT_TRUE(config_is_clh(&cfg));
+	EXPECT_STREQ(CONFIG_CLH_PATH, cfg.hypervisor_path);
+	EXPECT_EQ(2U, cfg.default_vcpus);
+	ASSERT_EQ(0, config_resolve_shared_fs(&cfg, &err))
+	TH_LOG("%s", err.msg);
+	EXPECT_EQ(SHARED_FS_VIRTIO_FS, (int)cfg.shared_fs);
+	EXPECT_EQ(0, config_validate(&cfg, &err)) TH_LOG("%s", err.msg);
+	config_free(&cfg);
+
+	/* "path" wins over the default. */
+	config_defaults(&cfg);
+	ASSERT_EQ(0,
+		  parse("[hypervisor.clh]\npath = \"/opt/ch\"\n", &cfg, &err));
+	EXPECT_STREQ("/opt/ch", cfg.hypervisor_path);
+	config_free(&cfg);
+
+	/* virtio-9p is refused by name, explicit or as the fallback. */
+	config_defaults(&cfg);
+	ASSERT_EQ(0, parse("[hypervisor.clh]\nshared_fs = \"virtio-9p\"\n",
+			   &cfg, &err));
+	ASSERT_EQ(0, config_resolve_shared_fs(&cfg, &err));
+	EXPECT_EQ(-1, config_validate(&cfg, &err));
+	EXPECT_NE(NULL, strstr(err.msg, "no virtio-9p")) TH_LOG("%s", err.msg);
+	config_free(&cfg);
+
+	chmod(exe, 0644);
+	config_defaults(&cfg);
+	ASSERT_EQ(0, parse(text, &cfg, &err));
+	EXPECT_EQ(-1, config_resolve_shared_fs(&cfg, &err));
+	EXPECT_NE(NULL, strstr(err.msg, "needs virtiofsd"))
+	TH_LOG("%s", err.msg);
+	EXPECT_NE(NULL, strstr(err.msg, exe)) TH_LOG("%s", err.msg);
+	config_free(&cfg);
+
+	/* shared_fs = "none" needs no daemon. */
+	config_defaults(&cfg);
+	ASSERT_EQ(0, parse("[hypervisor.clh]\nshared_fs = \"none\"\n", &cfg,
+			   &err));
+	ASSERT_EQ(0, config_resolve_shared_fs(&cfg, &err));
+	EXPECT_EQ(0, config_validate(&cfg, &err)) TH_LOG("%s", err.msg);
+	config_free(&cfg);
+
+	unlink(exe);
+	rmdir(dir);
 }
 
 /*
@@ -390,10 +466,7 @@ static const struct bad_case bad_cases[] = {
 	{ "\n\na = \"\xc0\xaf\"", "t.toml:3: not valid UTF-8 (byte 0xc0)" },
 	{ "[hypervisor.firecracker]",
 	  "t.toml:1: [hypervisor.firecracker]: hypervisor \"firecracker\" is "
-	  "not supported (qemu)" },
-	{ "[hypervisor.clh]\nkernel = \"/k\"",
-	  "t.toml:1: [hypervisor.clh]: Cloud Hypervisor cannot boot a VM yet: "
-	  "only its API client exists (use [hypervisor.qemu])" },
+	  "not supported (qemu, clh)" },
 	/* types and ranges of known keys */
 	{ "[hypervisor.qemu]\ndefault_vcpus = \"2\"",
 	  "t.toml:2: key 'hypervisor.qemu.default_vcpus': expected an integer, "

@@ -161,6 +161,44 @@ TEST_F(argv, microvm_initrd_tcg)
 	EXPECT_EQ(1, count_arg(v, "-kernel"));
 }
 
+/* The size sizing.h chose, and room to grow on q35 (host/pod-size.c). */
+TEST_F(argv, sized_q35_with_hotplug_room)
+{
+	char **v;
+
+	free(self->cfg.machine_type);
+	self->cfg.machine_type = xstrdup("q35");
+	self->cfg.shared_fs = SHARED_FS_VIRTIO_FS;
+	self->p.mem_mib = 768;
+	self->p.vcpus = 2;
+	self->p.max_mem_mib = 2048;
+	self->p.max_vcpus = 4;
+	self->v = v = qemu_build_argv(&self->p, &self->h, &self->err);
+	ASSERT_NE(NULL, v) TH_LOG("%s", self->err.msg);
+	EXPECT_LE(0, find_pair(v, "-m", "768M,slots=8,maxmem=2048M"));
+	EXPECT_LE(0, find_pair(v, "-smp",
+			       "2,maxcpus=4,sockets=4,cores=1,threads=1"));
+	/* virtiofsd maps the boot RAM: the memfd has the boot size. */
+	EXPECT_LE(0, find_pair(v, "-object",
+			       "memory-backend-memfd,id=mem0,size=768M,"
+			       "share=on"));
+}
+
+/* microvm cannot hotplug: the boot size only, no slots. */
+TEST_F(argv, sized_microvm_no_room)
+{
+	char **v;
+
+	self->p.mem_mib = 768;
+	self->p.vcpus = 2;
+	self->p.max_mem_mib = 2048;
+	self->p.max_vcpus = 4;
+	self->v = v = qemu_build_argv(&self->p, &self->h, &self->err);
+	ASSERT_NE(NULL, v) TH_LOG("%s", self->err.msg);
+	EXPECT_LE(0, find_pair(v, "-m", "768M"));
+	EXPECT_LE(0, find_pair(v, "-smp", "2"));
+}
+
 TEST_F(argv, q35_nvdimm_image)
 {
 	char **v;
@@ -169,7 +207,7 @@ TEST_F(argv, q35_nvdimm_image)
 	self->v = v = qemu_build_argv(&self->p, &self->h, &self->err);
 	ASSERT_NE(NULL, v) TH_LOG("%s", self->err.msg);
 	EXPECT_LE(0, find_pair(v, "-machine", "q35,nvdimm=on"));
-	EXPECT_LE(0, find_pair(v, "-m", "256M,slots=2,maxmem=2304M"));
+	EXPECT_LE(0, find_pair(v, "-m", "256M,slots=8,maxmem=2304M"));
 	EXPECT_LE(0, find_pair(v, "-object",
 			       "memory-backend-file,id=nvmem0,mem-path=/img/"
 			       "rootfs.img,size=6291456,readonly=on,share=on"));
@@ -862,6 +900,114 @@ TEST_F(tmp, vm_start_failures_leave_nothing)
 	TH_LOG("%s", err.msg);
 	EXPECT_EQ(0, dir_entries(run));
 	EXPECT_EQ(-1, waitpid(-1, NULL, WNOHANG));
+	config_free(&cfg);
+}
+
+/*
+ * A QMP peer that speaks for QEMU (python3): it refuses every DIMM,
+ * accepts a vCPU but (being no guest) never sends its ACPI _OST, and
+ * logs each command to qmp.log.
+ */
+static const char fake_qmp_qemu[] =
+	"case \"$*\" in *-sandbox*) exit 1;; esac\n"
+	"exec /usr/bin/python3 - \"$@\" <<'EOF'\n"
+	"import json, os, socket, sys\n"
+	"a = sys.argv[sys.argv.index('-qmp') + 1]\n"
+	"path = a[len('unix:'):].split(',')[0]\n"
+	"log = open(os.path.join(os.path.dirname(os.path.dirname(path)),"
+	" 'qmp.log'), 'w', buffering=1)\n"
+	"s = socket.socket(socket.AF_UNIX)\n"
+	"s.bind(path)\n"
+	"s.listen(1)\n"
+	"c, _ = s.accept()\n"
+	"f = c.makefile('rw', buffering=1)\n"
+	"f.write('{\"QMP\": {\"version\": {}}}\\n')\n"
+	"for line in f:\n"
+	"    cmd = json.loads(line)\n"
+	"    log.write(line)\n"
+	"    args = cmd.get('arguments', {})\n"
+	"    if args.get('driver') == 'pc-dimm':\n"
+	"        f.write('{\"error\": {\"class\": \"GenericError\", '\n"
+	"                '\"desc\": \"fake: no room for the DIMM\"}}\\n')\n"
+	"    else:\n"
+	"        f.write('{\"return\": {}}\\n')\n"
+	"EOF\n";
+
+/* QEMU refuses a hotplug, a guest never takes one: clear errors, and
+ * nothing QEMU refused is left (the DIMM's memory backend is deleted). */
+TEST_F(tmp, resize_faults)
+{
+	struct husk_config cfg;
+	struct vm_params p = { 0 };
+	struct vm *vm = NULL;
+	struct herr err;
+	char run[128], kernel[128], qlog[160], cmds[4096];
+	unsigned int mem, cpus;
+	int fd;
+
+	if (access("/usr/bin/python3", X_OK))
+		SKIP(return, "no /usr/bin/python3 for the fake QMP peer");
+	snprintf(run, sizeof(run), "%s/run", self->dir);
+	ASSERT_EQ(0, mkdir(run, 0700));
+	snprintf(kernel, sizeof(kernel), "%s/vmlinux", self->dir);
+	fd = open(kernel, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	ASSERT_LE(0, fd);
+	close(fd);
+	config_defaults(&cfg);
+	free(cfg.kernel);
+	free(cfg.initrd);
+	free(cfg.accel);
+	free(cfg.machine_type);
+	cfg.kernel = xstrdup(kernel);
+	cfg.initrd = xstrdup(kernel);
+	cfg.accel = xstrdup("tcg");
+	cfg.machine_type = xstrdup("q35");
+	cfg.shared_fs = SHARED_FS_NONE;
+	free(cfg.hypervisor_path);
+	cfg.hypervisor_path = xstrdup(script(self, "qemu", fake_qmp_qemu));
+	p.cfg = &cfg;
+	p.sandbox_id = "t";
+	p.run_dir = run;
+	p.console_fd = -1;
+	p.max_mem_mib = 2048;
+	p.max_vcpus = 4;
+	ASSERT_EQ(0, vm_start(&p, &vm, &err)) TH_LOG("%s", err.msg);
+	EXPECT_TRUE(vm_can_hotplug(vm));
+
+	/* Above what QEMU was started with: refused before asking it. */
+	EXPECT_EQ(-1, vm_resize(vm, 4096, 1, 2000, &err));
+	EXPECT_NE(NULL, strstr(err.msg, "above what it was started to grow "
+					"to (2048 MiB, 4 vCPUs)"))
+	TH_LOG("%s", err.msg);
+
+	/* QEMU refuses the DIMM: its message, the backend deleted. */
+	EXPECT_EQ(-1, vm_resize(vm, 512, 1, 5000, &err));
+	EXPECT_NE(NULL, strstr(err.msg, "VM t: add 256 MiB of memory: qemu "
+					"refused a QMP command"))
+	TH_LOG("%s", err.msg);
+	EXPECT_NE(NULL, strstr(err.msg, "fake: no room for the DIMM"));
+	vm_size(vm, &mem, &cpus);
+	EXPECT_EQ(256U, mem);
+	EXPECT_EQ(1U, cpus);
+
+	/* A vCPU the guest never takes: an error at the deadline. */
+	EXPECT_EQ(-1, vm_resize(vm, 256, 2, 1500, &err));
+	EXPECT_NE(NULL, strstr(err.msg, "add vCPU 1: the guest did not take "
+					"cpu1 in time (no ACPI _OST answer)"))
+	TH_LOG("%s", err.msg);
+
+	snprintf(qlog, sizeof(qlog), "%s/qmp.log", self->dir);
+	ASSERT_LT(0, read_file_str(qlog, cmds, sizeof(cmds)));
+	EXPECT_NE(NULL, strstr(cmds, "\"qom-type\":\"memory-backend-memfd\","
+				     "\"id\":\"hmem0\",\"size\":268435456"));
+	EXPECT_NE(NULL, strstr(cmds, "\"execute\":\"object-del\",\"arguments"
+				     "\":{\"id\":\"hmem0\"}"))
+	TH_LOG("%s", cmds);
+	EXPECT_NE(NULL, strstr(cmds, "\"driver\":\"qemu64-x86_64-cpu\",\"id\":"
+				     "\"cpu1\",\"socket-id\":1"));
+	vm_stop(vm, false, 0, &err);
+	vm_free(vm);
+	EXPECT_EQ(0, dir_entries(run));
 	config_free(&cfg);
 }
 

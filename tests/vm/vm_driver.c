@@ -13,6 +13,13 @@
  *             shim would (vm_exited), vm_running and vm_connect_agent must
  *             notice; vm_stop
  *
+ * VM_TAP=NAME (environment) gives the VM one NIC: the existing tap NAME,
+ * opened here as the shim's pod networking would hand it over.
+ *
+ * With VM_DRIVER_POLL=1 the driver takes the event loop's path the pod
+ * takes: vm_spawn, then vm_agent_poll until the agent's channel is up
+ * (QEMU's start included), instead of vm_start and vm_connect_agent.
+ *
  * CONSOLE is a file the guest console is written to ("-": the driver's
  * run_dir default, removed by vm_stop).  Every run ends with "children=N"
  * (processes this driver still has: must be 0) and "pid=P" when QEMU was
@@ -20,12 +27,16 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <linux/if_tun.h>
+#include <net/if.h>
 
 #include "hv.h"
 #include "agent.pb-c.h"
@@ -52,6 +63,29 @@ static int children_left(void)
 			continue;
 		}
 		return r < 0 ? n : n + 1;
+	}
+}
+
+/* vm_agent_poll() until the channel is up, as host/pod.c drives it. */
+static int connect_polling(struct vm *vm, long long timeout_ms,
+			   struct herr *err)
+{
+	long long end = now_ms() + timeout_ms;
+
+	for (;;) {
+		struct pollfd pfd = { .events = POLLIN };
+		int fd = vm_agent_poll(vm, err);
+
+		if (fd != -EAGAIN)
+			return fd;
+		if (now_ms() >= end)
+			return herr_set(err, GRPC_DEADLINE_EXCEEDED, 0,
+					"agent not ready within %lld ms",
+					timeout_ms);
+		pfd.fd = vm_agent_wait_fd(vm);
+		/* Nothing to watch (QMP not up yet, vsock): try again soon. */
+		if (poll(&pfd, pfd.fd >= 0 ? 1 : 0, 20) < 0 && errno != EINTR)
+			return herr_errno(err, errno, "poll");
 	}
 }
 
@@ -88,8 +122,26 @@ static int health_check(int fd, long long timeout_ms, struct herr *err)
 	return rc;
 }
 
+/* Attach to the existing tap @name (the test made it). */
+static int open_tap(const char *name)
+{
+	struct ifreq ifr = { .ifr_flags = IFF_TAP | IFF_NO_PI };
+	int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+
+	if (fd < 0)
+		return -1;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 int main(int argc, char **argv)
 {
+	struct vm_nic nic = { .fd = -1, .mac = { 0x02, 0, 0, 0x68, 0x75, 1 } };
+	const char *tap = getenv("VM_TAP");
 	struct husk_config cfg;
 	struct vm_params p = { 0 };
 	struct vm *vm = NULL;
@@ -97,10 +149,11 @@ int main(int argc, char **argv)
 	const char *scenario;
 	long long timeout = 60000, t0;
 	int console = -1, fd, rc = 0;
+	bool polling;
 
 	if (argc < 6) {
-		fprintf(stderr,
-			"usage: vm_driver CONFIG RUN_DIR SHARED_DIR CONSOLE SCENARIO [TIMEOUT_MS]\n");
+		fprintf(stderr, "usage: vm_driver CONFIG RUN_DIR SHARED_DIR "
+				"CONSOLE SCENARIO [TIMEOUT_MS]\n");
 		return 2;
 	}
 	log_init(2, getenv("VM_DEBUG") ? LOG_DEBUG : LOG_INFO);
@@ -124,9 +177,19 @@ int main(int argc, char **argv)
 	p.run_dir = argv[2];
 	p.shared_dir = argv[3];
 	p.console_fd = console;
+	if (tap && *tap) {
+		nic.fd = open_tap(tap);
+		if (nic.fd < 0) {
+			perror(tap);
+			return 1;
+		}
+		p.nics = &nic;
+		p.n_nics = 1;
+	}
 
+	polling = getenv("VM_DRIVER_POLL") != NULL;
 	t0 = now_ms();
-	if (vm_start(&p, &vm, &err) < 0) {
+	if ((polling ? vm_spawn(&p, &vm, &err) : vm_start(&p, &vm, &err)) < 0) {
 		printf("start_ms=%lld\n", now_ms() - t0);
 		print_err("start_error", &err);
 		rc = strcmp(scenario, "start") ? 1 : 0;
@@ -141,7 +204,8 @@ int main(int argc, char **argv)
 		goto stop;
 	}
 	t0 = now_ms();
-	fd = vm_connect_agent(vm, timeout, &err);
+	fd = polling ? connect_polling(vm, timeout, &err)
+		     : vm_connect_agent(vm, timeout, &err);
 	printf("connect_ms=%lld\n", now_ms() - t0);
 	if (fd < 0) {
 		print_err("connect_error", &err);
