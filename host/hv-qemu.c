@@ -223,6 +223,20 @@ static unsigned int boot_vcpus(const struct vm_params *p)
 	return p->cfg->default_vcpus ? p->cfg->default_vcpus : 1;
 }
 
+/*
+ * TCG's cache, tcg_tb_size per vCPU the VM may ever have: with more than
+ * one, each vCPU thread translates into its own region of the cache, and
+ * a hotplugged vCPU starved of one did not come up (tests/e2e/resize.sh).
+ */
+static unsigned int tcg_tb_mib(const struct vm_params *p)
+{
+	unsigned int n = boot_vcpus(p);
+
+	if (!is_microvm(p->cfg) && p->max_vcpus > n)
+		n = p->max_vcpus;
+	return p->cfg->tcg_tb_size * n;
+}
+
 /* Room for memory hotplug (MiB above the boot size): q35 and pc only. */
 static unsigned int hotplug_mem_mib(const struct vm_params *p)
 {
@@ -337,7 +351,7 @@ char **qemu_build_argv(const struct vm_params *p, const struct qemu_host *h,
 		sv_add(&sv, "kvm");
 	else if (cfg->tcg_tb_size)
 		/* QEMU's 1 GiB default keeps all the code it ever made. */
-		sv_addf(&sv, "tcg,tb-size=%u", cfg->tcg_tb_size);
+		sv_addf(&sv, "tcg,tb-size=%u", tcg_tb_mib(p));
 	else
 		sv_add(&sv, "tcg");
 	if (h->kvm) {
