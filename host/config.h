@@ -53,6 +53,10 @@ struct husk_config {
 	unsigned int msize_9p; /* msize_9p */
 	bool enable_debug; /* enable_debug (hypervisor and agent) */
 	char *accel; /* husk: "auto" (probe KVM), "kvm", "tcg" */
+	/* tcg_tb_size: TCG translation cache, MiB (0: QEMU's 1 GiB) */
+	unsigned int tcg_tb_size;
+	/* reclaim_guest_freed_memory: virtio-balloon free page reporting */
+	bool reclaim_guest_freed_memory;
 	/* [agent.husk] (Kata: [agent.kata]) */
 	unsigned int dial_timeout; /* dial_timeout, seconds */
 	bool agent_debug; /* enable_debug in [agent.*] */

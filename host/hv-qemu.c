@@ -14,6 +14,8 @@
  *             virtiofsd on <run_dir>/vhost-fs.sock (needs shared memory)
  *   console   ttyS0 to the caller's fd, else <run_dir>/console.log
  *   QMP       <run_dir>/qmp.sock: resume, VSERPORT_CHANGE, quit
+ *   memory    TCG's code cache capped (tcg_tb_size), and a virtio-balloon
+ *             that only reports freed guest pages back to the host
  *
  * QEMU's own messages go to <run_dir>/hypervisor.log and are quoted in
  * every error, so "could not load initrd" reaches the operator.
@@ -221,6 +223,20 @@ static unsigned int boot_vcpus(const struct vm_params *p)
 	return p->cfg->default_vcpus ? p->cfg->default_vcpus : 1;
 }
 
+/*
+ * TCG's cache, tcg_tb_size per vCPU the VM may ever have: with more than
+ * one, each vCPU thread translates into its own region of the cache, and
+ * a hotplugged vCPU starved of one did not come up (tests/e2e/resize.sh).
+ */
+static unsigned int tcg_tb_mib(const struct vm_params *p)
+{
+	unsigned int n = boot_vcpus(p);
+
+	if (!is_microvm(p->cfg) && p->max_vcpus > n)
+		n = p->max_vcpus;
+	return p->cfg->tcg_tb_size * n;
+}
+
 /* Room for memory hotplug (MiB above the boot size): q35 and pc only. */
 static unsigned int hotplug_mem_mib(const struct vm_params *p)
 {
@@ -331,7 +347,13 @@ char **qemu_build_argv(const struct vm_params *p, const struct qemu_host *h,
 		sv_add(&sv, "virtio-mmio.force-legacy=false");
 	}
 	sv_add(&sv, "-accel");
-	sv_add(&sv, h->kvm ? "kvm" : "tcg");
+	if (h->kvm)
+		sv_add(&sv, "kvm");
+	else if (cfg->tcg_tb_size)
+		/* QEMU's 1 GiB default keeps all the code it ever made. */
+		sv_addf(&sv, "tcg,tb-size=%u", tcg_tb_mib(p));
+	else
+		sv_add(&sv, "tcg");
 	if (h->kvm) {
 		sv_add(&sv, "-cpu");
 		sv_add(&sv, "host,pmu=off");
@@ -391,8 +413,14 @@ char **qemu_build_argv(const struct vm_params *p, const struct qemu_host *h,
 			virtio_dev(cfg, "vhost-vsock"), h->vsock_cid,
 			h->vsock_fd);
 	} else {
+		/*
+		 * Two ports (0 is reserved for a console, 1 is the agent's),
+		 * not 31: the guest makes two virtqueues per port, and on
+		 * virtio-mmio each has 1024 entries (3.7 MiB of guest RAM).
+		 */
 		sv_add(&sv, "-device");
-		sv_addf(&sv, "%s,id=serial0", virtio_dev(cfg, "virtio-serial"));
+		sv_addf(&sv, "%s,id=serial0,max_ports=2",
+			virtio_dev(cfg, "virtio-serial"));
 		sv_add(&sv, "-chardev");
 		sv_addf(&sv,
 			"socket,id=agent0,path=%s/" VM_AGENT_SOCK
@@ -429,6 +457,15 @@ char **qemu_build_argv(const struct vm_params *p, const struct qemu_host *h,
 		sv_addf(&sv,
 			"%s,chardev=vfs0,tag=" SHARED_TAG ",queue-size=1024",
 			virtio_dev(cfg, "vhost-user-fs"));
+	}
+	if (cfg->reclaim_guest_freed_memory) {
+		/*
+		 * Free page reporting: blocks the guest frees (2 MiB and up)
+		 * go back to the host a few seconds later; never inflated.
+		 */
+		sv_add(&sv, "-device");
+		sv_addf(&sv, "%s,id=balloon0,free-page-reporting=on",
+			virtio_dev(cfg, "virtio-balloon"));
 	}
 	add_nics(&sv, p, h);
 	return sv.v;

@@ -39,9 +39,22 @@ bench-fs: $(E2E_DEPS) $(FSOPS)
 bench-net: $(E2E_DEPS)
 	BUILD=$(BUILD) IMAGES=$(IMAGES) tests/bench/net.sh
 
-bench: bench-shim bench-fs bench-net
+# Start phases (the shim's start timeline), 1/5/10 pods at once, host
+# memory per idle pod (tests/bench/start.sh).
+bench-start: $(E2E_DEPS) $(ROOTFS_IMAGE) $(TRIVIAL_INIT) $(TRIVIAL_INITRD)
+	BUILD=$(BUILD) IMAGES=$(IMAGES) tests/bench/start.sh
 
-.PHONY: bench-shim bench-fs bench-net
+# Not in make check: SOAK_RUNS ctr run --rm cycles and SOAK_PODS CRI pod
+# cycles, failures, p50/p99, growth of fds, mounts, taps, cgroups, processes.
+soak: $(E2E_DEPS)
+	BUILD=$(BUILD) IMAGES=$(IMAGES) tests/bench/soak.sh
+
+# The timeline parser of bench-start on sample lines (no VM).
+CHECK_PROGS += tests/bench/start-lib-test.sh
+
+bench: bench-shim bench-fs bench-net bench-start
+
+.PHONY: bench-shim bench-fs bench-net bench-start soak
 
 # VM sizing from the containers' limits at boot (tests/e2e/resources.sh)
 # and grown by hotplug on q35 through CRI (tests/e2e/resize.sh); memhog

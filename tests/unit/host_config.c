@@ -50,6 +50,8 @@ TEST(every_key)
 		"msize_9p = 0x2000\n"
 		"enable_debug = true\n"
 		"accel = \"tcg\"\n"
+		"tcg_tb_size = 32\n"
+		"reclaim_guest_freed_memory = false\n"
 		"\n"
 		"[agent.kata]\n"
 		"dial_timeout = 45\n"
@@ -86,6 +88,8 @@ TEST(every_key)
 	EXPECT_EQ(8192U, cfg.msize_9p);
 	EXPECT_TRUE(cfg.enable_debug);
 	EXPECT_STREQ("tcg", cfg.accel);
+	EXPECT_EQ(32U, cfg.tcg_tb_size);
+	EXPECT_FALSE(cfg.reclaim_guest_freed_memory);
 	EXPECT_EQ(45U, cfg.dial_timeout);
 	EXPECT_TRUE(cfg.agent_debug);
 	EXPECT_TRUE(cfg.runtime_debug);
@@ -115,6 +119,8 @@ TEST(defaults)
 	EXPECT_EQ(NULL, cfg.virtio_fs_extra_args);
 	EXPECT_EQ(1U, cfg.default_vcpus);
 	EXPECT_EQ(256U, cfg.default_memory);
+	EXPECT_EQ(8U, cfg.tcg_tb_size);
+	EXPECT_TRUE(cfg.reclaim_guest_freed_memory);
 	EXPECT_EQ(30U, cfg.dial_timeout);
 	EXPECT_STREQ("tcfilter", cfg.internetworking_model);
 	EXPECT_FALSE(cfg.enable_debug);
@@ -788,7 +794,9 @@ TEST(dump_reads_back)
 		  parse("[hypervisor.qemu]\nkernel_params = \"x=\\\"1\\\" \\\\ "
 			"\\u0007\"\n"
 			"image = \"/i\"\nmachine_type = \"pc\"\n"
-			"enable_debug = true\n[agent.husk]\ndial_timeout = 7\n"
+			"enable_debug = true\ntcg_tb_size = 0\n"
+			"reclaim_guest_freed_memory = false\n"
+			"[agent.husk]\ndial_timeout = 7\n"
 			"[runtime]\ninternetworking_model = \"none\"\n",
 			&a, &err))
 	TH_LOG("%s", err.msg);
@@ -807,6 +815,8 @@ TEST(dump_reads_back)
 	EXPECT_EQ(7U, b.dial_timeout);
 	EXPECT_STREQ("none", b.internetworking_model);
 	EXPECT_EQ(a.msize_9p, b.msize_9p);
+	EXPECT_EQ(0U, b.tcg_tb_size);
+	EXPECT_FALSE(b.reclaim_guest_freed_memory);
 	free(text);
 	config_free(&a);
 	config_free(&b);

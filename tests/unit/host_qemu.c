@@ -113,7 +113,11 @@ TEST_F(argv, microvm_initrd_tcg)
 	EXPECT_STREQ("/usr/bin/qemu-system-x86_64", v[0]);
 	EXPECT_LE(0, find_pair(v, "-name", "sandbox-sb1"));
 	EXPECT_LE(0, find_pair(v, "-machine", "microvm,x-option-roms=off"));
-	EXPECT_LE(0, find_pair(v, "-accel", "tcg"));
+	/* TCG's code cache capped, a balloon that only reports. */
+	EXPECT_LE(0, find_pair(v, "-accel", "tcg,tb-size=8"));
+	EXPECT_LE(0, find_pair(v, "-device",
+			       "virtio-balloon-device,id=balloon0,"
+			       "free-page-reporting=on"));
 	EXPECT_EQ(-1, find_arg(v, "-cpu"));
 	EXPECT_LE(0, find_pair(v, "-m", "256M"));
 	EXPECT_LE(0, find_pair(v, "-smp", "1"));
@@ -138,8 +142,8 @@ TEST_F(argv, microvm_initrd_tcg)
 	EXPECT_STREQ("console=ttyS0 quiet panic=-1 tsc_early_khz=2596122",
 		     value_of(v, "-append"));
 	/* Agent over virtio-serial (virtio-mmio on microvm). */
-	EXPECT_LE(0,
-		  find_pair(v, "-device", "virtio-serial-device,id=serial0"));
+	EXPECT_LE(0, find_pair(v, "-device",
+			       "virtio-serial-device,id=serial0,max_ports=2"));
 	EXPECT_LE(0, find_pair(v, "-chardev",
 			       "socket,id=agent0,path=/run/husk/sb1/"
 			       "agent.sock,server=on,wait=off"));
@@ -214,7 +218,8 @@ TEST_F(argv, q35_nvdimm_image)
 	EXPECT_STREQ("console=ttyS0 quiet panic=-1 root=/dev/pmem0p1 "
 		     "rootflags=dax ro rootfstype=ext4",
 		     value_of(v, "-append"));
-	EXPECT_LE(0, find_pair(v, "-device", "virtio-serial-pci,id=serial0"));
+	EXPECT_LE(0, find_pair(v, "-device",
+			       "virtio-serial-pci,id=serial0,max_ports=2"));
 	EXPECT_LE(0, find_pair(v, "-device",
 			       "virtio-9p-pci,fsdev=fs0,mount_tag=kataShared"));
 }
@@ -259,6 +264,39 @@ TEST_F(argv, debug_on_and_off)
 		     value_of(self->v, "-append"));
 }
 
+/* tcg_tb_size 0 leaves QEMU's own cache; the balloon can be left out. */
+TEST_F(argv, tcg_default_cache_no_balloon)
+{
+	self->cfg.tcg_tb_size = 0;
+	self->cfg.reclaim_guest_freed_memory = false;
+	self->v = qemu_build_argv(&self->p, &self->h, &self->err);
+	ASSERT_NE(NULL, self->v);
+	EXPECT_LE(0, find_pair(self->v, "-accel", "tcg"));
+	for (int i = 0; self->v[i]; i++)
+		EXPECT_EQ(NULL, strstr(self->v[i], "balloon"));
+	strv_free(self->v);
+
+	/* On a PCI machine the balloon is a PCI device. */
+	self->cfg.reclaim_guest_freed_memory = true;
+	self->cfg.tcg_tb_size = 64;
+	use_image(self, "q35");
+	self->v = qemu_build_argv(&self->p, &self->h, &self->err);
+	ASSERT_NE(NULL, self->v);
+	EXPECT_LE(0, find_pair(self->v, "-accel", "tcg,tb-size=64"));
+	strv_free(self->v);
+
+	/* One cache share per vCPU the VM may have (hotplug on q35). */
+	self->cfg.tcg_tb_size = 8;
+	self->p.vcpus = 2;
+	self->p.max_vcpus = 4;
+	self->v = qemu_build_argv(&self->p, &self->h, &self->err);
+	ASSERT_NE(NULL, self->v);
+	EXPECT_LE(0, find_pair(self->v, "-accel", "tcg,tb-size=32"));
+	EXPECT_LE(0, find_pair(self->v, "-device",
+			       "virtio-balloon-pci,id=balloon0,"
+			       "free-page-reporting=on"));
+}
+
 TEST_F(argv, kvm_vcpus_memory)
 {
 	self->h.kvm = true;
@@ -267,6 +305,7 @@ TEST_F(argv, kvm_vcpus_memory)
 	self->cfg.default_memory = 1024;
 	self->v = qemu_build_argv(&self->p, &self->h, &self->err);
 	ASSERT_NE(NULL, self->v);
+	/* KVM has no translation cache: tcg_tb_size is not used. */
 	EXPECT_LE(0, find_pair(self->v, "-accel", "kvm"));
 	EXPECT_LE(0, find_pair(self->v, "-cpu", "host,pmu=off"));
 	EXPECT_LE(0, find_pair(self->v, "-smp", "4"));
@@ -290,7 +329,7 @@ TEST_F(argv, console_fd_and_vsock)
 			       "vhost-vsock-device,id=vsock0,guest-cid=1234,"
 			       "vhostfd=4"));
 	EXPECT_EQ(-1, find_pair(self->v, "-device",
-				"virtio-serial-device,id=serial0"));
+				"virtio-serial-device,id=serial0,max_ports=2"));
 	strv_free(self->v);
 	free(self->cfg.machine_type);
 	self->cfg.machine_type = xstrdup("q35");
