@@ -52,7 +52,8 @@ t0=$(now_ms)
 expect_fail "guest without an agent" f-noagent "$T/noagent.toml" \
 	"agent.*(not|did not).*(ready|open|within)"
 el=$(($(now_ms) - t0))
-[ "$el" -lt 15000 ] && ok "the agent wait is bounded ($el ms for dial_timeout 3 s)" ||
+# Below the 30 s default dial_timeout, so the 3 s given is what bounded it.
+[ "$el" -lt 25000 ] && ok "the agent wait is bounded ($el ms for dial_timeout 3 s)" ||
 	not_ok "the agent wait is bounded (took $el ms)"
 
 # A guest that opens the agent port and writes random bytes into it.
