@@ -34,6 +34,7 @@
 
 #include "hv.h"
 #include "log.h"
+#include "path.h"
 #include "util.h"
 #include "virtiofsd.h"
 
@@ -62,39 +63,6 @@ struct clh_vm {
 	char desc[200];
 };
 
-static char *path_in(const char *dir, const char *name)
-{
-	char *p;
-
-	if (asprintf(&p, "%s/%s", dir, name) < 0)
-		abort();
-	return p;
-}
-
-static int check_file(const char *what, const char *path, int mode,
-		      struct herr *err)
-{
-	struct stat st;
-
-	if (!path || !*path)
-		return herr_set(err, GRPC_INVALID_ARGUMENT, 0,
-				"no %s configured", what);
-	if (stat(path, &st) < 0)
-		return herr_errno(err, errno, "%s %s", what, path);
-	if (!S_ISREG(st.st_mode))
-		return herr_set(err, GRPC_INVALID_ARGUMENT, 0,
-				"%s %s: not a regular file", what, path);
-	if (access(path, mode) < 0)
-		return herr_errno(err, errno, "%s %s", what, path);
-	return 0;
-}
-
-static void unlink_quiet(const char *path)
-{
-	if (path && unlink(path) < 0 && errno != ENOENT)
-		log_warn("remove %s: %s", path, strerror(errno));
-}
-
 static int peek_status(const struct clh_vm *vm)
 {
 	if (vm->exited)
@@ -108,19 +76,6 @@ static bool has_exited(const struct clh_vm *vm)
 	       (vm->pidfd >= 0 && hv_pidfd_wait(vm->pidfd, 0) > 0);
 }
 
-static void describe_status(int status, char *out, size_t cap)
-{
-	if (status < 0)
-		snprintf(out, cap, "cloud-hypervisor exited");
-	else if (WIFSIGNALED(status))
-		snprintf(out, cap,
-			 "cloud-hypervisor was killed by signal %d (%s)",
-			 WTERMSIG(status), strsignal(WTERMSIG(status)));
-	else
-		snprintf(out, cap, "cloud-hypervisor exited with status %d",
-			 WEXITSTATUS(status));
-}
-
 /*
  * Why the VM is gone or stuck, with the evidence: the VMM's exit, its log
  * and the console when it is ours.  @cause (may be NULL) is the API error.
@@ -131,7 +86,8 @@ static int clh_error(struct clh_vm *vm, struct herr *err, int code,
 	char st[96] = "", vlog[CLH_TAIL_BYTES + 64], con[CLH_TAIL_BYTES + 64];
 
 	if (has_exited(vm))
-		describe_status(peek_status(vm), st, sizeof(st));
+		hv_describe_exit("cloud-hypervisor", peek_status(vm), st,
+				 sizeof(st));
 	hv_file_tail(vm->log_path, 240, vlog, sizeof(vlog));
 	con[0] = '\0';
 	if (vm->console_ours)
@@ -247,30 +203,18 @@ static int configure_and_boot(struct clh_vm *vm, const struct vm_params *p,
 
 static void remove_files(struct clh_vm *vm)
 {
-	unlink_quiet(vm->api_sock);
-	unlink_quiet(vm->vsock_sock);
+	hv_unlink_quiet(vm->api_sock);
+	hv_unlink_quiet(vm->vsock_sock);
 	if (vm->console_ours)
-		unlink_quiet(vm->console_log);
-	unlink_quiet(vm->log_path);
-}
-
-static void kill_and_reap(struct clh_vm *vm)
-{
-	if (vm->pidfd < 0)
-		return;
-	hv_pidfd_kill(vm->pidfd, SIGKILL);
-	hv_pidfd_wait(vm->pidfd, CLH_KILL_WAIT_MS);
-	/* ECHILD when the owner reaped it first (clh_exited). */
-	hv_pidfd_reap(vm->pidfd);
-	close(vm->pidfd);
-	vm->pidfd = -1;
-	vm->pid = 0;
+		hv_unlink_quiet(vm->console_log);
+	hv_unlink_quiet(vm->log_path);
 }
 
 static void release(struct clh_vm *vm)
 {
 	/* The VMM first: its hang-up ends virtiofsd's sandboxed child. */
-	kill_and_reap(vm);
+	/* ECHILD when the owner reaped it first (clh_exited). */
+	hv_kill_and_reap(&vm->pidfd, &vm->pid, CLH_KILL_WAIT_MS);
 	virtiofsd_stop(vm->fsd);
 	vm->fsd = NULL;
 	remove_files(vm);
@@ -297,10 +241,11 @@ static int check_params(const struct vm_params *p, struct herr *err)
 		return herr_set(err, GRPC_INVALID_ARGUMENT, 0, "%s",
 				CONFIG_CLH_NO_9P);
 	/* Fail fast and by name, before the VMM says it less clearly. */
-	if (check_file("hypervisor", cfg->hypervisor_path, X_OK, err) < 0 ||
-	    check_file("kernel", cfg->kernel, R_OK, err) < 0 ||
-	    (cfg->initrd && check_file("initrd", cfg->initrd, R_OK, err) < 0) ||
-	    (cfg->image && check_file("image", cfg->image, R_OK, err) < 0))
+	if (hv_check_file("hypervisor", cfg->hypervisor_path, X_OK, err) < 0 ||
+	    hv_check_file("kernel", cfg->kernel, R_OK, err) < 0 ||
+	    (cfg->initrd &&
+	     hv_check_file("initrd", cfg->initrd, R_OK, err) < 0) ||
+	    (cfg->image && hv_check_file("image", cfg->image, R_OK, err) < 0))
 		return -1;
 	if (p->n_nics > VM_NICS_MAX)
 		return herr_set(err, GRPC_INVALID_ARGUMENT, 0,
@@ -334,10 +279,10 @@ int clh_start(const struct vm_params *p, struct clh_vm **out, struct herr *err)
 		return -1;
 	vm = xcalloc(1, sizeof(*vm));
 	vm->id = xstrdup(p->sandbox_id ? p->sandbox_id : "vm");
-	vm->api_sock = path_in(p->run_dir, VM_CLH_API_SOCK);
-	vm->vsock_sock = path_in(p->run_dir, VM_CLH_VSOCK);
-	vm->console_log = path_in(p->run_dir, VM_CONSOLE_LOG);
-	vm->log_path = path_in(p->run_dir, VM_QEMU_LOG);
+	vm->api_sock = path_join(p->run_dir, VM_CLH_API_SOCK);
+	vm->vsock_sock = path_join(p->run_dir, VM_CLH_VSOCK);
+	vm->console_log = path_join(p->run_dir, VM_CONSOLE_LOG);
+	vm->log_path = path_join(p->run_dir, VM_QEMU_LOG);
 	vm->console_ours = p->console_fd < 0;
 	vm->pidfd = -1;
 	/* Leftovers of a crashed shim would make the VMM's bind() fail. */
@@ -483,7 +428,7 @@ int clh_stop(struct clh_vm *vm, bool graceful, long long timeout_ms,
 	    !(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)) {
 		char st[96], vlog[CLH_TAIL_BYTES + 64];
 
-		describe_status(status, st, sizeof(st));
+		hv_describe_exit("cloud-hypervisor", status, st, sizeof(st));
 		hv_file_tail(vm->log_path, CLH_TAIL_BYTES, vlog, sizeof(vlog));
 		log_warn("sandbox %s: the VM had stopped on its own: %s%s%s",
 			 vm->id, st, *vlog ? ": " : "", vlog);

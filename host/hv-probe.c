@@ -685,3 +685,58 @@ unsigned long host_tsc_khz(void)
 	khz = tsc_khz_parse(buf);
 	return khz;
 }
+
+/* ---- small helpers both VMM drivers use --------------------------------- */
+
+int hv_check_file(const char *what, const char *path, int mode,
+		  struct herr *err)
+{
+	struct stat st;
+
+	if (!path || !*path)
+		return herr_set(err, GRPC_INVALID_ARGUMENT, 0,
+				"no %s configured", what);
+	if (stat(path, &st) < 0)
+		return herr_errno(err, errno, "%s %s", what, path);
+	if (!S_ISREG(st.st_mode))
+		return herr_set(err, GRPC_INVALID_ARGUMENT, 0,
+				"%s %s: not a regular file", what, path);
+	if (access(path, mode) < 0)
+		return herr_errno(err, errno, "%s %s", what, path);
+	return 0;
+}
+
+void hv_unlink_quiet(const char *path)
+{
+	if (path && unlink(path) < 0 && errno != ENOENT)
+		log_warn("remove %s: %s", path, strerror(errno));
+}
+
+void hv_describe_exit(const char *name, int status, char *out, size_t cap)
+{
+	if (status < 0)
+		snprintf(out, cap, "%s exited", name);
+	else if (WIFSIGNALED(status))
+		snprintf(out, cap, "%s was killed by signal %d (%s)", name,
+			 WTERMSIG(status), strsignal(WTERMSIG(status)));
+	else if (WEXITSTATUS(status) == 0)
+		snprintf(out, cap,
+			 "%s exited with status 0 (the guest powered off or "
+			 "rebooted)",
+			 name);
+	else
+		snprintf(out, cap, "%s exited with status %d", name,
+			 WEXITSTATUS(status));
+}
+
+void hv_kill_and_reap(int *pidfd, pid_t *pid, long long wait_ms)
+{
+	if (*pidfd < 0)
+		return;
+	hv_pidfd_kill(*pidfd, SIGKILL);
+	hv_pidfd_wait(*pidfd, wait_ms);
+	hv_pidfd_reap(*pidfd);
+	close(*pidfd);
+	*pidfd = -1;
+	*pid = 0;
+}

@@ -41,6 +41,7 @@
 #include "hv.h"
 #include "kconfig.h"
 #include "log.h"
+#include "path.h"
 #include "util.h"
 #include "virtiofsd.h"
 
@@ -148,15 +149,6 @@ static char *opt_escape(const char *s)
 	}
 	*o = '\0';
 	return out;
-}
-
-static char *path_in(const char *dir, const char *name)
-{
-	char *p;
-
-	if (asprintf(&p, "%s/%s", dir, name) < 0)
-		abort();
-	return p;
 }
 
 static bool is_microvm(const struct husk_config *cfg)
@@ -473,52 +465,12 @@ char **qemu_build_argv(const struct vm_params *p, const struct qemu_host *h,
 
 /* ---- small helpers -------------------------------------------------- */
 
-static int check_file(const char *what, const char *path, int mode,
-		      struct herr *err)
-{
-	struct stat st;
-
-	if (!path || !*path)
-		return herr_set(err, GRPC_INVALID_ARGUMENT, 0,
-				"no %s configured", what);
-	if (stat(path, &st) < 0)
-		return herr_errno(err, errno, "%s %s", what, path);
-	if (!S_ISREG(st.st_mode))
-		return herr_set(err, GRPC_INVALID_ARGUMENT, 0,
-				"%s %s: not a regular file", what, path);
-	if (access(path, mode) < 0)
-		return herr_errno(err, errno, "%s %s", what, path);
-	return 0;
-}
-
-static void unlink_quiet(const char *path)
-{
-	if (path && unlink(path) < 0 && errno != ENOENT)
-		log_warn("remove %s: %s", path, strerror(errno));
-}
-
 /* Status of an exited child without reaping it; -1 if not known. */
 static int peek_status(const struct vm *vm)
 {
 	if (vm->exited)
 		return vm->wait_status;
 	return hv_pidfd_peek(vm->pidfd);
-}
-
-static void describe_status(int status, char *out, size_t cap)
-{
-	if (status < 0)
-		snprintf(out, cap, "qemu exited");
-	else if (WIFSIGNALED(status))
-		snprintf(out, cap, "qemu was killed by signal %d (%s)",
-			 WTERMSIG(status), strsignal(WTERMSIG(status)));
-	else if (WEXITSTATUS(status) == 0)
-		snprintf(out, cap,
-			 "qemu exited with status 0 (the guest powered off or "
-			 "rebooted)");
-	else
-		snprintf(out, cap, "qemu exited with status %d",
-			 WEXITSTATUS(status));
 }
 
 /*
@@ -531,7 +483,7 @@ static int vm_error(struct vm *vm, struct herr *err, int code, const char *what,
 	char st[96] = "", qlog[TAIL_BYTES + 64], con[TAIL_BYTES + 64];
 
 	if (exited)
-		describe_status(peek_status(vm), st, sizeof(st));
+		hv_describe_exit("qemu", peek_status(vm), st, sizeof(st));
 	hv_file_tail(vm->qemu_log, 240, qlog, sizeof(qlog));
 	con[0] = '\0';
 	if (vm->console_ours)
@@ -807,25 +759,12 @@ static int vsock_claim(unsigned int *cid, struct herr *err)
 
 static void remove_files(struct vm *vm)
 {
-	unlink_quiet(vm->agent_sock);
-	unlink_quiet(vm->qmp_sock);
-	unlink_quiet(vm->fs_sock);
+	hv_unlink_quiet(vm->agent_sock);
+	hv_unlink_quiet(vm->qmp_sock);
+	hv_unlink_quiet(vm->fs_sock);
 	if (vm->console_ours)
-		unlink_quiet(vm->console_log);
-	unlink_quiet(vm->qemu_log);
-}
-
-/* ECHILD when the owner reaped it first (vm_exited): nothing to do. */
-static void kill_and_reap(int *pidfd, pid_t *pid)
-{
-	if (*pidfd < 0)
-		return;
-	hv_pidfd_kill(*pidfd, SIGKILL);
-	hv_pidfd_wait(*pidfd, QEMU_KILL_WAIT_MS);
-	hv_pidfd_reap(*pidfd);
-	close(*pidfd);
-	*pidfd = -1;
-	*pid = 0;
+		hv_unlink_quiet(vm->console_log);
+	hv_unlink_quiet(vm->qemu_log);
 }
 
 static struct vm *vm_new(const struct vm_params *p)
@@ -834,11 +773,11 @@ static struct vm *vm_new(const struct vm_params *p)
 
 	vm->id = xstrdup(p->sandbox_id ? p->sandbox_id : "vm");
 	vm->run_dir = xstrdup(p->run_dir);
-	vm->agent_sock = path_in(p->run_dir, VM_AGENT_SOCK);
-	vm->qmp_sock = path_in(p->run_dir, VM_QMP_SOCK);
-	vm->fs_sock = path_in(p->run_dir, VM_FS_SOCK);
-	vm->console_log = path_in(p->run_dir, VM_CONSOLE_LOG);
-	vm->qemu_log = path_in(p->run_dir, VM_QEMU_LOG);
+	vm->agent_sock = path_join(p->run_dir, VM_AGENT_SOCK);
+	vm->qmp_sock = path_join(p->run_dir, VM_QMP_SOCK);
+	vm->fs_sock = path_join(p->run_dir, VM_FS_SOCK);
+	vm->console_log = path_join(p->run_dir, VM_CONSOLE_LOG);
+	vm->qemu_log = path_join(p->run_dir, VM_QEMU_LOG);
 	vm->console_ours = p->console_fd < 0;
 	vm->vsock_fd = vm->pidfd = vm->qmp_fd = -1;
 	return vm;
@@ -850,7 +789,7 @@ static void vm_release(struct vm *vm)
 		close(vm->qmp_fd);
 	vm->qmp_fd = -1;
 	/* QEMU first: its disconnect ends virtiofsd's sandboxed child. */
-	kill_and_reap(&vm->pidfd, &vm->pid);
+	hv_kill_and_reap(&vm->pidfd, &vm->pid, QEMU_KILL_WAIT_MS);
 	virtiofsd_stop(vm->fsd);
 	vm->fsd = NULL;
 	if (vm->vsock_fd >= 0)
@@ -924,10 +863,11 @@ static int vm_launch(const struct vm_params *p, struct vm **out, bool wait,
 				"hypervisor %s is not supported (qemu, clh)",
 				cfg->hypervisor);
 	/* Fail fast and by name, before QEMU says it less clearly. */
-	if (check_file("hypervisor", cfg->hypervisor_path, X_OK, err) < 0 ||
-	    check_file("kernel", cfg->kernel, R_OK, err) < 0 ||
-	    (cfg->initrd && check_file("initrd", cfg->initrd, R_OK, err) < 0) ||
-	    (cfg->image && check_file("image", cfg->image, R_OK, err) < 0))
+	if (hv_check_file("hypervisor", cfg->hypervisor_path, X_OK, err) < 0 ||
+	    hv_check_file("kernel", cfg->kernel, R_OK, err) < 0 ||
+	    (cfg->initrd &&
+	     hv_check_file("initrd", cfg->initrd, R_OK, err) < 0) ||
+	    (cfg->image && hv_check_file("image", cfg->image, R_OK, err) < 0))
 		return -1;
 	if (cfg->image) {
 		if (stat(cfg->image, &st) < 0)
@@ -1356,7 +1296,7 @@ int vm_stop(struct vm *vm, bool graceful, long long timeout_ms,
 	    !(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)) {
 		char st[96], qlog[TAIL_BYTES + 64];
 
-		describe_status(status, st, sizeof(st));
+		hv_describe_exit("qemu", status, st, sizeof(st));
 		hv_file_tail(vm->qemu_log, TAIL_BYTES, qlog, sizeof(qlog));
 		log_warn("sandbox %s: the VM had stopped on its own: %s%s%s",
 			 vm->id, st, *qlog ? ": " : "", qlog);

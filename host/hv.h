@@ -215,6 +215,20 @@ int hv_pidfd_peek(int pidfd);
 /* Last @max bytes of a text file as one line (" | " between lines). */
 void hv_file_tail(const char *path, size_t max, char *out, size_t cap);
 
+/* @path (a @what the configuration names) is a regular file @mode allows. */
+int hv_check_file(const char *what, const char *path, int mode,
+		  struct herr *err);
+
+/* unlink(@path), warning on anything but ENOENT; NULL is fine. */
+void hv_unlink_quiet(const char *path);
+
+/* How the VMM @name ended, from its wait status (-1: not known). */
+void hv_describe_exit(const char *name, int status, char *out, size_t cap);
+
+/* SIGKILL, wait up to @wait_ms, reap (ECHILD when its owner reaped it
+ * first), close: *@pidfd becomes -1 and *@pid 0. */
+void hv_kill_and_reap(int *pidfd, pid_t *pid, long long wait_ms);
+
 /* ---- QEMU command line (hv-qemu.c), exposed for the unit tests -------- */
 
 /* What vm_start() found out about the host before building the argv. */

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "path.h"
 #include "pod.h"
 #include "util.h"
 
@@ -77,32 +78,6 @@ static int parse_options(char *const *opts, size_t n, unsigned long *flags,
 		len += olen;
 	}
 	return 0;
-}
-
-static int mkdir_p(const char *path, mode_t mode)
-{
-	_cleanup_free_ char *copy = xstrdup(path);
-
-	for (char *p = copy + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(copy, mode) < 0 && errno != EEXIST)
-			return -1;
-		*p = '/';
-	}
-	if (mkdir(copy, mode) < 0 && errno != EEXIST)
-		return -1;
-	return 0;
-}
-
-static char *path_join(const char *a, const char *b)
-{
-	char *out;
-
-	if (asprintf(&out, "%s/%s", a, b) < 0)
-		abort();
-	return out;
 }
 
 static int mount_layers(struct pod_container *c, const char *target,

@@ -23,4 +23,7 @@ int mkdir_p(const char *path, mode_t mode);
  */
 void path_unescape_octal(char *s);
 
+/* "@dir/@name", malloc'd; aborts when out of memory (short paths only). */
+char *path_join(const char *dir, const char *name);
+
 #endif
