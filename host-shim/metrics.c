@@ -2,7 +2,8 @@
 /*
  * The agent's cgroup statistics as containerd's io.containerd.cgroups.v1
  * Metrics, the type the CRI plugin and "ctr task metrics" decode.  The
- * values are the guest's own numbers, copied; nothing is computed.
+ * values are the guest's own numbers, copied; only the memory limit is
+ * capped at the VM's size (the guest's "max" says nothing of the VM).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -49,8 +50,8 @@ static BlkEntry **blk_list(Grpc__BlkioStatsEntry **in, size_t n,
 	return out;
 }
 
-int metrics_from_agent(const Grpc__StatsContainerResponse *in, uint8_t **buf,
-		       size_t *len)
+int metrics_from_agent(const Grpc__StatsContainerResponse *in,
+		       uint64_t vm_mem, uint8_t **buf, size_t *len)
 {
 	Io__Containerd__Cgroups__V1__Metrics m =
 		IO__CONTAINERD__CGROUPS__V1__METRICS__INIT;
@@ -113,6 +114,9 @@ int metrics_from_agent(const Grpc__StatsContainerResponse *in, uint8_t **buf,
 		mem.active_file = mem_stat(s, "active_file");
 		mem.unevictable = mem_stat(s, "unevictable");
 		mem_entry(&mu, s->usage);
+		if (vm_mem && (!mu.limit || mu.limit > vm_mem))
+			mu.limit = vm_mem;
+		mem.hierarchical_memory_limit = mu.limit;
 		mem_entry(&ms, s->swap_usage);
 		mem_entry(&mk, s->kernel_usage);
 		mem.usage = &mu;

@@ -105,7 +105,9 @@ static void on_stats(void *resp, const struct herr *err, void *data)
 		ttrpc_call_fail(op->call, err->code, "stats %s: agent: %s",
 				op->c->id, err->msg);
 	} else {
-		metrics_from_agent(resp, &buf, &len);
+		metrics_from_agent(resp,
+				   (uint64_t)op->c->pod->size.mem_mib << 20,
+				   &buf, &len);
 		any.type_url = METRICS_V1_TYPE_URL;
 		any.value.data = buf;
 		any.value.len = len;

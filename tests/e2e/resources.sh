@@ -18,7 +18,7 @@ setup
 write_husk_config "$T/husk.toml" "default_maxmemory = 1024" \
 	"default_maxvcpus = 2"
 
-IDS="r-plain r-400 r-600 r-cpus r-cg r-bigmem r-bigcpu"
+IDS="r-plain r-met r-400 r-600 r-cpus r-cg r-bigmem r-bigcpu"
 note_ids $IDS
 V=$T/vol
 mkdir -p "$V"
@@ -49,6 +49,19 @@ case $plain in
 *) [ "$plain" -lt 262144 ] && ok "no limit: the VM has default_memory (MemTotal $plain kB < 256 MiB)" ||
 	not_ok "no limit: MemTotal $plain kB, want < 256 MiB" ;;
 esac
+
+# The VM's real size in the task's metrics: a container without a limit
+# (the guest says "max") gets the VM's memory as its limit.
+ctr_t 180 run -d --runtime "$RUNTIME" "$IMG" r-met sleep 1000 \
+	>/dev/null 2>>"$T/err"
+lim=$(ctr_t 60 task metrics r-met 2>&1 |
+	awk '$1 == "memory.limit_in_bytes" { print $2 }')
+expect "metrics: no limit reports the VM's 256 MiB as memory.limit_in_bytes" \
+	268435456 "$lim"
+ctr_t 30 task kill -s SIGKILL r-met >/dev/null 2>&1
+ctr_t 60 task delete r-met >/dev/null 2>&1 ||
+	{ sleep 2; ctr_t 60 task delete -f r-met >/dev/null 2>&1; }
+ctr containers delete r-met >/dev/null 2>&1
 
 RUN_OPTS=(--memory-limit "$MIB512" --mount "$VOL")
 out=$(husk_run r-400 sh -c 'awk "/^MemTotal:/ { print \$2 }" /proc/meminfo; /v/memhog 400' 2>"$T/err")
