@@ -28,16 +28,17 @@ expect "smp: sandbox and container c1 up" "" "$out"
 
 # t CTL-ARGS...: one call, bounded (a lost reply is a timeout).
 t() { timeout -k 2 20 "$HUSK" ctl --addr "unix:$SOCK" "$@" 2>&1; }
-fail= start=$(now)
+fail=''
+start=$(now)
 for i in $(seq "$ROUNDS"); do
-	step=exec
+	step='exec'
 	out=$(t exec --id c1 --exec-id "e$i" -- /bin/echo "hi $i") &&
-		step=read-stdout && out=$(t read-stdout --id c1 --exec-id "e$i") &&
+		step='read-stdout' && out=$(t read-stdout --id c1 --exec-id "e$i") &&
 		[ "$out" = "hi $i" ] &&
-		step=wait && out=$(t wait --id c1 --exec-id "e$i") &&
+		step='wait' && out=$(t wait --id c1 --exec-id "e$i") &&
 		[ "$out" = 0 ] && continue
 	# A lost request also garbles the next client's calls: stop here.
-	fail="round $i: $step: status $? '$(echo $out)'"
+	fail="round $i: $step: status $? '$(echo "$out" | tr '\n' ' ')'"
 	break
 done
 if [ -z "$fail" ]; then
