@@ -10,10 +10,21 @@
  * whole life, while host clients come and go.  The port stays open (data
  * that arrives while no fd is open is dropped by virtio_console), and a
  * small relay feeds what the host sends through a pipe into one ttRPC
- * connection per host client; replies go straight to the port.  A client
- * ends when the host closes its end (the port reads EOF and polls HUP),
- * or when a request shows that a new client has started without the
- * guest ever seeing the old one go (see init_framer_scan()).
+ * connection per host client.  A client ends when the host closes its end
+ * (the port reads EOF), or when a request shows that a new client has
+ * started without the guest ever seeing the old one go (see
+ * init_framer_scan()).
+ *
+ * Replies come back through a second pipe that the relay copies to the
+ * port: only the relay may touch the port.  Linux's virtio_console takes
+ * the host's next buffer off the virtqueue in poll() itself (port_has_data()),
+ * and the interrupt that follows then finds no work and wakes nobody.  A
+ * second epoll watch on the port (the connection's, when it wrote to a dup
+ * of it) could so swallow a request that arrived while it was polled: the
+ * relay's edge never came and the request sat unread until the host gave
+ * up.  With several vCPUs this happened every few hundred round trips
+ * under TCG (tests/boot/smp.sh).  Any poll of the port is now the relay's
+ * own, and it reads after each.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -118,22 +129,73 @@ struct serial {
 	char dev[64];
 	int port; /* open for the agent's whole life */
 	int pipe_w; /* the current client's connection reads the other end */
+	int out_r; /* replies, from every connection's dup of out_w */
+	int out_w;
 	bool port_ready; /* an edge said the port may have input */
+	bool out_blocked; /* the port took no more: wait for its edge */
 	bool cut; /* a new client's first request starts at chk */
 	struct ev_timer *retry;
 	struct init_framer fr;
 	/* Read from the port: [off, chk) is approved for this client. */
 	size_t off, chk, len;
 	uint8_t buf[16384];
+	/* A reply read from out_r: [ooff, olen) still to go to the port. */
+	size_t ooff, olen;
+	uint8_t obuf[16384];
 };
 
 static void pump(struct serial *s);
 
-static bool host_connected(const struct serial *s)
+/* Copy replies to the port until out_r is empty or the port is full. */
+static void relay_out(struct serial *s)
+{
+	for (;;) {
+		ssize_t n;
+
+		if (s->ooff == s->olen) {
+			n = read(s->out_r, s->obuf, sizeof(s->obuf));
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0)
+				return; /* EAGAIN: we hold out_w, never EOF */
+			s->ooff = 0;
+			s->olen = (size_t)n;
+		}
+		n = write(s->port, s->obuf + s->ooff, s->olen - s->ooff);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN) {
+			/* The port's edge (EPOLLOUT) resumes; stop reading. */
+			if (!s->out_blocked)
+				evloop_mod(s->loop, s->out_r, 0);
+			s->out_blocked = true;
+			return;
+		}
+		if (n < 0) {
+			log_warn("agent channel %s: write: %s", s->dev,
+				 strerror(errno));
+			n = (ssize_t)(s->olen - s->ooff); /* drop it */
+		}
+		s->ooff += (size_t)n;
+		if (s->out_blocked) {
+			evloop_mod(s->loop, s->out_r, EPOLLIN);
+			s->out_blocked = false;
+		}
+	}
+}
+
+/*
+ * poll() on the port may take the host's next buffer without anyone being
+ * woken (see the top of this file): whatever it says, read and write after.
+ */
+static bool host_connected(struct serial *s)
 {
 	struct pollfd p = { .fd = s->port, .events = POLLIN | POLLOUT };
+	bool up = poll(&p, 1, 0) >= 0 && !(p.revents & (POLLHUP | POLLERR));
 
-	return poll(&p, 1, 0) >= 0 && !(p.revents & (POLLHUP | POLLERR));
+	s->port_ready = true;
+	relay_out(s);
+	return up;
 }
 
 static void session_end(struct serial *s)
@@ -178,8 +240,8 @@ static int session_start(struct serial *s)
 		log_warn("agent channel %s: pipe: %s", s->dev, strerror(errno));
 		return -1;
 	}
-	/* The connection closes its fds; the port itself must stay open. */
-	wfd = fcntl(s->port, F_DUPFD_CLOEXEC, 3);
+	/* The connection closes its fds; out_w must stay open. */
+	wfd = fcntl(s->out_w, F_DUPFD_CLOEXEC, 3);
 	if (wfd < 0) {
 		log_warn("agent channel %s: dup: %s", s->dev, strerror(errno));
 		close(p[0]);
@@ -277,7 +339,13 @@ static void on_port(struct evloop *loop, int fd, uint32_t events, void *data)
 	struct serial *s = data;
 
 	s->port_ready = true;
+	relay_out(s);
 	pump(s);
+}
+
+static void on_out(struct evloop *loop, int fd, uint32_t events, void *data)
+{
+	relay_out(data);
 }
 
 static int serve_serial(struct evloop *loop, struct ttrpc_server *srv,
@@ -285,18 +353,27 @@ static int serve_serial(struct evloop *loop, struct ttrpc_server *srv,
 {
 	struct serial *s = xcalloc(1, sizeof(*s));
 	char path[80];
+	int p[2];
 
 	s->loop = loop;
 	s->srv = srv;
 	s->pipe_w = -1;
 	s->port_ready = true;
+	if (pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0) {
+		herr_errno(err, errno, "agent channel: pipe");
+		free(s);
+		return -1;
+	}
+	s->out_r = p[0];
+	s->out_w = p[1];
+	/* Fewer partial writes of large replies (best effort). */
+	fcntl(s->out_w, F_SETPIPE_SZ, 1 << 20);
 	snprintf(s->dev, sizeof(s->dev), "%s", dev);
 	snprintf(path, sizeof(path), "/dev/%s", dev);
 	s->port = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
 	if (s->port < 0) {
 		herr_errno(err, errno, "agent channel: open %s", path);
-		free(s);
-		return -1;
+		goto fail;
 	}
 	/*
 	 * Edge-triggered: while the host is away the port polls readable
@@ -308,11 +385,21 @@ static int serve_serial(struct evloop *loop, struct ttrpc_server *srv,
 		herr_set(err, GRPC_INTERNAL, 0, "agent channel: watch %s",
 			 path);
 		close(s->port);
-		free(s);
-		return -1;
+		goto fail;
+	}
+	if (evloop_add(loop, s->out_r, EPOLLIN, on_out, s) < 0) {
+		herr_set(err, GRPC_INTERNAL, 0, "agent channel: watch replies");
+		evloop_del(loop, s->port);
+		close(s->port);
+		goto fail;
 	}
 	pump(s);
 	return 0; /* s lives as long as the agent */
+fail:
+	close(s->out_r);
+	close(s->out_w);
+	free(s);
+	return -1;
 }
 
 /* ---- vsock ---- */
@@ -376,7 +463,9 @@ static void marker(const char *what)
 		total = meminfo_kib(buf, "MemTotal:");
 		used = total - meminfo_kib(buf, "MemFree:");
 	}
-	dprintf(2, "husk-agent: serving on %s at uptime %lld.%03llds (mem used %lu KiB of %lu KiB)\n",
+	dprintf(2,
+		"husk-agent: serving on %s at uptime %lld.%03llds (mem used "
+		"%lu KiB of %lu KiB)\n",
 		what, up / 1000, up % 1000, used, total);
 }
 
@@ -388,8 +477,9 @@ int init_channel_serve(const struct init_config *cfg, struct evloop *loop,
 	char dev[64], what[96];
 
 	if (!IS_ENABLED_CONFIG_AGENT_VSOCK && cfg->vsock_only)
-		return herr_set(err, GRPC_UNIMPLEMENTED, 0,
-				"agent.server_addr=vsock://...: built without vsock");
+		return herr_set(
+			err, GRPC_UNIMPLEMENTED, 0,
+			"agent.server_addr=vsock://...: built without vsock");
 	/* The serial port may be named a little after init starts. */
 	for (;;) {
 		if (IS_ENABLED_CONFIG_AGENT_VSOCK && init_vsock_present()) {
@@ -409,12 +499,14 @@ int init_channel_serve(const struct init_config *cfg, struct evloop *loop,
 			break;
 		}
 		if (now_ms() >= end)
-			return herr_set(err, GRPC_UNAVAILABLE, 0,
-					"no agent channel after %us: no vsock device%s%s",
-					cfg->channel_timeout_s,
-					serial ? " and no virtio-serial port named " :
-						 "",
-					serial ? cfg->channel : "");
+			return herr_set(
+				err, GRPC_UNAVAILABLE, 0,
+				"no agent channel after %us: no vsock "
+				"device%s%s",
+				cfg->channel_timeout_s,
+				serial ? " and no virtio-serial port named "
+				       : "",
+				serial ? cfg->channel : "");
 		usleep(POLL_MS * 1000);
 	}
 	marker(what);

@@ -31,7 +31,7 @@ ALL_TARGETS += $(BOOT_ASSETS)
 
 CHECK_PROGS += tests/boot/initrd.sh tests/boot/dax.sh \
 	tests/boot/virtio-blk.sh tests/boot/bad-cases.sh \
-	tests/boot/reproducible.sh tests/boot/virtiofs.sh
+	tests/boot/reproducible.sh tests/boot/virtiofs.sh tests/boot/smp.sh
 CHECK_DEPS += $(BOOT_ASSETS) $(BIN)/husk $(BIN)/husk-agent-stripped \
 	$(TRIVIAL_INITRD) $(FSOPS)
 

@@ -81,9 +81,9 @@ husk_run r-600 /v/memhog 600 >/dev/null 2>"$T/err"
 expect "512 MiB limit: touching 600 MiB is OOM-killed (137)" 137 "$?"
 RUN_OPTS=()
 
-# Known flaky here: a 2-vCPU guest under TCG on this loaded machine now
-# and then never answers an agent call or loses an exit (README, "VM
-# sizing"); the bound above keeps it from hanging the test.
+# A 2-vCPU guest once lost an agent reply now and then (README, "VM
+# sizing"; tests/boot/smp.sh); the bound above keeps a regression from
+# hanging the test.
 RUN_OPTS=(--cpus 2)
 out=$(husk_run r-cpus sh -c 'echo $(nproc) $(cat /sys/devices/system/cpu/online)' 2>"$T/err")
 rc=$?
