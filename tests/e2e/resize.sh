@@ -102,6 +102,7 @@ res=$(HUSK_CRI_CPUS=200000/100000 cri run "$pod/rz-pod" rz-cpu "$T/logs" \
 	"$IMG" nproc 2>"$T/err")
 note_ids "$(field "$res" id)"
 expect "CPU quota 2: the container exits 0" 0 "$(field "$res" exit_code)"
+[ "$(field "$res" exit_code)" = 0 ] || { echo "$res"; cat "$T/err"; } | diag
 log=$(field "$res" log)
 grep -q ' stdout F 2$' "$log" 2>/dev/null && ok "CPU quota 2: nproc says 2" ||
 	not_ok "CPU quota 2: nproc says 2 ($(cat "$log" 2>/dev/null))"
