@@ -216,17 +216,25 @@ static unsigned int boot_vcpus(const struct vm_params *p)
 }
 
 /*
- * TCG's cache, tcg_tb_size per vCPU the VM may ever have: with more than
- * one, each vCPU thread translates into its own region of the cache, and
- * a hotplugged vCPU starved of one did not come up (tests/e2e/resize.sh).
+ * A VM that may get vCPUs by hotplug runs TCG in one thread: with a
+ * thread per vCPU, a running vCPU can take every region of the code cache
+ * before the new one starts, and QEMU 7.2 then aborts in
+ * tcg_region_initial_alloc__locked (seen in resize.sh with an 8 MiB cache).
+ */
+static bool tcg_single_thread(const struct vm_params *p)
+{
+	return !is_microvm(p->cfg) && p->max_vcpus > boot_vcpus(p);
+}
+
+/*
+ * TCG's cache: with a thread per vCPU each translates into its own
+ * regions of it, so tcg_tb_size per vCPU; in one thread, one share.
  */
 static unsigned int tcg_tb_mib(const struct vm_params *p)
 {
-	unsigned int n = boot_vcpus(p);
-
-	if (!is_microvm(p->cfg) && p->max_vcpus > n)
-		n = p->max_vcpus;
-	return p->cfg->tcg_tb_size * n;
+	if (tcg_single_thread(p))
+		return p->cfg->tcg_tb_size;
+	return p->cfg->tcg_tb_size * boot_vcpus(p);
 }
 
 /* Room for memory hotplug (MiB above the boot size): q35 and pc only. */
@@ -341,11 +349,15 @@ char **qemu_build_argv(const struct vm_params *p, const struct qemu_host *h,
 	sv_add(&sv, "-accel");
 	if (h->kvm)
 		sv_add(&sv, "kvm");
-	else if (cfg->tcg_tb_size)
+	else {
 		/* QEMU's 1 GiB default keeps all the code it ever made. */
-		sv_addf(&sv, "tcg,tb-size=%u", tcg_tb_mib(p));
-	else
-		sv_add(&sv, "tcg");
+		char tb[32] = "";
+
+		if (cfg->tcg_tb_size)
+			snprintf(tb, sizeof(tb), ",tb-size=%u", tcg_tb_mib(p));
+		sv_addf(&sv, "tcg%s%s", tb,
+			tcg_single_thread(p) ? ",thread=single" : "");
+	}
 	if (h->kvm) {
 		sv_add(&sv, "-cpu");
 		sv_add(&sv, "host,pmu=off");

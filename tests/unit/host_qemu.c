@@ -285,16 +285,28 @@ TEST_F(argv, tcg_default_cache_no_balloon)
 	EXPECT_LE(0, find_pair(self->v, "-accel", "tcg,tb-size=64"));
 	strv_free(self->v);
 
-	/* One cache share per vCPU the VM may have (hotplug on q35). */
+	/* vCPU hotplug possible (q35): one TCG thread, one cache share. */
 	self->cfg.tcg_tb_size = 8;
 	self->p.vcpus = 2;
 	self->p.max_vcpus = 4;
 	self->v = qemu_build_argv(&self->p, &self->h, &self->err);
 	ASSERT_NE(NULL, self->v);
-	EXPECT_LE(0, find_pair(self->v, "-accel", "tcg,tb-size=32"));
+	EXPECT_LE(0, find_pair(self->v, "-accel",
+			       "tcg,tb-size=8,thread=single"));
 	EXPECT_LE(0, find_pair(self->v, "-device",
 			       "virtio-balloon-pci,id=balloon0,"
 			       "free-page-reporting=on"));
+}
+
+/* Two vCPUs from boot, no hotplug (microvm): a thread and a share each. */
+TEST_F(argv, tcg_cache_per_boot_vcpu)
+{
+	self->cfg.tcg_tb_size = 8;
+	self->p.vcpus = 2;
+	self->p.max_vcpus = 4;
+	self->v = qemu_build_argv(&self->p, &self->h, &self->err);
+	ASSERT_NE(NULL, self->v);
+	EXPECT_LE(0, find_pair(self->v, "-accel", "tcg,tb-size=16"));
 }
 
 TEST_F(argv, kvm_vcpus_memory)
