@@ -45,7 +45,6 @@
 #define CLH_BOOT_TIMEOUT_MS 10000
 #define CLH_PING_EVERY_MS 10
 #define CLH_KILL_WAIT_MS 5000
-#define CLH_TAIL_BYTES 400
 /* The child's fd number of the pod's console (hv_spawn: 3 + index). */
 #define CLH_CONSOLE_FD 3
 
@@ -83,7 +82,7 @@ static bool has_exited(const struct clh_vm *vm)
 static int clh_error(struct clh_vm *vm, struct herr *err, int code,
 		     const char *what, const struct herr *cause)
 {
-	char st[96] = "", vlog[CLH_TAIL_BYTES + 64], con[CLH_TAIL_BYTES + 64];
+	char st[96] = "", vlog[HV_TAIL_BYTES + 64], con[HV_TAIL_BYTES + 64];
 
 	if (has_exited(vm))
 		hv_describe_exit("cloud-hypervisor", peek_status(vm), st,
@@ -400,8 +399,6 @@ bool clh_running(const struct clh_vm *vm)
 int clh_stop(struct clh_vm *vm, bool graceful, long long timeout_ms,
 	     struct herr *err)
 {
-	int status;
-
 	if (vm->stopped)
 		return 0;
 	vm->stopped = true;
@@ -422,17 +419,9 @@ int clh_stop(struct clh_vm *vm, bool graceful, long long timeout_ms,
 				 "after vmm.shutdown: killing it",
 				 vm->id);
 	}
-	status = peek_status(vm);
 	/* vmm.shutdown exits 0: anything else but our SIGKILL is news. */
-	if (status > 0 &&
-	    !(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)) {
-		char st[96], vlog[CLH_TAIL_BYTES + 64];
-
-		hv_describe_exit("cloud-hypervisor", status, st, sizeof(st));
-		hv_file_tail(vm->log_path, CLH_TAIL_BYTES, vlog, sizeof(vlog));
-		log_warn("sandbox %s: the VM had stopped on its own: %s%s%s",
-			 vm->id, st, *vlog ? ": " : "", vlog);
-	}
+	hv_warn_stopped_alone(vm->id, "cloud-hypervisor", peek_status(vm),
+			      vm->log_path);
 	release(vm);
 	return 0;
 }

@@ -729,6 +729,20 @@ void hv_describe_exit(const char *name, int status, char *out, size_t cap)
 			 WEXITSTATUS(status));
 }
 
+void hv_warn_stopped_alone(const char *id, const char *name, int status,
+			   const char *log_path)
+{
+	char st[96], tail[HV_TAIL_BYTES + 64];
+
+	/* A clean exit or our own SIGKILL is no news. */
+	if (status <= 0 || (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL))
+		return;
+	hv_describe_exit(name, status, st, sizeof(st));
+	hv_file_tail(log_path, HV_TAIL_BYTES, tail, sizeof(tail));
+	log_warn("sandbox %s: the VM had stopped on its own: %s%s%s", id, st,
+		 *tail ? ": " : "", tail);
+}
+
 void hv_kill_and_reap(int *pidfd, pid_t *pid, long long wait_ms)
 {
 	if (*pidfd < 0)

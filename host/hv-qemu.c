@@ -47,7 +47,6 @@
 
 #define QMP_TIMEOUT_MS 10000
 #define QEMU_KILL_WAIT_MS 5000
-#define TAIL_BYTES 400
 #define AGENT_PORT_ID "channel0"
 /* How long one vm_agent_poll() of a Cloud Hypervisor VM may take. */
 #define CLH_POLL_MS 100
@@ -492,7 +491,7 @@ static int peek_status(const struct vm *vm)
 static int vm_error(struct vm *vm, struct herr *err, int code, const char *what,
 		    bool exited)
 {
-	char st[96] = "", qlog[TAIL_BYTES + 64], con[TAIL_BYTES + 64];
+	char st[96] = "", qlog[HV_TAIL_BYTES + 64], con[HV_TAIL_BYTES + 64];
 
 	if (exited)
 		hv_describe_exit("qemu", peek_status(vm), st, sizeof(st));
@@ -1283,8 +1282,6 @@ bool vm_running(const struct vm *vm)
 int vm_stop(struct vm *vm, bool graceful, long long timeout_ms,
 	    struct herr *err)
 {
-	int status;
-
 	if (vm->stopped)
 		return 0;
 	if (vm->clh)
@@ -1303,16 +1300,7 @@ int vm_stop(struct vm *vm, bool graceful, long long timeout_ms,
 			hv_pidfd_wait(vm->pidfd, deadline - now_ms());
 		}
 	}
-	status = peek_status(vm);
-	if (status > 0 &&
-	    !(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)) {
-		char st[96], qlog[TAIL_BYTES + 64];
-
-		hv_describe_exit("qemu", status, st, sizeof(st));
-		hv_file_tail(vm->qemu_log, TAIL_BYTES, qlog, sizeof(qlog));
-		log_warn("sandbox %s: the VM had stopped on its own: %s%s%s",
-			 vm->id, st, *qlog ? ": " : "", qlog);
-	}
+	hv_warn_stopped_alone(vm->id, "qemu", peek_status(vm), vm->qemu_log);
 	vm_release(vm);
 	return 0;
 }

@@ -225,6 +225,14 @@ void hv_unlink_quiet(const char *path);
 /* How the VMM @name ended, from its wait status (-1: not known). */
 void hv_describe_exit(const char *name, int status, char *out, size_t cap);
 
+/* How much of a VMM's log its errors and warnings quote. */
+#define HV_TAIL_BYTES 400
+
+/* Warn that the VM of sandbox @id ended by itself, quoting @log_path,
+ * unless @status is a clean exit, our SIGKILL or unknown (<= 0). */
+void hv_warn_stopped_alone(const char *id, const char *name, int status,
+			   const char *log_path);
+
 /* SIGKILL, wait up to @wait_ms, reap (ECHILD when its owner reaped it
  * first), close: *@pidfd becomes -1 and *@pid 0. */
 void hv_kill_and_reap(int *pidfd, pid_t *pid, long long wait_ms);

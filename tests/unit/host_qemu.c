@@ -789,6 +789,53 @@ TEST_F(tmp, file_tail_is_one_line)
 	EXPECT_STREQ("", out);
 }
 
+/* The warnings hv_warn_stopped_alone() writes for each wait status. */
+static void stopped_alone_log(FIXTURE_DATA(tmp) * self, int status, char *text,
+			      size_t cap)
+{
+	char log_path[160];
+	int fd;
+	ssize_t n;
+
+	snprintf(log_path, sizeof(log_path), "%s/warn", self->dir);
+	fd = open(log_path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		abort();
+	log_init(fd, LOG_WARN);
+	hv_warn_stopped_alone("s1", "qemu", status, self->path);
+	log_init(2, LOG_ERROR);
+	n = pread(fd, text, cap - 1, 0);
+	text[n > 0 ? n : 0] = '\0';
+	close(fd);
+}
+
+TEST_F(tmp, stopped_alone_warns_only_about_news)
+{
+	char text[1024];
+	int fd;
+
+	snprintf(self->path, sizeof(self->path), "%s/qemu.log", self->dir);
+	fd = open(self->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, write_all(fd, "qemu: guest went away\n", 22));
+	close(fd);
+	/* A clean exit, our own SIGKILL, a status not known: quiet. */
+	stopped_alone_log(self, 0, text, sizeof(text));
+	EXPECT_STREQ("", text);
+	stopped_alone_log(self, SIGKILL, text, sizeof(text));
+	EXPECT_STREQ("", text);
+	stopped_alone_log(self, -1, text, sizeof(text));
+	EXPECT_STREQ("", text);
+	/* An exit status or another signal: the cause and the log's tail. */
+	stopped_alone_log(self, 3 << 8, text, sizeof(text));
+	EXPECT_NE(NULL, strstr(text, "level=warning"));
+	EXPECT_NE(NULL, strstr(text, "sandbox s1: the VM had stopped on its "
+				     "own: qemu exited with status 3: "
+				     "qemu: guest went away"));
+	stopped_alone_log(self, SIGSEGV, text, sizeof(text));
+	EXPECT_NE(NULL, strstr(text, "qemu was killed by signal 11"));
+}
+
 TEST_F(tmp, probe_with_fake_qemus)
 {
 	struct herr why;
