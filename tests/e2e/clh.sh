@@ -42,16 +42,7 @@ clh_cleanup() {
 trap clh_cleanup EXIT
 
 # The stand-in and the agents it starts are ours too.
-leftover_processes() {
-	local p cmd out=
-	for p in $(test_pids); do
-		cmd=$(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null)
-		case $cmd in
-		*containerd-shim*|*fake-clh*|*husk-agent*|*virtiofsd*) out="$out $p:$(echo "$cmd" | cut -c1-80)" ;;
-		esac
-	done
-	echo "$out"
-}
+LEFTOVER_PATTERN='containerd-shim|fake-clh|husk-agent|virtiofsd'
 
 mkdir -p "$T/vms"
 # clh_config NAME [FAULT]: a configuration whose "path" is a wrapper that

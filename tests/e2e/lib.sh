@@ -177,13 +177,14 @@ test_pids() {
 
 # Shims, hypervisors and virtiofsd (monitor and sandboxed child: both
 # name the socket under $T) of this test still running.
+# Processes of this test that must be gone after a cleanup: the command
+# lines LEFTOVER_PATTERN (an extended regex) matches.
+LEFTOVER_PATTERN=${LEFTOVER_PATTERN:-'containerd-shim|qemu-system|virtiofsd'}
 leftover_processes() {
 	local p cmd out=
 	for p in $(test_pids); do
 		cmd=$(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null)
-		case $cmd in
-		*containerd-shim*|*qemu-system*|*virtiofsd*) out="$out $p:$(echo "$cmd" | cut -c1-80)" ;;
-		esac
+		[[ $cmd =~ $LEFTOVER_PATTERN ]] && out="$out $p:$(echo "$cmd" | cut -c1-80)"
 	done
 	echo "$out"
 }

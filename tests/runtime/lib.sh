@@ -39,16 +39,7 @@ rt() {
 RT_CMD() { echo "env HUSK_CONF_FILE=$T/husk.toml HUSK_RUN_ROOT=$T/run HUSK_PROBE_CACHE=$T/probe $RUNTIME --root $T/state --log $T/log.json --log-format json"; }
 
 # Monitors and hypervisors of this test still running.
-rt_leftover_processes() {
-	local p cmd out=
-	for p in $(test_pids); do
-		cmd=$(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null)
-		case $cmd in
-		*husk-runtime*|*qemu-system*|*virtiofsd*) out="$out $p:$(echo "$cmd" | cut -c1-80)" ;;
-		esac
-	done
-	echo "$out"
-}
+LEFTOVER_PATTERN='husk-runtime|qemu-system|virtiofsd'
 
 # Mounts under $T that a test's daemon keeps for itself (dockerd makes
 # its data root a private mount), one path a line.
@@ -62,7 +53,7 @@ rt_assert_clean() {
 	local what=$1 left end
 	end=$(($(now_ms) + ${CLEAN_WITHIN_MS:-5000}))
 	while :; do
-		left=$(rt_leftover_processes)
+		left=$(leftover_processes)
 		[ -n "$(ls -A "$T/state" 2>/dev/null)" ] &&
 			left="$left state:$(ls -A "$T/state" | tr '\n' ' ')"
 		[ -n "$(ls -A "$T/run" 2>/dev/null)" ] &&
