@@ -312,19 +312,26 @@ note_ids() {
 	for id in "$@"; do shim_socket "$id" >>"$T/sockets"; done
 }
 
-setup() {
+# require_vm_assets BINARY: root, busybox and QEMU, or the program is
+# skipped; BINARY and the guest assets built, or it fails (a missing guest
+# asset is a failure, never a skip).
+require_vm_assets() {
 	[ "$(id -u)" = 0 ] || skip_all "needs root"
-	command -v containerd >/dev/null || skip_all "no containerd"
-	command -v ctr >/dev/null || skip_all "no ctr"
 	[ -x /bin/busybox ] || skip_all "needs busybox-static"
 	[ -x "$QEMU" ] || skip_all "no $QEMU"
 	local f
-	for f in "$SHIM" "$KERNEL" "$INITRD"; do
+	for f in "$1" "$KERNEL" "$INITRD"; do
 		if [ ! -f "$f" ]; then
 			echo "not ok 1 - $f is missing (make; make kernel initrd)"
 			exit 1
 		fi
 	done
+}
+
+setup() {
+	command -v containerd >/dev/null || skip_all "no containerd"
+	command -v ctr >/dev/null || skip_all "no ctr"
+	require_vm_assets "$SHIM"
 	RUN_EXISTED=$(ls -d /run/containerd /run/containerd/s /run/containerd/fifo 2>/dev/null)
 	FIFO_BEFORE=$(ls -d /run/containerd/fifo/* 2>/dev/null)
 	T=$(mktemp -d /tmp/he.XXXXXX)

@@ -89,16 +89,7 @@ rt_cleanup() {
 }
 
 rt_setup() {
-	[ "$(id -u)" = 0 ] || skip_all "needs root"
-	[ -x /bin/busybox ] || skip_all "needs busybox-static"
-	[ -x "$QEMU" ] || skip_all "no $QEMU"
-	local f
-	for f in "$RUNTIME" "$KERNEL" "$INITRD"; do
-		if [ ! -f "$f" ]; then
-			echo "not ok 1 - $f is missing (make; make kernel initrd)"
-			exit 1
-		fi
-	done
+	require_vm_assets "$RUNTIME"
 	T=$(mktemp -d /tmp/hr.XXXXXX)
 	trap rt_cleanup EXIT
 	mkdir -p "$T/state" "$T/run"
