@@ -43,7 +43,7 @@ else
 	setup
 fi
 
-tctr() { timeout "$LIMIT" ctr -a "$T/c.sock" -n "$NS" "$@"; }
+tctr() { ctr_t "$LIMIT" "$@"; }
 
 # snapshot NAME: the counts, one "key value" a line, into $T/snap.NAME.
 snapshot() {

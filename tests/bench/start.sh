@@ -33,7 +33,7 @@ TRIVIAL_INITRD=$TOP/$BUILD/tests/boot/trivial-initrd.img
 RUNC=io.containerd.runc.v2
 LIMIT=120
 # ctr with the lib's private socket, under a time limit.
-tctr() { timeout "$LIMIT" ctr -a "$T/c.sock" -n "$NS" "$@"; }
+tctr() { ctr_t "$LIMIT" "$@"; }
 
 for f in "$IMAGE_FILE" "$TRIVIAL_INIT" "$TRIVIAL_INITRD"; do
 	[ -f "$f" ] || { echo "bench-start: $f missing (make image $TRIVIAL_INITRD)" >&2; exit 1; }

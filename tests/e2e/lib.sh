@@ -23,12 +23,26 @@ NS=default
 
 T=
 CTD_PID=
-FIFO_BEFORE=
 RUN_EXISTED=
 RUNC_USED=
 now_ms() { date +%s%3N; }
 
-ctr() { command ctr -a "$T/c.sock" -n "$NS" "$@"; }
+# ctr on the test's containerd.  The verbs that make IO FIFOs make them
+# under $T: the default, /run/containerd/fifo, is shared with the host's
+# and other tests' ctr, whose FIFOs are not ours to remove.
+ctr_argv() {
+	CTR_ARGV=(-a "$T/c.sock" -n "$NS")
+	case "$1 ${2:-}" in
+	run\ *) CTR_ARGV+=(run --fifo-dir "$T/fifo" "${@:2}") ;;
+	"task start" | "task exec" | "t start" | "t exec" | "tasks start" | "tasks exec")
+		CTR_ARGV+=("$1" "$2" --fifo-dir "$T/fifo" "${@:3}") ;;
+	*) CTR_ARGV+=("$@") ;;
+	esac
+}
+ctr() {
+	ctr_argv "$@"
+	command ctr "${CTR_ARGV[@]}"
+}
 
 # husk_run ID ARGS...: ctr run --rm with the husk runtime (extra ctr
 # options go in the RUN_OPTS array).
@@ -241,7 +255,8 @@ finish() {
 ctr_t() {
 	local t=$1
 	shift
-	timeout "$t" ctr -a "$T/c.sock" -n "$NS" "$@"
+	ctr_argv "$@"
+	timeout "$t" ctr "${CTR_ARGV[@]}"
 }
 
 # Bounded: a hung shim must not hang the cleanup (containerd is stopped
@@ -283,12 +298,6 @@ cleanup() {
 		# Ours were made for an address under $T.
 		grep -qF "$sock" "$T/sockets" 2>/dev/null && rm -f "$sock"
 	done
-	if [ -d /run/containerd/fifo ]; then
-		for p in /run/containerd/fifo/*; do
-			[ -e "$p" ] || continue
-			echo "$FIFO_BEFORE" | grep -qxF "$p" || rm -rf "$p"
-		done
-	fi
 	if [ -n "${RUNC_USED:-}" ]; then
 		# runc's shim leaves its state dir and empty per-namespace cgroups.
 		rm -rf "/run/containerd/runc/$NS"
@@ -333,7 +342,6 @@ setup() {
 	command -v ctr >/dev/null || skip_all "no ctr"
 	require_vm_assets "$SHIM"
 	RUN_EXISTED=$(ls -d /run/containerd /run/containerd/s /run/containerd/fifo 2>/dev/null)
-	FIFO_BEFORE=$(ls -d /run/containerd/fifo/* 2>/dev/null)
 	T=$(mktemp -d /tmp/he.XXXXXX)
 	trap cleanup EXIT
 	trap 'exit 1' INT TERM HUP PIPE

@@ -43,7 +43,7 @@ ctr task exec --exec-id e2 t-life sh -c 'exit 3' >/dev/null 2>&1
 expect "exec reports its exit code" 3 "$?"
 out=$(printf 'to exec\n' | ctr task exec --exec-id e3 t-life cat 2>&1)
 expect "exec stdin round-trips" "to exec" "$out"
-out=$(script -qec "ctr -a $T/c.sock -n $NS task exec -t --exec-id e4 t-life sh -c 'tty; echo done'" /dev/null 2>&1 | tr -d '\r')
+out=$(script -qec "ctr -a $T/c.sock -n $NS task exec --fifo-dir $T/fifo -t --exec-id e4 t-life sh -c 'tty; echo done'" /dev/null 2>&1 | tr -d '\r')
 case $out in
 */dev/pts/*done*) ok "exec -t gets a terminal" ;;
 *) not_ok "exec -t gets a terminal (got '$out')" ;;

@@ -33,7 +33,7 @@ EVENTS_PID=$!
 husk_run() {
 	local id=$1
 	shift
-	timeout 180 ctr -a "$T/c.sock" -n "$NS" run --rm --runtime "$RUNTIME" \
+	ctr_t 180 run --rm --runtime "$RUNTIME" \
 		"${RUN_OPTS[@]}" "$IMG" "$id" "$@"
 }
 

@@ -33,7 +33,7 @@ expect "1 MiB of output: size" 1048576 "$(stat -c %s "$T/big")"
 expect "1 MiB of output: bytes" "$want" "$(md5sum <"$T/big" | cut -d' ' -f1)"
 
 # A terminal: ctr -t needs one of its own, which script(1) provides.
-out=$(script -qec "ctr -a $T/c.sock -n $NS run -t --rm --runtime $RUNTIME $IMG t-tty sh -c 'tty; echo tty-ok'" /dev/null 2>&1 | tr -d '\r')
+out=$(script -qec "ctr -a $T/c.sock -n $NS run --fifo-dir $T/fifo -t --rm --runtime $RUNTIME $IMG t-tty sh -c 'tty; echo tty-ok'" /dev/null 2>&1 | tr -d '\r')
 case $out in
 */dev/pts/*tty-ok*) ok "ctr run -t gets a terminal" ;;
 *) not_ok "ctr run -t gets a terminal (got '$out')" ;;
