@@ -8,8 +8,9 @@
  *             nvdimm that carries a DAX rootfs image; microvm has none)
  *   accel     KVM when a test guest really runs under it (hv-probe.c),
  *             else TCG with a warning; -cpu host only with KVM
- *   agent     virtio-serial port agent.channel.0 on <run_dir>/agent.sock,
- *             or vhost-vsock (port 1024) where /dev/vhost-vsock exists
+ *   agent     virtio-serial port agent.channel.0 on <run_dir>/agent.sock
+ *             (PCI, also on microvm), or vhost-vsock (port 1024) where
+ *             /dev/vhost-vsock exists
  *   shared    9p "kataShared" from the shared dir, or virtio-fs through
  *             virtiofsd on <run_dir>/vhost-fs.sock (needs shared memory)
  *   console   ttyS0 to the caller's fd, else <run_dir>/console.log
@@ -329,8 +330,16 @@ char **qemu_build_argv(const struct vm_params *p, const struct qemu_host *h,
 	sv_add(&sv, "-name");
 	sv_addf(&sv, "sandbox-%s", id);
 	sv_add(&sv, "-machine");
+	/*
+	 * pcie=on: the agent's virtio-serial goes on PCI even on microvm.
+	 * On virtio-mmio QEMU 7.2 offers every queue at 1024 entries, and
+	 * the guest fills both receive queues (control and the agent's
+	 * port) with a page per entry: 8 MiB of an idle pod's RAM.
+	 * virtio-serial-pci's queues have 128 entries.
+	 */
 	if (microvm)
-		sv_addf(&sv, "microvm,x-option-roms=off%s",
+		sv_addf(&sv, "microvm,x-option-roms=off%s%s",
+			h->vsock_fd < 0 ? ",pcie=on" : "",
 			vfs ? ",memory-backend=mem0" : "");
 	else
 		sv_addf(&sv, "%s%s%s", cfg->machine_type,
@@ -418,12 +427,11 @@ char **qemu_build_argv(const struct vm_params *p, const struct qemu_host *h,
 	} else {
 		/*
 		 * Two ports (0 is reserved for a console, 1 is the agent's),
-		 * not 31: the guest makes two virtqueues per port, and on
-		 * virtio-mmio each has 1024 entries (3.7 MiB of guest RAM).
+		 * not 31: the guest makes two virtqueues per port.  On PCI
+		 * on every machine (microvm's pcie=on above).
 		 */
 		sv_add(&sv, "-device");
-		sv_addf(&sv, "%s,id=serial0,max_ports=2",
-			virtio_dev(cfg, "virtio-serial"));
+		sv_add(&sv, "virtio-serial-pci,id=serial0,max_ports=2");
 		sv_add(&sv, "-chardev");
 		sv_addf(&sv,
 			"socket,id=agent0,path=%s/" VM_AGENT_SOCK
@@ -463,8 +471,9 @@ char **qemu_build_argv(const struct vm_params *p, const struct qemu_host *h,
 	}
 	if (cfg->reclaim_guest_freed_memory) {
 		/*
-		 * Free page reporting: blocks the guest frees (2 MiB and up)
-		 * go back to the host a few seconds later; never inflated.
+		 * Free page reporting: blocks the guest frees (32 KiB and up,
+		 * init/reporting.c) go back to the host a few seconds later;
+		 * never inflated.
 		 */
 		sv_add(&sv, "-device");
 		sv_addf(&sv, "%s,id=balloon0,free-page-reporting=on",

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * The start of PID 1, top to bottom: crash handlers, mounts, the kernel
- * command line, environment, hostname, loopback.  Anything the agent
- * cannot serve without powers the guest off with the reason on the
- * console; anything it can is a warning.
+ * command line, environment, hostname, loopback, free page reporting.
+ * Anything the agent cannot serve without powers the guest off with the
+ * reason on the console; anything it can is a warning.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -55,5 +55,8 @@ void init_early(struct init_config *cfg)
 	set_hostname();
 	if (init_loopback_up(&err) < 0)
 		log_warn("%s", err.msg);
+	if (init_page_reporting(INIT_PAGE_REPORTING_PARAM,
+				INIT_PAGE_REPORTING_ORDER, &err) < 0)
+		log_warn("%s: freed guest memory stays on the host", err.msg);
 	log_debug("init: early setup done at uptime %lld ms", init_uptime_ms());
 }

@@ -53,7 +53,22 @@ int init_mounts(struct herr *err);
 /* loopback.c: bring "lo" up (setting it up again is no error). */
 int init_loopback_up(struct herr *err);
 
-/* init.c: mounts, cmdline, environment, loopback.  Powers off on failure. */
+/*
+ * reporting.c: report free blocks of 2^@order pages and up to the host
+ * (the kernel's page_reporting_order, in sysfs at @param).  1 when set,
+ * 0 when the kernel has no free page reporting, or -1 with @err.
+ */
+#define INIT_PAGE_REPORTING_PARAM \
+	"/sys/module/page_reporting/parameters/page_reporting_order"
+/* 32 KiB: what an idle guest frees is there; 4 KiB gains nothing more. */
+#define INIT_PAGE_REPORTING_ORDER 3
+int init_page_reporting(const char *param, unsigned int order,
+			struct herr *err);
+
+/*
+ * init.c: mounts, cmdline, environment, loopback, page reporting.
+ * Powers off on failure.
+ */
 void init_early(struct init_config *cfg);
 
 /*

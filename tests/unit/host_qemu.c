@@ -112,7 +112,9 @@ TEST_F(argv, microvm_initrd_tcg)
 	ASSERT_NE(NULL, v) TH_LOG("%s", self->err.msg);
 	EXPECT_STREQ("/usr/bin/qemu-system-x86_64", v[0]);
 	EXPECT_LE(0, find_pair(v, "-name", "sandbox-sb1"));
-	EXPECT_LE(0, find_pair(v, "-machine", "microvm,x-option-roms=off"));
+	/* PCI for the agent's virtio-serial: 128-entry receive queues. */
+	EXPECT_LE(0, find_pair(v, "-machine",
+			       "microvm,x-option-roms=off,pcie=on"));
 	/* TCG's code cache capped, a balloon that only reports. */
 	EXPECT_LE(0, find_pair(v, "-accel", "tcg,tb-size=8"));
 	EXPECT_LE(0, find_pair(v, "-device",
@@ -141,9 +143,11 @@ TEST_F(argv, microvm_initrd_tcg)
 	EXPECT_LE(0, find_pair(v, "-initrd", "/img/initrd.img"));
 	EXPECT_STREQ("console=ttyS0 quiet panic=-1 tsc_early_khz=2596122",
 		     value_of(v, "-append"));
-	/* Agent over virtio-serial (virtio-mmio on microvm). */
+	/* Agent over virtio-serial, on PCI (not virtio-mmio's 1024). */
 	EXPECT_LE(0, find_pair(v, "-device",
-			       "virtio-serial-device,id=serial0,max_ports=2"));
+			       "virtio-serial-pci,id=serial0,max_ports=2"));
+	EXPECT_EQ(-1, find_pair(v, "-device",
+				"virtio-serial-device,id=serial0,max_ports=2"));
 	EXPECT_LE(0, find_pair(v, "-chardev",
 			       "socket,id=agent0,path=/run/husk/sb1/"
 			       "agent.sock,server=on,wait=off"));
@@ -291,8 +295,8 @@ TEST_F(argv, tcg_default_cache_no_balloon)
 	self->p.max_vcpus = 4;
 	self->v = qemu_build_argv(&self->p, &self->h, &self->err);
 	ASSERT_NE(NULL, self->v);
-	EXPECT_LE(0, find_pair(self->v, "-accel",
-			       "tcg,tb-size=8,thread=single"));
+	EXPECT_LE(0,
+		  find_pair(self->v, "-accel", "tcg,tb-size=8,thread=single"));
 	EXPECT_LE(0, find_pair(self->v, "-device",
 			       "virtio-balloon-pci,id=balloon0,"
 			       "free-page-reporting=on"));
@@ -341,7 +345,10 @@ TEST_F(argv, console_fd_and_vsock)
 			       "vhost-vsock-device,id=vsock0,guest-cid=1234,"
 			       "vhostfd=4"));
 	EXPECT_EQ(-1, find_pair(self->v, "-device",
-				"virtio-serial-device,id=serial0,max_ports=2"));
+				"virtio-serial-pci,id=serial0,max_ports=2"));
+	/* No virtio-serial: microvm needs no PCI. */
+	EXPECT_LE(0,
+		  find_pair(self->v, "-machine", "microvm,x-option-roms=off"));
 	strv_free(self->v);
 	free(self->cfg.machine_type);
 	self->cfg.machine_type = xstrdup("q35");
@@ -410,9 +417,9 @@ TEST_F(argv, virtio_fs_and_none)
 	self->cfg.shared_fs = SHARED_FS_VIRTIO_FS;
 	self->v = qemu_build_argv(&self->p, &self->h, &self->err);
 	ASSERT_NE(NULL, self->v);
-	EXPECT_LE(0,
-		  find_pair(self->v, "-machine",
-			    "microvm,x-option-roms=off,memory-backend=mem0"));
+	EXPECT_LE(0, find_pair(self->v, "-machine",
+			       "microvm,x-option-roms=off,pcie=on,"
+			       "memory-backend=mem0"));
 	/* Guest RAM is a shared memfd the daemon maps, sized like -m. */
 	EXPECT_LE(0,
 		  find_pair(self->v, "-object",
@@ -452,7 +459,8 @@ TEST_F(argv, virtio_fs_and_none)
 	self->v = qemu_build_argv(&self->p, &self->h, &self->err);
 	ASSERT_NE(NULL, self->v);
 	EXPECT_STREQ("-accel", self->v[find_pair(self->v, "-machine",
-						 "microvm,x-option-roms=off") +
+						 "microvm,x-option-roms=off,"
+						 "pcie=on") +
 				       2]);
 	EXPECT_EQ(-1, find_arg(self->v, "-global"));
 	EXPECT_EQ(-1, find_arg(self->v, "-object"));
