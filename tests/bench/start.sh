@@ -84,8 +84,9 @@ floor_case() {
 	local -a m
 	# shellcheck disable=SC2054 # QEMU's option values have commas
 	if [ "$c" = floor-mv ]; then
-		s=virtio-serial-device p=virtio-9p-device
-		m=(-M microvm,x-option-roms=off -m 256M -initrd "$TRIVIAL_INITRD"
+		# As husk runs microvm: the agent's serial on PCI.
+		p=virtio-9p-device
+		m=(-M microvm,x-option-roms=off,pcie=on -m 256M -initrd "$TRIVIAL_INITRD"
 			-append "console=ttyS0 quiet panic=-1 $TSC")
 	else
 		m=(-M q35,nvdimm=on -m 256M,slots=2,maxmem=1G
