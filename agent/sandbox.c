@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "agent.h"
 #include "log.h"
@@ -181,6 +182,14 @@ static void destroy_finish(struct agent *a)
 	sandbox_reset(a);
 	sb->destroying = false;
 	sb->destroy_call = NULL;
+	/*
+	 * The host kills the VM as soon as it has the reply: what the
+	 * containers wrote (a shared mmap's dirty pages, a detached mount's)
+	 * must be on the host by then.  Not in host mode: there it would be
+	 * the whole host's sync, and no VM goes away.
+	 */
+	if (a->init_mode)
+		sync();
 	log_msg(LOG_INFO, "sandbox destroyed", NULL);
 	if (call)
 		ttrpc_call_reply(call, NULL);

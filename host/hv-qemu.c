@@ -1305,6 +1305,13 @@ int vm_stop(struct vm *vm, bool graceful, long long timeout_ms,
 	return 0;
 }
 
+int vm_stop_destroyed(struct vm *vm, long long timeout_ms, struct herr *err)
+{
+	if (vm->clh)
+		return clh_stop(vm->clh, true, timeout_ms, err);
+	return vm_stop(vm, false, 0, err);
+}
+
 void vm_free(struct vm *vm)
 {
 	if (!vm)

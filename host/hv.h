@@ -114,6 +114,14 @@ bool vm_running(const struct vm *vm);
 int vm_stop(struct vm *vm, bool graceful, long long timeout_ms,
 	    struct herr *err);
 
+/*
+ * The guest answered DestroySandbox, whose agent syncs before it answers:
+ * stop it the quickest way that loses nothing.  QEMU is killed at once
+ * (no wait for the guest's power-off); Cloud Hypervisor gets Kata's
+ * vm.shutdown and vmm.shutdown, within @timeout_ms.  Then as vm_stop().
+ */
+int vm_stop_destroyed(struct vm *vm, long long timeout_ms, struct herr *err);
+
 void vm_free(struct vm *vm);
 
 /*
