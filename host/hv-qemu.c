@@ -799,7 +799,13 @@ static void vm_release(struct vm *vm)
 	if (vm->qmp_fd >= 0)
 		close(vm->qmp_fd);
 	vm->qmp_fd = -1;
-	/* QEMU first: its disconnect ends virtiofsd's sandboxed child. */
+	/*
+	 * QEMU and virtiofsd together, then wait for them: waiting for the
+	 * daemon to notice QEMU's end first only adds the two in a row.
+	 */
+	if (vm->pidfd >= 0)
+		hv_pidfd_kill(vm->pidfd, SIGKILL);
+	virtiofsd_kill(vm->fsd);
 	hv_kill_and_reap(&vm->pidfd, &vm->pid, QEMU_KILL_WAIT_MS);
 	virtiofsd_stop(vm->fsd);
 	vm->fsd = NULL;
