@@ -181,6 +181,15 @@ const char *vm_describe(const struct vm *vm);
 bool hv_probe_guest(const char *qemu_path, const char *accel, long long *ms_out,
 		    struct herr *why);
 
+/*
+ * One line of @text about the program @binary, kept for this boot beside
+ * the probes' answers (<prefix>-@what, keyed by the boot and the binary's
+ * device, inode, size and mtime): what every shim would otherwise ask the
+ * program again.  get: true and @text filled when there is one.
+ */
+bool hv_cache_get(const char *what, const char *binary, char *text, size_t cap);
+void hv_cache_put(const char *what, const char *binary, const char *text);
+
 /* QEMU accepts -sandbox with the options hv-qemu.c passes (seccomp). */
 bool qemu_sandbox_usable(const char *qemu_path, struct herr *why);
 

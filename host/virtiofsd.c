@@ -113,6 +113,9 @@ int virtiofsd_flavour(const char *path, enum virtiofsd_flavour *fl,
 
 	if (*cached_path && !strcmp(cached_path, path))
 		goto done;
+	/* Every pod is a new shim: ask the daemon once per boot, not each. */
+	if (hv_cache_get("virtiofsd", path, buf, sizeof(buf)) && *buf)
+		goto found;
 	out = memfd_create("virtiofsd-version", MFD_CLOEXEC);
 	if (out < 0)
 		return herr_errno(err, errno, "memfd_create");
@@ -131,6 +134,8 @@ int virtiofsd_flavour(const char *path, enum virtiofsd_flavour *fl,
 		return herr_set(err, GRPC_UNAVAILABLE, 0,
 				"virtiofsd %s --version: %s", path,
 				rc <= 0 ? "no answer" : "no output");
+	hv_cache_put("virtiofsd", path, buf);
+found:
 	/* C: "virtiofsd version 7.2.22 (...)"; Rust: "virtiofsd 1.10.1". */
 	cached = strstr(buf, "virtiofsd version ") ? VIRTIOFSD_C
 						   : VIRTIOFSD_RUST;
