@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "agent.h"
 #include "log.h"
@@ -178,9 +179,21 @@ static void destroy_finish(struct agent *a)
 	while (a->containers)
 		container_free(a->containers);
 	oom_cancel_all(a, "sandbox destroyed");
-	sandbox_reset(a);
-	sb->destroying = false;
 	sb->destroy_call = NULL;
+	if (a->init_mode) {
+		/*
+		 * The host kills the VM as soon as it has the reply: what the
+		 * containers wrote (a shared mmap's dirty pages, a detached
+		 * mount's) must be on the host by then.  No reset: it would
+		 * only delay the reply (the power-off that follows unmounts
+		 * everything), and the sandbox stays destroying (no second
+		 * CreateSandbox).
+		 */
+		sync();
+	} else {
+		sandbox_reset(a);
+		sb->destroying = false;
+	}
 	log_msg(LOG_INFO, "sandbox destroyed", NULL);
 	if (call)
 		ttrpc_call_reply(call, NULL);

@@ -341,11 +341,12 @@ static int run_probe(const char *qemu, const char *accel, bool sandbox,
 	*ms_out = now_ms() - start;
 	memfd_text(lfd, text, sizeof(text));
 	if (rc == 0)
-		return herr_set(
-			why, GRPC_UNAVAILABLE, 0,
-			"a test guest under %s did not finish within %d ms (%s%s)",
-			accel, PROBE_TIMEOUT_MS,
-			*text ? "qemu: " : "guest never made progress", text);
+		return herr_set(why, GRPC_UNAVAILABLE, 0,
+				"a test guest under %s did not finish within "
+				"%d ms (%s%s)",
+				accel, PROBE_TIMEOUT_MS,
+				*text ? "qemu: " : "guest never made progress",
+				text);
 	if (rc < 0)
 		return herr_errno(why, errno, "wait for the %s probe", accel);
 	if (status == W_EXITCODE(PROBE_EXIT, 0))
@@ -438,12 +439,14 @@ static bool probe_key(const char *qemu, char *key, size_t cap)
 	return true;
 }
 
-/* "KEY\nOK\nWHY\n": 1/0 when the key matches, -1 otherwise. */
-static int probe_cache_read(const char *what, const char *key,
-			    struct herr *w)
+/*
+ * "KEY\nOK\nTEXT\n": 1/0 (OK) when the key matches, with TEXT in @text,
+ * -1 otherwise; the file's path in @pbuf.
+ */
+static int cache_file_read(const char *what, const char *key, char *pbuf,
+			   size_t pcap, char *text, size_t cap)
 {
-	char pbuf[PATH_MAX];
-	const char *path = probe_cache_path(what, pbuf, sizeof(pbuf));
+	const char *path = probe_cache_path(what, pbuf, pcap);
 	char buf[HERR_MSG_MAX + 256], *ok, *msg;
 	ssize_t n;
 	int fd;
@@ -467,14 +470,25 @@ static int probe_cache_read(const char *what, const char *key,
 		return -1;
 	msg++;
 	msg[strcspn(msg, "\n")] = '\0';
-	if (*ok == '0')
-		herr_set(w, GRPC_UNAVAILABLE, 0,
-			 "%s (cached for this boot in %s)", msg, path);
+	snprintf(text, cap, "%s", msg);
 	return *ok == '1';
 }
 
-static void probe_cache_write(const char *what, const char *key, bool ok,
-			      const struct herr *w)
+/* A probe's cached answer: 1/0, -1 when there is none for @key. */
+static int probe_cache_read(const char *what, const char *key, struct herr *w)
+{
+	char path[PATH_MAX], msg[HERR_MSG_MAX];
+	int rc = cache_file_read(what, key, path, sizeof(path), msg,
+				 sizeof(msg));
+
+	if (rc == 0)
+		herr_set(w, GRPC_UNAVAILABLE, 0,
+			 "%s (cached for this boot in %s)", msg, path);
+	return rc;
+}
+
+static void cache_file_write(const char *what, const char *key, bool ok,
+			     const char *msg)
 {
 	char pbuf[PATH_MAX];
 	const char *path = probe_cache_path(what, pbuf, sizeof(pbuf));
@@ -483,7 +497,8 @@ static void probe_cache_write(const char *what, const char *key, bool ok,
 
 	if (!path)
 		return;
-	len = asprintf(&text, "%s\n%d\n%s\n", key, ok, ok ? "" : w->msg);
+	len = asprintf(&text, "%s\n%d\n%.*s\n", key, ok,
+		       (int)strcspn(msg, "\n"), msg);
 	if (len < 0 || asprintf(&tmp, "%s.%d", path, (int)getpid()) < 0)
 		abort();
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
@@ -493,6 +508,28 @@ static void probe_cache_write(const char *what, const char *key, bool ok,
 	if (write_all(fd, text, (size_t)len) < 0 || close(fd) < 0 ||
 	    rename(tmp, path) < 0)
 		unlink(tmp);
+}
+
+static void probe_cache_write(const char *what, const char *key, bool ok,
+			      const struct herr *w)
+{
+	cache_file_write(what, key, ok, ok ? "" : w->msg);
+}
+
+bool hv_cache_get(const char *what, const char *binary, char *text, size_t cap)
+{
+	char key[160], path[PATH_MAX];
+
+	return probe_key(binary, key, sizeof(key)) &&
+	       cache_file_read(what, key, path, sizeof(path), text, cap) == 1;
+}
+
+void hv_cache_put(const char *what, const char *binary, const char *text)
+{
+	char key[160];
+
+	if (probe_key(binary, key, sizeof(key)))
+		cache_file_write(what, key, true, text);
 }
 
 bool hv_probe_guest(const char *qemu_path, const char *accel, long long *ms_out,

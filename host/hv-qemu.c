@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -47,6 +48,10 @@
 #include "virtiofsd.h"
 
 #define QMP_TIMEOUT_MS 10000
+/* QMP's socket bound but not yet listening: retried this often, at most
+ * this many times, before the caller's next try. */
+#define QMP_REFUSED_WAIT_US 200
+#define QMP_REFUSED_TRIES 10
 #define QEMU_KILL_WAIT_MS 5000
 #define AGENT_PORT_ID "channel0"
 /* How long one vm_agent_poll() of a Cloud Hypervisor VM may take. */
@@ -80,6 +85,10 @@ struct vm {
 	int pidfd;
 	struct virtiofsd *fsd; /* shared_fs virtio-fs, or NULL */
 	int qmp_fd;
+	/* Until QMP is connected: the run directory watched for its socket
+	 * (inotify), and whether the last try found it not listening yet. */
+	int qmp_watch;
+	bool qmp_refused;
 	char qmp_buf[8192];
 	size_t qmp_len;
 	bool port_open; /* VSERPORT_CHANGE open=true seen */
@@ -799,16 +808,30 @@ static struct vm *vm_new(const struct vm_params *p)
 	vm->console_log = path_join(p->run_dir, VM_CONSOLE_LOG);
 	vm->qemu_log = path_join(p->run_dir, VM_QEMU_LOG);
 	vm->console_ours = p->console_fd < 0;
-	vm->vsock_fd = vm->pidfd = vm->qmp_fd = -1;
+	vm->vsock_fd = vm->pidfd = vm->qmp_fd = vm->qmp_watch = -1;
 	return vm;
+}
+
+static void qmp_unwatch(struct vm *vm)
+{
+	if (vm->qmp_watch >= 0)
+		close(vm->qmp_watch);
+	vm->qmp_watch = -1;
 }
 
 static void vm_release(struct vm *vm)
 {
+	qmp_unwatch(vm);
 	if (vm->qmp_fd >= 0)
 		close(vm->qmp_fd);
 	vm->qmp_fd = -1;
-	/* QEMU first: its disconnect ends virtiofsd's sandboxed child. */
+	/*
+	 * QEMU and virtiofsd together, then wait for them: waiting for the
+	 * daemon to notice QEMU's end first only adds the two in a row.
+	 */
+	if (vm->pidfd >= 0)
+		hv_pidfd_kill(vm->pidfd, SIGKILL);
+	virtiofsd_kill(vm->fsd);
 	hv_kill_and_reap(&vm->pidfd, &vm->pid, QEMU_KILL_WAIT_MS);
 	virtiofsd_stop(vm->fsd);
 	vm->fsd = NULL;
@@ -943,6 +966,17 @@ static int vm_launch(const struct vm_params *p, struct vm **out, bool wait,
 	h.vhost_net = p->n_nics && access("/dev/vhost-net", R_OK | W_OK) == 0;
 	/* Leftovers of a crashed shim would make QEMU's bind() fail. */
 	remove_files(vm);
+	/*
+	 * The guest waits (-S) for QMP's cont, so QMP is dialled the moment
+	 * QEMU binds its socket: the run directory is watched for it (no
+	 * watch: vm_agent_poll() is retried on a timer instead).
+	 */
+	if (!wait) {
+		vm->qmp_watch = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+		if (vm->qmp_watch >= 0 &&
+		    inotify_add_watch(vm->qmp_watch, p->run_dir, IN_CREATE) < 0)
+			qmp_unwatch(vm);
+	}
 	log = open(vm->qemu_log,
 		   O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC |
 			   O_NOCTTY,
@@ -1128,12 +1162,33 @@ static int qmp_start_step(struct vm *vm, struct herr *err)
 	int rc;
 
 	if (vm->qmp_step == QMP_CONNECT) {
-		if (unix_connect(vm->qmp_sock, &vm->qmp_fd) < 0) {
+		char ev[4096];
+
+		/* Only a wake-up: whatever was created, try the socket. */
+		while (vm->qmp_watch >= 0 &&
+		       read(vm->qmp_watch, ev, sizeof(ev)) > 0)
+			;
+		rc = unix_connect(vm->qmp_sock, &vm->qmp_fd);
+		/*
+		 * Bound but not listening yet: QEMU's listen() follows its
+		 * bind() at once, but no event will say so; the watch woke
+		 * us in between.  A few short tries, then the caller's timer.
+		 */
+		for (int i = 0; rc < 0 && errno == ECONNREFUSED &&
+				vm->qmp_watch >= 0 && i < QMP_REFUSED_TRIES;
+		     i++) {
+			usleep(QMP_REFUSED_WAIT_US);
+			rc = unix_connect(vm->qmp_sock, &vm->qmp_fd);
+		}
+		if (rc < 0) {
+			vm->qmp_refused = errno == ECONNREFUSED;
 			if (errno == ENOENT || errno == ECONNREFUSED)
 				return 0;
 			return herr_errno(err, errno, "connect %s",
 					  vm->qmp_sock);
 		}
+		/* The watch stays open until the VM goes: the caller may
+		 * still have it in its event loop. */
 		vm->qmp_step = QMP_GREETING;
 	}
 	for (;;) {
@@ -1174,7 +1229,9 @@ int vm_agent_wait_fd(const struct vm *vm)
 {
 	if (vm->clh)
 		return -1;
-	if (vm->qmp_eof || vm->qmp_step == QMP_CONNECT)
+	if (vm->qmp_step == QMP_CONNECT)
+		return vm->qmp_refused ? -1 : vm->qmp_watch;
+	if (vm->qmp_eof)
 		return -1;
 	return vm->qmp_step != QMP_READY ||
 			       (vm->channel == CH_SERIAL && !vm->port_open)
@@ -1312,6 +1369,13 @@ int vm_stop(struct vm *vm, bool graceful, long long timeout_ms,
 	hv_warn_stopped_alone(vm->id, "qemu", peek_status(vm), vm->qemu_log);
 	vm_release(vm);
 	return 0;
+}
+
+int vm_stop_destroyed(struct vm *vm, long long timeout_ms, struct herr *err)
+{
+	if (vm->clh)
+		return clh_stop(vm->clh, true, timeout_ms, err);
+	return vm_stop(vm, false, 0, err);
 }
 
 void vm_free(struct vm *vm)

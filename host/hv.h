@@ -114,6 +114,14 @@ bool vm_running(const struct vm *vm);
 int vm_stop(struct vm *vm, bool graceful, long long timeout_ms,
 	    struct herr *err);
 
+/*
+ * The guest answered DestroySandbox, whose agent syncs before it answers:
+ * stop it the quickest way that loses nothing.  QEMU is killed at once
+ * (no wait for the guest's power-off); Cloud Hypervisor gets Kata's
+ * vm.shutdown and vmm.shutdown, within @timeout_ms.  Then as vm_stop().
+ */
+int vm_stop_destroyed(struct vm *vm, long long timeout_ms, struct herr *err);
+
 void vm_free(struct vm *vm);
 
 /*
@@ -172,6 +180,15 @@ const char *vm_describe(const struct vm *vm);
  */
 bool hv_probe_guest(const char *qemu_path, const char *accel, long long *ms_out,
 		    struct herr *why);
+
+/*
+ * One line of @text about the program @binary, kept for this boot beside
+ * the probes' answers (<prefix>-@what, keyed by the boot and the binary's
+ * device, inode, size and mtime): what every shim would otherwise ask the
+ * program again.  get: true and @text filled when there is one.
+ */
+bool hv_cache_get(const char *what, const char *binary, char *text, size_t cap);
+void hv_cache_put(const char *what, const char *binary, const char *text);
 
 /* QEMU accepts -sandbox with the options hv-qemu.c passes (seccomp). */
 bool qemu_sandbox_usable(const char *qemu_path, struct herr *why);

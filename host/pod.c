@@ -35,7 +35,11 @@
 #define FS_EXIT_GRACE_MS 200
 
 static void on_agent_closed(const struct herr *why, void *data);
-static void stop_vm(struct pod *pod, bool graceful);
+/* How the VM goes: killed, stopped once its agent answered
+ * DestroySandbox (vm_stop_destroyed()), or given time to power off. */
+enum vm_end { VM_KILL, VM_DESTROYED, VM_POWER_OFF };
+
+static void stop_vm(struct pod *pod, enum vm_end how);
 static void agent_wait_stop(struct pod *pod);
 
 struct pod *pod_new(struct evloop *loop, const char *id, const char *run_dir,
@@ -63,7 +67,7 @@ void pod_free(struct pod *pod)
 {
 	if (!pod)
 		return;
-	stop_vm(pod, false);
+	stop_vm(pod, VM_KILL);
 	pod_net_free(pod);
 	agent_free(pod->agent);
 	for (size_t i = 0; i < ARRAY_SIZE(pod->recent); i++)
@@ -126,9 +130,10 @@ static void remove_vm_files(struct pod *pod)
 	unlink(pidfile);
 }
 
-static void stop_vm(struct pod *pod, bool graceful)
+static void stop_vm(struct pod *pod, enum vm_end how)
 {
 	struct herr err;
+	int rc;
 
 	agent_shutdown(pod->agent, NULL);
 	agent_wait_stop(pod);
@@ -138,8 +143,15 @@ static void stop_vm(struct pod *pod, bool graceful)
 		evloop_del(pod->loop, pod->fs_pidfd);
 	pod->fs_pidfd = -1;
 	if (pod->vm) {
-		if (vm_stop(pod->vm, graceful,
-			    graceful ? VM_STOP_TIMEOUT_MS : 0, &err) < 0)
+		if (how == VM_DESTROYED)
+			rc = vm_stop_destroyed(pod->vm, VM_STOP_TIMEOUT_MS,
+					       &err);
+		else
+			rc = vm_stop(pod->vm, how == VM_POWER_OFF,
+				     how == VM_POWER_OFF ? VM_STOP_TIMEOUT_MS
+							 : 0,
+				     &err);
+		if (rc < 0)
 			log_warn("sandbox %s: stop VM: %s", pod->id, err.msg);
 		vm_free(pod->vm);
 		pod->vm = NULL;
@@ -163,7 +175,7 @@ void pod_fail(struct pod *pod, const struct herr *why)
 	pod->state = POD_DEAD;
 	/* Fail every pending call first: processes record lost exits. */
 	agent_shutdown(pod->agent, why);
-	stop_vm(pod, false);
+	stop_vm(pod, VM_KILL);
 	for (struct pod_container *c = pod->containers; c; c = c->next) {
 		if (c->init)
 			pod_process_lost(c->init);
@@ -326,7 +338,7 @@ static void boot_failed(struct pod *pod, const struct herr *why)
 		return;
 	}
 	/* Failed before the VM existed (configuration, vm_start). */
-	stop_vm(pod, false);
+	stop_vm(pod, VM_KILL);
 	pod->state = POD_NEW;
 	boot_waiters_done(pod, why);
 }
@@ -678,13 +690,22 @@ void pod_boot(struct pod *pod, const struct husk_config *cfg,
 
 /* ---- teardown --------------------------------------------------------- */
 
-static void teardown_finish(struct pod *pod)
+static void teardown_finish(struct pod *pod, bool destroyed)
 {
 	void (*done)(void *data) = pod->teardown_done;
 	struct herr why;
 
-	/* Only a guest that got DestroySandbox powers itself off. */
-	stop_vm(pod, pod->state == POD_STOPPING);
+	/*
+	 * DestroySandbox answered: the agent synced what the containers
+	 * wrote before it replied, so QEMU is killed at once rather than
+	 * waited for while the guest powers off (100 ms and more under
+	 * TCG).  A guest that may have got it without answering is given
+	 * the time to power itself off (its init syncs too).
+	 */
+	if (pod->state != POD_STOPPING)
+		stop_vm(pod, VM_KILL);
+	else
+		stop_vm(pod, destroyed ? VM_DESTROYED : VM_POWER_OFF);
 	rootfs_shared_dir_release(pod);
 	if (pod->boot_waiters) {
 		herr_set(&why, GRPC_CANCELLED, 0,
@@ -707,7 +728,7 @@ static void on_destroyed(void *resp, const struct herr *err, void *data)
 	(void)resp;
 	if (err && pod->state == POD_STOPPING)
 		log_debug("sandbox %s: DestroySandbox: %s", pod->id, err->msg);
-	teardown_finish(pod);
+	teardown_finish(pod, !err);
 }
 
 void pod_teardown(struct pod *pod, void (*done)(void *data), void *data)
@@ -728,7 +749,7 @@ void pod_teardown(struct pod *pod, void (*done)(void *data), void *data)
 		/* No boot step may go on (they check the state). */
 		pod->state = POD_STOPPING;
 		agent_shutdown(pod->agent, NULL);
-		stop_vm(pod, false);
+		stop_vm(pod, VM_KILL);
 	}
-	teardown_finish(pod);
+	teardown_finish(pod, false);
 }

@@ -27,7 +27,6 @@
 #define START_TIMEOUT_MS 5000
 #define VERSION_TIMEOUT_MS 3000
 #define CHILD_WAIT_MS 2000
-#define STOP_WAIT_MS 1000
 #define KILL_WAIT_MS 5000
 #define TAIL_BYTES 300
 
@@ -100,7 +99,6 @@ char **virtiofsd_build_argv(const struct husk_config *cfg,
 
 /* ---- which daemon ---------------------------------------------------- */
 
-
 int virtiofsd_flavour(const char *path, enum virtiofsd_flavour *fl,
 		      char *version, size_t cap, struct herr *err)
 {
@@ -115,6 +113,9 @@ int virtiofsd_flavour(const char *path, enum virtiofsd_flavour *fl,
 
 	if (*cached_path && !strcmp(cached_path, path))
 		goto done;
+	/* Every pod is a new shim: ask the daemon once per boot, not each. */
+	if (hv_cache_get("virtiofsd", path, buf, sizeof(buf)) && *buf)
+		goto found;
 	out = memfd_create("virtiofsd-version", MFD_CLOEXEC);
 	if (out < 0)
 		return herr_errno(err, errno, "memfd_create");
@@ -133,6 +134,8 @@ int virtiofsd_flavour(const char *path, enum virtiofsd_flavour *fl,
 		return herr_set(err, GRPC_UNAVAILABLE, 0,
 				"virtiofsd %s --version: %s", path,
 				rc <= 0 ? "no answer" : "no output");
+	hv_cache_put("virtiofsd", path, buf);
+found:
 	/* C: "virtiofsd version 7.2.22 (...)"; Rust: "virtiofsd 1.10.1". */
 	cached = strstr(buf, "virtiofsd version ") ? VIRTIOFSD_C
 						   : VIRTIOFSD_RUST;
@@ -351,23 +354,28 @@ bool virtiofsd_reaped(struct virtiofsd *d, pid_t pid, int status)
 	return pid == d->child_pid;
 }
 
+void virtiofsd_kill(struct virtiofsd *d)
+{
+	if (!d)
+		return;
+	/* Child first: it outlives a killed monitor while QEMU is there. */
+	if (d->child_pidfd >= 0)
+		hv_pidfd_kill(d->child_pidfd, SIGKILL);
+	if (d->pidfd >= 0)
+		hv_pidfd_kill(d->pidfd, SIGKILL);
+}
+
 void virtiofsd_stop(struct virtiofsd *d)
 {
 	if (!d)
 		return;
-	/* With QEMU gone first the daemon exits by itself: let it. */
-	if (d->pidfd >= 0 && hv_pidfd_wait(d->pidfd, 0) == 0 &&
-	    d->child_pidfd >= 0)
-		hv_pidfd_wait(d->pidfd, STOP_WAIT_MS);
-	/* Child first: it outlives a killed monitor while QEMU is there. */
+	virtiofsd_kill(d);
 	if (d->child_pidfd >= 0) {
-		hv_pidfd_kill(d->child_pidfd, SIGKILL);
 		hv_pidfd_wait(d->child_pidfd, KILL_WAIT_MS);
 		close(d->child_pidfd);
 		d->child_pidfd = -1;
 	}
 	if (d->pidfd >= 0) {
-		hv_pidfd_kill(d->pidfd, SIGKILL);
 		hv_pidfd_wait(d->pidfd, KILL_WAIT_MS);
 		hv_pidfd_reap(d->pidfd);
 		close(d->pidfd);

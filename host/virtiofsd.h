@@ -76,9 +76,15 @@ bool virtiofsd_failed(struct virtiofsd *d);
 int virtiofsd_error(struct virtiofsd *d, struct herr *err);
 
 /*
- * Stop it (QEMU should be gone first: the child then exits by itself):
- * SIGKILL the child, then the monitor, reap, remove the socket and the
- * log, free.  NULL is ignored.
+ * SIGKILL the child and the monitor without waiting: a VM's stop kills
+ * QEMU and its daemon together (nothing of the guest's is pending in the
+ * daemon once QEMU is told to go).  NULL is ignored.
+ */
+void virtiofsd_kill(struct virtiofsd *d);
+
+/*
+ * Stop it: virtiofsd_kill(), wait for both, reap the monitor, remove the
+ * socket and the log, free.  NULL is ignored.
  */
 void virtiofsd_stop(struct virtiofsd *d);
 

@@ -6,6 +6,9 @@
  *   fsops mmap-write FILE TEXT   size FILE to TEXT, write it through a
  *                                MAP_SHARED mapping, msync, close
  *   fsops mmap-read FILE         print FILE's bytes read through a mapping
+ *   fsops mmap-dirty FILE TEXT   the same as mmap-write, but the fd closed
+ *                                before the write and no msync, no munmap:
+ *                                the pages are left dirty at exit
  *   fsops fsync FILE TEXT        write TEXT, fsync and fdatasync
  *   fsops now                    CLOCK_MONOTONIC in microseconds (for
  *                                tests/bench/fs.sh: busybox date has no %N)
@@ -44,6 +47,26 @@ static int mmap_write(const char *file, const char *text)
 		return fail("msync", file);
 	if (munmap(p, n) < 0 || close(fd) < 0)
 		return fail("munmap/close", file);
+	return 0;
+}
+
+static int mmap_dirty(const char *file, const char *text)
+{
+	size_t n = strlen(text);
+	int fd = open(file, O_RDWR | O_CREAT | O_TRUNC, 0644);
+	char *p;
+
+	if (fd < 0)
+		return fail("open", file);
+	if (ftruncate(fd, (off_t)n) < 0)
+		return fail("ftruncate", file);
+	p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		return fail("mmap", file);
+	/* Closed first: no flush on close comes after the write. */
+	if (close(fd) < 0)
+		return fail("close", file);
+	memcpy(p, text, n);
 	return 0;
 }
 
@@ -89,6 +112,8 @@ int main(int argc, char **argv)
 {
 	if (argc == 4 && !strcmp(argv[1], "mmap-write"))
 		return mmap_write(argv[2], argv[3]);
+	if (argc == 4 && !strcmp(argv[1], "mmap-dirty"))
+		return mmap_dirty(argv[2], argv[3]);
 	if (argc == 3 && !strcmp(argv[1], "mmap-read"))
 		return mmap_read(argv[2]);
 	if (argc == 4 && !strcmp(argv[1], "fsync"))
@@ -101,7 +126,7 @@ int main(int argc, char **argv)
 		       (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000);
 		return 0;
 	}
-	fprintf(stderr, "usage: fsops mmap-write FILE TEXT | mmap-read FILE | "
-			"fsync FILE TEXT | now\n");
+	fprintf(stderr, "usage: fsops mmap-write FILE TEXT | mmap-dirty FILE "
+			"TEXT | mmap-read FILE | fsync FILE TEXT | now\n");
 	return 2;
 }

@@ -1,12 +1,14 @@
 #!/bin/bash
 # ctr run with the husk runtime: output, exit codes, stdin, a terminal and
-# a megabyte of output byte for byte, each container in its own VM, and
-# nothing left behind after each.
+# a megabyte of output byte for byte, what a container wrote to a volume
+# just before its exit, each container in its own VM, and nothing left
+# behind after each.
 . "$(dirname "$0")/lib.sh"
 
 setup
 
-note_ids t-echo t-exit t-stdin t-big t-tty
+note_ids t-echo t-exit t-stdin t-big t-tty t-last
+FSOPS=${FSOPS:-$TOP/$BUILD/tests/boot/fsops}
 
 out=$(husk_run t-echo echo hello 2>"$T/err")
 rc=$?
@@ -37,6 +39,31 @@ expect "1 MiB of output exits 0" 0 "$rc"
 expect "1 MiB of output: size" 1048576 "$(stat -c %s "$T/big")"
 expect "1 MiB of output: bytes" "$want" "$(md5sum <"$T/big" | cut -d' ' -f1)"
 
+# What a container writes just before it exits is on the host once ctr
+# run --rm returns: the shim kills the VM as soon as DestroySandbox is
+# answered, and the agent syncs before it answers.  A shared mapping left
+# dirty at exit, 4 MiB written without a sync, a last small write.
+V=$T/vol
+mkdir -p "$V"
+if [ -x "$FSOPS" ]; then
+	cp "$FSOPS" "$V/fsops"
+	RUN_OPTS=(--mount "type=bind,src=$V,dst=/v,options=rbind:rw")
+	sum=$(husk_run t-last sh -c '/v/fsops mmap-dirty /v/mapped by-a-mapping &&
+		head -c 4194304 /dev/urandom >/v/random &&
+		sha256sum /v/random | cut -d" " -f1 && echo last >/v/echoed' \
+		2>"$T/err")
+	expect "written just before exit: exits 0" 0 "$?"
+	RUN_OPTS=()
+	expect "written just before exit: a dirty shared mapping is on the host" \
+		by-a-mapping "$(cat "$V/mapped" 2>&1)"
+	expect "written just before exit: 4 MiB are on the host" "$sum" \
+		"$(sha256sum <"$V/random" | cut -d' ' -f1)"
+	expect "written just before exit: the last write is on the host" last \
+		"$(cat "$V/echoed" 2>&1)"
+else
+	not_ok "$FSOPS is missing (make $FSOPS)"
+fi
+
 # A terminal: ctr -t needs one of its own, which script(1) provides.
 out=$(script -qec "ctr -a $T/c.sock -n $NS run --fifo-dir $T/fifo -t --rm --runtime $RUNTIME $IMG t-tty sh -c 'tty; echo tty-ok'" /dev/null 2>&1 | tr -d '\r')
 case $out in
@@ -44,5 +71,5 @@ case $out in
 *) not_ok "ctr run -t gets a terminal (got '$out')" ;;
 esac
 
-assert_clean "after all runs" t-echo t-exit t-stdin t-big t-tty
+assert_clean "after all runs" t-echo t-exit t-stdin t-big t-tty t-last
 finish

@@ -528,6 +528,12 @@ TEST(virtiofsd_argv_c)
 	config_free(&cfg);
 }
 
+/* No test reads or writes the machine's probe cache (/run/husk-probe-*). */
+__attribute__((constructor)) static void no_machine_cache(void)
+{
+	setenv("HUSK_PROBE_CACHE", "", 1);
+}
+
 /* The daemon installed here (Debian 12) is the C one. */
 TEST(virtiofsd_flavour_here)
 {
@@ -727,6 +733,67 @@ static const char *script(FIXTURE_DATA(tmp) * self, const char *name,
 		abort();
 	close(fd);
 	return self->path;
+}
+
+static long file_size(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) < 0 ? -1 : (long)st.st_size;
+}
+
+/* virtiofsd_flavour() in a new process (a new shim): 0 if C flavour. */
+static int flavour_in_child(const char *path, const char *want_version)
+{
+	enum virtiofsd_flavour fl;
+	char version[128];
+	struct herr err;
+	int status;
+	pid_t pid = fork();
+
+	if (pid == 0)
+		_exit(virtiofsd_flavour(path, &fl, version, sizeof(version),
+					&err) == 0 &&
+				      fl == VIRTIOFSD_C &&
+				      !strcmp(version, want_version)
+			      ? 0
+			      : 1);
+	if (pid < 0 || waitpid(pid, &status, 0) != pid)
+		return -1;
+	return status;
+}
+
+/*
+ * Every pod is a new shim: the daemon's --version is asked once per boot
+ * and binary, then read from the cache file; a changed binary is asked
+ * again.
+ */
+TEST_F(tmp, virtiofsd_flavour_cached_across_processes)
+{
+	char prefix[128], count[160], body[512];
+	const char *fake;
+
+	snprintf(prefix, sizeof(prefix), "%s/probe", self->dir);
+	setenv("HUSK_PROBE_CACHE", prefix, 1);
+	snprintf(count, sizeof(count), "%s/asked", self->dir);
+	snprintf(body, sizeof(body),
+		 "echo x >>%s\necho 'virtiofsd version 9.9.9'\n", count);
+	fake = script(self, "vfsd", body);
+
+	EXPECT_EQ(0, flavour_in_child(fake, "virtiofsd version 9.9.9"));
+	EXPECT_EQ(2, file_size(count));
+	EXPECT_EQ(0, flavour_in_child(fake, "virtiofsd version 9.9.9"));
+	EXPECT_EQ(2, file_size(count)) TH_LOG("asked again despite the cache");
+
+	/* A new binary (another size) is asked. */
+	snprintf(body, sizeof(body),
+		 "echo x >>%s\necho 'virtiofsd version 9.9.10'\n", count);
+	fake = script(self, "vfsd", body);
+	EXPECT_EQ(0, flavour_in_child(fake, "virtiofsd version 9.9.10"));
+	EXPECT_EQ(4, file_size(count));
+	EXPECT_EQ(0, flavour_in_child(fake, "virtiofsd version 9.9.10"));
+	EXPECT_EQ(4, file_size(count));
+	setenv("HUSK_PROBE_CACHE", "", 1);
 }
 
 TEST_F(tmp, spawn_passes_only_the_given_fds)
