@@ -520,7 +520,13 @@ int mounts_setup_rootfs(const Grpc__Spec *spec, const char *cid,
 		return herr_errno(err, errno, "rootfs %s", root);
 	if (mount(NULL, "/", NULL, prop, NULL) < 0)
 		return herr_errno(err, errno, "set rootfs propagation");
-	if (rootfs_parent_private(rootbuf, err) < 0)
+	/*
+	 * A recursive slave, private or unbindable (the default rslave)
+	 * left no mount shared: the mountinfo scan, slow under TCG, would
+	 * find nothing to do.
+	 */
+	if ((!(prop & MS_REC) || (prop & MS_SHARED)) &&
+	    rootfs_parent_private(rootbuf, err) < 0)
 		return herr_prefix(err, "rootfs %s", rootbuf);
 	/* pivot_root needs the rootfs to be a mount point. */
 	if (mount(rootbuf, rootbuf, NULL, MS_BIND | MS_REC, NULL) < 0)

@@ -157,6 +157,10 @@ static int parse_word(char *word, struct init_config *cfg)
 
 	if (val)
 		*val++ = '\0';
+	if (!val && !strcmp(word, "quiet")) {
+		cfg->quiet = true;
+		return 0;
+	}
 	if (strncmp(word, "agent.", 6) && strncmp(word, "husk.", 5))
 		return 0;
 	for (i = 0; i < ARRAY_SIZE(params); i++)
@@ -172,6 +176,15 @@ static int parse_word(char *word, struct init_config *cfg)
 		return -1;
 	}
 	return 0;
+}
+
+int init_log_level(const struct init_config *cfg, int dflt)
+{
+	if (cfg->log_level >= 0)
+		return cfg->log_level;
+	if (cfg->quiet && dflt > LOG_WARN)
+		return LOG_WARN;
+	return dflt;
 }
 
 int init_cmdline_parse(const char *cmdline, struct init_config *cfg)

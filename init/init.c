@@ -48,8 +48,7 @@ void init_early(struct init_config *cfg)
 	init_config_defaults(cfg);
 	read_cmdline(cmdline, sizeof(cmdline));
 	init_cmdline_parse(cmdline, cfg);
-	if (cfg->log_level >= 0)
-		log_set_level(cfg->log_level);
+	log_set_level(init_log_level(cfg, log_get_level()));
 	/* Hooks and the debug shell look programs up in PATH. */
 	setenv("PATH", "/bin:/sbin:/usr/bin:/usr/sbin", 1);
 	set_hostname();

@@ -27,6 +27,7 @@
 /* What the kernel command line asked for (Kata's agent.*, husk's husk.*). */
 struct init_config {
 	int log_level; /* enum log_level, or -1: not given */
+	bool quiet; /* the kernel's "quiet": a quiet console */
 	bool debug_console;
 	uint32_t debug_console_vport; /* 0: the console tty */
 	bool vsock_only; /* agent.server_addr=vsock://... was given */
@@ -39,6 +40,13 @@ struct init_config {
 
 /* cmdline.c */
 void init_config_defaults(struct init_config *cfg);
+/*
+ * The agent's log level: agent.log=, else warnings only under the
+ * kernel's "quiet" (the console is a serial port, each line costs ms
+ * under TCG, and the host reads info lines only when debugging, when it
+ * passes agent.log=debug), else @dflt.
+ */
+int init_log_level(const struct init_config *cfg, int dflt);
 /*
  * Apply the parameters of @cmdline (the text of /proc/cmdline) to @cfg.
  * Unknown agent.* and husk.* keys and bad values are skipped with a

@@ -16,6 +16,7 @@ struct want {
 	const char *line;
 	int skipped;
 	int log_level;
+	bool quiet;
 	bool debug_console;
 	uint32_t debug_console_vport;
 	bool vsock_only;
@@ -38,14 +39,17 @@ struct want {
 
 static const struct want lines[] = {
 	{ "", 0, D },
-	{ "console=ttyS0 quiet panic=-1 root=/dev/pmem0p1", 0, D },
+	{ "console=ttyS0 quiet panic=-1 root=/dev/pmem0p1", 0, D,
+	  .quiet = true },
+	/* Only the bare word is the kernel's quiet. */
+	{ "quiet=1 xquiet", 0, D },
 	/* What Kata's QEMU runtime passes (protocols.md 6.5). */
 	{ "tsc=reliable no_timer_check rcupdate.rcu_expedited=1 reboot=k "
 	  "console=hvc0 console=hvc1 quiet panic=1 nr_cpus=1 selinux=0 "
 	  "agent.log=debug agent.debug_console agent.debug_console_vport=1026 "
 	  "agent.container_pipe_size=1048576 cgroup_no_v1=all "
 	  "systemd.unified_cgroup_hierarchy=1",
-	  0, D, .log_level = LOG_DEBUG, .debug_console = true,
+	  0, D, .log_level = LOG_DEBUG, .quiet = true, .debug_console = true,
 	  .debug_console_vport = 1026, .pipe_size = 1048576 },
 	{ "agent.log=warn", 0, D, .log_level = LOG_WARN },
 	{ "agent.log=trace", 0, D, .log_level = LOG_DEBUG },
@@ -97,6 +101,7 @@ TEST(table)
 		TH_LOG("line %zu: \"%s\"", i, w->line);
 		EXPECT_EQ(w->skipped, skipped);
 		EXPECT_EQ(w->log_level, c.log_level);
+		EXPECT_EQ(w->quiet, c.quiet);
 		EXPECT_EQ(w->debug_console, c.debug_console);
 		EXPECT_EQ(w->debug_console_vport, c.debug_console_vport);
 		EXPECT_EQ(w->vsock_only, c.vsock_only);
@@ -106,6 +111,24 @@ TEST(table)
 		EXPECT_STREQ(w->channel, c.channel);
 		EXPECT_EQ(w->channel_timeout_s, c.channel_timeout_s);
 	}
+}
+
+/* agent.log wins; else "quiet" lowers the default to warnings, never raises. */
+TEST(log_level)
+{
+	struct init_config c;
+
+	init_config_defaults(&c);
+	EXPECT_EQ(LOG_INFO, init_log_level(&c, LOG_INFO));
+	init_cmdline_parse("console=ttyS0 quiet panic=-1", &c);
+	EXPECT_EQ(LOG_WARN, init_log_level(&c, LOG_INFO));
+	EXPECT_EQ(LOG_WARN, init_log_level(&c, LOG_DEBUG));
+	EXPECT_EQ(LOG_ERROR, init_log_level(&c, LOG_ERROR));
+	init_cmdline_parse("quiet agent.log=debug", &c);
+	EXPECT_EQ(LOG_DEBUG, init_log_level(&c, LOG_INFO));
+	init_config_defaults(&c);
+	init_cmdline_parse("agent.log=info quiet", &c);
+	EXPECT_EQ(LOG_INFO, init_log_level(&c, LOG_WARN));
 }
 
 /* A word longer than the parser's buffer is skipped, not cut short. */
