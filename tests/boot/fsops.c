@@ -15,6 +15,7 @@
  * Exits 0 on success; otherwise 1 with the failing call on stderr.
  */
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -29,7 +30,11 @@ static int fail(const char *what, const char *file)
 	return 1;
 }
 
-static int mmap_write(const char *file, const char *text)
+/*
+ * TEXT written into FILE through a shared mapping; @dirty leaves it there,
+ * unflushed, with the fd closed first (no flush on close after the write).
+ */
+static int mmap_text(const char *file, const char *text, bool dirty)
 {
 	size_t n = strlen(text);
 	int fd = open(file, O_RDWR | O_CREAT | O_TRUNC, 0644);
@@ -42,31 +47,17 @@ static int mmap_write(const char *file, const char *text)
 	p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (p == MAP_FAILED)
 		return fail("mmap", file);
+	if (dirty) {
+		if (close(fd) < 0)
+			return fail("close", file);
+		memcpy(p, text, n);
+		return 0;
+	}
 	memcpy(p, text, n);
 	if (msync(p, n, MS_SYNC) < 0)
 		return fail("msync", file);
 	if (munmap(p, n) < 0 || close(fd) < 0)
 		return fail("munmap/close", file);
-	return 0;
-}
-
-static int mmap_dirty(const char *file, const char *text)
-{
-	size_t n = strlen(text);
-	int fd = open(file, O_RDWR | O_CREAT | O_TRUNC, 0644);
-	char *p;
-
-	if (fd < 0)
-		return fail("open", file);
-	if (ftruncate(fd, (off_t)n) < 0)
-		return fail("ftruncate", file);
-	p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (p == MAP_FAILED)
-		return fail("mmap", file);
-	/* Closed first: no flush on close comes after the write. */
-	if (close(fd) < 0)
-		return fail("close", file);
-	memcpy(p, text, n);
 	return 0;
 }
 
@@ -111,9 +102,9 @@ static int write_fsync(const char *file, const char *text)
 int main(int argc, char **argv)
 {
 	if (argc == 4 && !strcmp(argv[1], "mmap-write"))
-		return mmap_write(argv[2], argv[3]);
+		return mmap_text(argv[2], argv[3], false);
 	if (argc == 4 && !strcmp(argv[1], "mmap-dirty"))
-		return mmap_dirty(argv[2], argv[3]);
+		return mmap_text(argv[2], argv[3], true);
 	if (argc == 3 && !strcmp(argv[1], "mmap-read"))
 		return mmap_read(argv[2]);
 	if (argc == 4 && !strcmp(argv[1], "fsync"))
