@@ -720,19 +720,26 @@ FIXTURE_TEARDOWN(tmp)
 		TH_LOG("could not remove %s", self->dir);
 }
 
-/* An executable script in the temp dir. */
-static const char *script(FIXTURE_DATA(tmp) * self, const char *name,
-			  const char *body)
+/* A file @name in the temp dir, @head then @body; its path in self->path. */
+static const char *tmp_file(FIXTURE_DATA(tmp) * self, const char *name,
+			    mode_t mode, const char *head, const char *body)
 {
 	int fd;
 
 	snprintf(self->path, sizeof(self->path), "%s/%s", self->dir, name);
-	fd = open(self->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0755);
-	if (fd < 0 || write_all(fd, "#!/bin/sh\n", 10) < 0 ||
+	fd = open(self->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	if (fd < 0 || write_all(fd, head, strlen(head)) < 0 ||
 	    write_all(fd, body, strlen(body)) < 0)
 		abort();
 	close(fd);
 	return self->path;
+}
+
+/* An executable script in the temp dir. */
+static const char *script(FIXTURE_DATA(tmp) * self, const char *name,
+			  const char *body)
+{
+	return tmp_file(self, name, 0755, "#!/bin/sh\n", body);
 }
 
 static long file_size(const char *path)
@@ -847,13 +854,8 @@ TEST_F(tmp, pidfd_wait_times_out_without_reaping)
 TEST_F(tmp, file_tail_is_one_line)
 {
 	char out[64];
-	int fd;
 
-	snprintf(self->path, sizeof(self->path), "%s/log", self->dir);
-	fd = open(self->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, write_all(fd, "first\nsecond\r\n\x1b[0mthird\n\n", 25));
-	close(fd);
+	tmp_file(self, "log", 0644, "", "first\nsecond\r\n\x1b[0mthird\n\n");
 	hv_file_tail(self->path, 200, out, sizeof(out));
 	EXPECT_STREQ("first | second | ?[0mthird", out);
 	hv_file_tail(self->path, 12, out, sizeof(out));
@@ -887,13 +889,8 @@ static void stopped_alone_log(FIXTURE_DATA(tmp) * self, int status, char *text,
 TEST_F(tmp, stopped_alone_warns_only_about_news)
 {
 	char text[1024];
-	int fd;
 
-	snprintf(self->path, sizeof(self->path), "%s/qemu.log", self->dir);
-	fd = open(self->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, write_all(fd, "qemu: guest went away\n", 22));
-	close(fd);
+	tmp_file(self, "qemu.log", 0644, "", "qemu: guest went away\n");
 	/* A clean exit, our own SIGKILL, a status not known: quiet. */
 	stopped_alone_log(self, 0, text, sizeof(text));
 	EXPECT_STREQ("", text);
