@@ -177,7 +177,8 @@ static int cmp_int(const void *a, const void *b)
 /*
  * close_range(2) over the gaps between the fds to keep: a few syscalls
  * instead of reading /proc/self/fd, which costs tens of ms under TCG.
- * False when the kernel lacks it (before 5.9).
+ * False when the kernel lacks it (before 5.9) or @keep is longer than
+ * this sorts: the caller then walks /proc/self/fd.
  */
 static bool close_ranges_except(const int *keep, size_t n)
 {
@@ -185,7 +186,9 @@ static bool close_ranges_except(const int *keep, size_t n)
 	unsigned int lo = 3;
 	size_t m = 0;
 
-	for (size_t i = 0; i < n && m < ARRAY_SIZE(sorted); i++)
+	if (n > ARRAY_SIZE(sorted))
+		return false;
+	for (size_t i = 0; i < n; i++)
 		if (keep[i] >= 3)
 			sorted[m++] = keep[i];
 	qsort(sorted, m, sizeof(int), cmp_int);
@@ -203,13 +206,13 @@ static bool close_ranges_except(const int *keep, size_t n)
 /* Close everything the agent had open except @keep (fork copied it all). */
 static void close_fds_except(const int *keep, size_t n)
 {
+	struct dirent *de;
 	DIR *d;
+	int dfd;
 
 	if (close_ranges_except(keep, n))
 		return;
 	d = opendir("/proc/self/fd");
-	struct dirent *de;
-	int dfd;
 
 	if (!d)
 		return;
