@@ -8,6 +8,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <linux/magic.h>
 #include <stdio.h>
@@ -374,6 +375,13 @@ int cg_need_dir(const struct cgroup *cg, const char *ctrl, const char *field,
 				"mounted under %s",
 				cg->path, field, ctrl, cg_root);
 	return 0;
+}
+
+int cgroup_open_dir(const struct cgroup *cg)
+{
+	if (!cg->v2 || !cg->dirs[0].dir)
+		return -1;
+	return open(cg->dirs[0].dir, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
 }
 
 int cgroup_add_pid(struct cgroup *cg, pid_t pid, struct herr *err)
