@@ -379,7 +379,13 @@ int cg_need_dir(const struct cgroup *cg, const char *ctrl, const char *field,
 
 int cgroup_open_dir(const struct cgroup *cg)
 {
-	if (!cg->v2 || !cg->dirs[0].dir)
+	_cleanup_free_ char *events = NULL;
+	uint64_t frozen = 0;
+
+	if (!cg->v2 || !cg->dirs[0].dir ||
+	    cg_read(cg, cg->dirs[0].dir, "cgroup.events", false, &events,
+		    NULL) ||
+	    (cg_kv_get(events, "frozen", &frozen) && frozen))
 		return -1;
 	return open(cg->dirs[0].dir, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
 }

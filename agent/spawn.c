@@ -845,7 +845,12 @@ int spawn_process(struct spawn_req *sr, struct herr *err)
 		goto out_ns;
 	}
 	cx.sync_fd = sv[1];
-	cg_fd = sr->c->cg ? cgroup_open_dir(sr->c->cg) : -1;
+	/*
+	 * Only a container's first process is born in its cgroup: an exec
+	 * may meet a cgroup frozen by a pause or by the container itself,
+	 * where the helper would stop with the agent waiting for it.
+	 */
+	cg_fd = sr->init && sr->c->cg ? cgroup_open_dir(sr->c->cg) : -1;
 	r = run_helper(&cx, cg_fd, err);
 	closep(&cg_fd);
 	if (r < 0) {
