@@ -8,6 +8,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <linux/magic.h>
 #include <stdio.h>
@@ -374,6 +375,19 @@ int cg_need_dir(const struct cgroup *cg, const char *ctrl, const char *field,
 				"mounted under %s",
 				cg->path, field, ctrl, cg_root);
 	return 0;
+}
+
+int cgroup_open_dir(const struct cgroup *cg)
+{
+	_cleanup_free_ char *events = NULL;
+	uint64_t frozen = 0;
+
+	if (!cg->v2 || !cg->dirs[0].dir ||
+	    cg_read(cg, cg->dirs[0].dir, "cgroup.events", false, &events,
+		    NULL) ||
+	    (cg_kv_get(events, "frozen", &frozen) && frozen))
+		return -1;
+	return open(cg->dirs[0].dir, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
 }
 
 int cgroup_add_pid(struct cgroup *cg, pid_t pid, struct herr *err)

@@ -35,6 +35,14 @@ int cgroup_create(const char *path, struct cgroup **out, struct herr *err);
 int cgroup_add_pid(struct cgroup *cg, pid_t pid, struct herr *err);
 
 /*
+ * The v2 cgroup's directory, opened for clone3(CLONE_INTO_CGROUP): a
+ * process born there needs no cgroup_add_pid().  -1 on v1 (a process is
+ * in several hierarchies there), when it cannot be opened, and when the
+ * cgroup is frozen (a process born there would stop at once).
+ */
+int cgroup_open_dir(const struct cgroup *cg);
+
+/*
  * Validate @res without touching any cgroup: value ranges, cpuset lists,
  * device numbers.  Errors name the field ("linux.resources.pids.limit").
  */

@@ -1,15 +1,27 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * Creating a container process, in two forks:
+ * Creating a container process, in a clone and a fork:
  *
- *   agent --fork--> helper: joins existing namespaces (setns), creates new
- *                   ones (unshare), forks the real child, reports its pid,
- *                   exits.  The child lands in the new pid namespace and is
- *                   re-parented to the agent (a child subreaper).
- *   child: waits for SETUP (the agent has put it in its cgroup by then),
- *          mounts, pivot_root ...; reports READY and waits for START
- *          (runc-style create/start split); then sets up stdio, rlimits,
- *          identity, capabilities, seccomp and execs.
+ *   agent --clone--> helper: runs on the agent's memory while the agent
+ *                   waits (CLONE_VM | CLONE_VFORK: no copy of the agent's
+ *                   page tables, which costs tens of ms under TCG), born
+ *                   in the container's cgroup on cgroup v2
+ *                   (clone3 CLONE_INTO_CGROUP); joins existing namespaces
+ *                   (setns), creates new ones (unshare), forks the real
+ *                   child, reports its pid, exits.  The child lands in the
+ *                   new pid namespace and is re-parented to the agent (a
+ *                   child subreaper).
+ *   child: waits for SETUP (it is in its cgroup by then: born there, or
+ *          moved in by the agent), mounts, pivot_root ...; reports READY
+ *          and waits for START (runc-style create/start split); then sets
+ *          up stdio, rlimits, identity, capabilities, seccomp and execs.
+ *
+ * The child comes from musl's fork(), never from a raw clone: musl keeps
+ * the thread id in the thread descriptor, and fork() is what renews it.
+ * A raw clone's child would keep the agent's, and an abort() there would
+ * signal PID 1 (whose crash handler powers the guest off).  The helper
+ * shares the agent's descriptor, so it calls nothing that signals itself
+ * (raise, abort) or allocates.
  *
  * Everything travels over one SOCK_SEQPACKET pair: the child's end is
  * close-on-exec, so EOF after START means the exec worked and an ERR
@@ -27,6 +39,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -69,6 +82,7 @@ struct spawn {
 	bool watched;
 	enum spawn_state state;
 	bool init;
+	bool in_cgroup; /* born there: no cgroup_add_pid() */
 	struct ttrpc_call *call;
 	void (*done)(struct process *p, struct ttrpc_call *call,
 		     const struct herr *err);
@@ -91,7 +105,21 @@ struct child_ctx {
 	bool tty;
 	const Grpc__Box *console;
 	int pty_slave;
+	/* Set by the helper in the memory it shares with the agent. */
+	bool in_cgroup; /* born in the container's cgroup */
+	int fork_errno; /* its fork failed there with EAGAIN: retry outside */
 };
+
+/* clone3(2)'s argument up to CLONE_ARGS_SIZE_VER2 (Linux 5.7: cgroup). */
+struct clone3_args {
+	uint64_t flags, pidfd, child_tid, parent_tid, exit_signal;
+	uint64_t stack, stack_size, tls, set_tid, set_tid_size, cgroup;
+};
+
+static const uint64_t clone_into_cgroup = 0x200000000ULL;
+
+/* The helper's stack (the child runs on its copy until exec), guard below. */
+static const size_t helper_stack_size = 1 << 20;
 
 static const char *const ns_names[] = { "ipc", "uts", "net",
 					"pid", "cgroup", "mnt" };
@@ -402,9 +430,13 @@ fail:
 	child_fail(cx->sync_fd, &err);
 }
 
-/* The helper: enter and create namespaces, fork the child, report it. */
-static __attribute__((noreturn)) void helper_main(struct child_ctx *cx)
+/*
+ * The helper: enter and create namespaces, fork the child, report it.
+ * Runs on the agent's memory (see the top of the file).
+ */
+static int helper_main(void *arg)
 {
+	struct child_ctx *cx = arg;
 	struct sync_msg m = { .type = SYNC_PID };
 	int keep[16], nk = 0;
 	struct herr err;
@@ -429,6 +461,11 @@ static __attribute__((noreturn)) void helper_main(struct child_ctx *cx)
 		child_fail(cx->sync_fd, &err);
 	}
 	pid = fork();
+	if (pid < 0 && errno == EAGAIN && cx->in_cgroup) {
+		/* pids.max counts the helper there: the agent retries. */
+		cx->fork_errno = EAGAIN;
+		return 1;
+	}
 	if (pid < 0) {
 		herr_errno(&err, errno, "fork container process");
 		child_fail(cx->sync_fd, &err);
@@ -440,7 +477,114 @@ static __attribute__((noreturn)) void helper_main(struct child_ctx *cx)
 	}
 	m.pid = pid;
 	send_msg(cx->sync_fd, &m);
-	_exit(0);
+	return 0;
+}
+
+#ifdef __x86_64__
+/*
+ * clone3(2) whose child runs @fn(@arg) on the stack in @ca and exits with
+ * its return value (musl's clone() has no cgroup argument).  The child
+ * must not return into this function: with CLONE_VM its frame is the
+ * agent's.
+ */
+static long clone3_run(struct clone3_args *ca, int (*fn)(void *), void *arg)
+{
+	register long rax __asm__("rax") = SYS_clone3;
+	register struct clone3_args *rdi __asm__("rdi") = ca;
+	register size_t rsi __asm__("rsi") = sizeof(*ca);
+	register int (*r12)(void *) __asm__("r12") = fn;
+	register void *r13 __asm__("r13") = arg;
+
+	__asm__ volatile("syscall\n\t"
+			 "test %%rax, %%rax\n\t"
+			 "jnz 1f\n\t"
+			 "xor %%ebp, %%ebp\n\t"
+			 "mov %%r13, %%rdi\n\t"
+			 "call *%%r12\n\t"
+			 "mov %%eax, %%edi\n\t"
+			 "mov %[nr_exit], %%eax\n\t"
+			 "syscall\n\t"
+			 "ud2\n"
+			 "1:\n"
+			 : "+r"(rax)
+			 : "r"(rdi), "r"(rsi), "r"(r12),
+			   "r"(r13), [nr_exit] "i"(SYS_exit)
+			 : "rcx", "r11", "cc", "memory");
+	return rax;
+}
+#else
+static long clone3_run(struct clone3_args *ca, int (*fn)(void *), void *arg)
+{
+	return -ENOSYS;
+}
+#endif
+
+/* Mapped once: each helper is gone before the next starts. */
+static char *helper_stack_top(struct herr *err)
+{
+	static char *top;
+	long page = sysconf(_SC_PAGESIZE);
+	char *base;
+
+	if (top)
+		return top;
+	base = mmap(NULL, helper_stack_size + page, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+	if (base == MAP_FAILED) {
+		herr_errno(err, errno, "map the helper's stack");
+		return NULL;
+	}
+	if (mprotect(base, page, PROT_NONE) < 0) {
+		herr_errno(err, errno, "guard the helper's stack");
+		munmap(base, helper_stack_size + page);
+		return NULL;
+	}
+	top = base + page + helper_stack_size;
+	return top;
+}
+
+/*
+ * Run the helper and wait for it to be done (CLONE_VFORK): in the cgroup
+ * of @cg_fd when it is >= 0 and the kernel can (clone3, cgroup v2), else
+ * in the agent's, and cx->in_cgroup says which.  Returns its pid.
+ */
+static pid_t run_helper(struct child_ctx *cx, int cg_fd, struct herr *err)
+{
+	char *top = helper_stack_top(err);
+	struct clone3_args ca = { .flags = CLONE_VM | CLONE_VFORK,
+				  .exit_signal = SIGCHLD,
+				  .stack = (uintptr_t)(top - helper_stack_size),
+				  .stack_size = helper_stack_size };
+	long r;
+
+	if (!top)
+		return -1;
+	if (cg_fd >= 0) {
+		ca.flags |= clone_into_cgroup;
+		ca.cgroup = (uint64_t)cg_fd;
+		cx->in_cgroup = true;
+		cx->fork_errno = 0;
+		r = clone3_run(&ca, helper_main, cx);
+		/*
+		 * Not there (no clone3, not a cgroup2 directory, pids.max
+		 * reached by the helper): outside, the agent moves the child.
+		 */
+		if (r > 0 && cx->fork_errno != EAGAIN)
+			return r;
+		ca.flags &= ~clone_into_cgroup;
+		ca.cgroup = 0;
+	}
+	cx->in_cgroup = false;
+	r = clone3_run(&ca, helper_main, cx);
+	if (r == -ENOSYS) {
+		pid_t pid = clone(helper_main, top,
+				  CLONE_VM | CLONE_VFORK | SIGCHLD, cx);
+
+		r = pid < 0 ? -errno : pid;
+	}
+	if (r < 0)
+		return herr_errno(err, (int)-r, "clone the namespace helper");
+	return r;
 }
 
 /* Agent side */
@@ -474,7 +618,7 @@ static void on_pid(struct spawn *sp, pid_t pid)
 	int wstatus;
 
 	p->pid = pid;
-	if (c->cg && cgroup_add_pid(c->cg, pid, &err) < 0)
+	if (c->cg && !sp->in_cgroup && cgroup_add_pid(c->cg, pid, &err) < 0)
 		goto fail;
 	if (ps && ps->oomscoreadj) {
 		char path[64], val[32];
@@ -681,8 +825,7 @@ int spawn_process(struct spawn_req *sr, struct herr *err)
 	struct child_ctx cx = { 0 };
 	int sv[2];
 	struct spawn *sp;
-	pid_t pid;
-	int r;
+	int cg_fd, r;
 
 	cx.init = sr->init;
 	cx.cid = sr->c->id;
@@ -702,15 +845,20 @@ int spawn_process(struct spawn_req *sr, struct herr *err)
 		goto out_ns;
 	}
 	cx.sync_fd = sv[1];
-	pid = fork();
-	if (pid < 0) {
-		herr_errno(err, errno, "container %s: fork", sr->c->id);
+	/*
+	 * Only a container's first process is born in its cgroup: an exec
+	 * may meet a cgroup frozen by a pause or by the container itself,
+	 * where the helper would stop with the agent waiting for it.
+	 */
+	cg_fd = sr->init && sr->c->cg ? cgroup_open_dir(sr->c->cg) : -1;
+	r = run_helper(&cx, cg_fd, err);
+	closep(&cg_fd);
+	if (r < 0) {
+		herr_prefix(err, "container %s", sr->c->id);
 		close(sv[0]);
 		close(sv[1]);
 		goto out_ns;
 	}
-	if (pid == 0)
-		helper_main(&cx);
 	close(sv[1]);
 	for (int i = 0; i < cx.n_ns; i++)
 		closep(&cx.ns_fds[i]);
@@ -720,6 +868,7 @@ int spawn_process(struct spawn_req *sr, struct herr *err)
 	sp->p = p;
 	sp->fd = sv[0];
 	sp->init = sr->init;
+	sp->in_cgroup = cx.in_cgroup;
 	sp->call = sr->call;
 	sp->done = sr->done;
 	sp->state = SP_WAIT_PID;

@@ -45,6 +45,16 @@ case $err in *NOT_FOUND*) ok "failed container is gone" ;; *) not_ok "start bad1
 ctl create --id c12 --rootfs "$ROOTFS" -- sleep 100
 cgroups_exist c12
 expect "created container has its cgroup in every hierarchy" 0 $?
+# Its process is in it before the exec: the one pid of each cgroup.procs,
+# still the agent's image (blocked until start).
+inside=ok
+for d in $(cgroup_dirs c12); do
+	pids=$(tr '\n' ' ' <"$d/cgroup.procs" 2>/dev/null)
+	set -- $pids
+	[ $# = 1 ] && [ "$(cat "/proc/$1/comm" 2>/dev/null)" = husk-agent ] ||
+		inside="$d: '$pids'"
+done
+expect "created container's process is in its cgroup before its exec" ok "$inside"
 check "remove a created (never started) container" ctl remove --id c12
 cgroups_exist c12
 expect "removed container left no cgroup in any hierarchy" 1 $?

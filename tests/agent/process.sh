@@ -17,6 +17,11 @@ expect "exec exit code 7" 7 "$(ctl wait --id p1 --exec-id e2)"
 expect "exec sees the container's pid namespace" 1 \
 	"$(ctl exec --id p1 --exec-id e3 -- sh -c 'cat /proc/1/comm | grep -c sleep' && ctl read-stdout --id p1 --exec-id e3)"
 ctl wait --id p1 --exec-id e3 >/dev/null
+cgs=$(ctl exec --id p1 --exec-id e5 -- sh -c 'cat /proc/self/cgroup; echo --; cat /proc/1/cgroup' &&
+	ctl read-stdout --id p1 --exec-id e5)
+ctl wait --id p1 --exec-id e5 >/dev/null
+check "exec is in the init's cgroups ($(echo ${cgs%%--*}))" \
+	test -n "${cgs%%--*}" -a "$(echo ${cgs%%--*})" = "$(echo ${cgs#*--})"
 err=$(ctl exec --id p1 --exec-id e4 -- /nonexistent 2>&1)
 case $err in *NOT_FOUND*nonexistent*) ok "exec of a missing binary fails with NOT_FOUND" ;; *) not_ok "exec missing: $err" ;; esac
 

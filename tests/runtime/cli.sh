@@ -59,6 +59,26 @@ else
 fi
 rt_assert_clean "stdin"
 
+# --- pids.max 1: the agent's namespace helper, born in the cgroup, counts
+# there and cannot fork; the child then comes from outside, moved in.  The
+# shell reads its cgroup's files with builtins only (it may not fork).
+make_bundle "$T/b-pids" false '["true"]'
+python3 - "$T/b-pids/config.json" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["process"]["args"] = ["sh", "-c", "read l </proc/self/cgroup; p=${l#0::}; "
+                        "read m <\"/sys/fs/cgroup$p/pids.max\"; "
+                        "read c <\"/sys/fs/cgroup$p/cgroup.procs\"; echo \"$m $c\""]
+c["linux"]["resources"] = {"pids": {"limit": 1}}
+c["mounts"].append({"destination": "/sys/fs/cgroup", "type": "cgroup2",
+                    "source": "cgroup2", "options": ["nosuid", "noexec", "nodev", "ro"]})
+json.dump(c, open(sys.argv[1], "w"))
+PY
+caller pids --bundle "$T/b-pids"
+expect_res pids exit 0 "pids.max 1: the container runs"
+expect "pids.max 1: its shell is the one process of its cgroup" "1 1" "$(cat "$T/pids/out" 2>/dev/null)"
+rt_assert_clean "pids.max 1"
+
 # --- a terminal over --console-socket -----------------------------------
 printf 'typed\n' >"$T/tty.in"
 make_bundle "$T/b-tty" true '["sh","-c","sleep 1; stty size; tty; read x; echo got:$x; exit 3"]'
