@@ -86,9 +86,16 @@ static void unlink_container(struct container *c)
 		}
 }
 
-/* Processes are gone: release everything else and forget @c. */
+/*
+ * Processes are gone: release everything else and forget @c.  When the
+ * sandbox is destroyed in a VM that ends next (PID 1), the cgroup and the
+ * bundle go with the VM: DestroySandbox answers without removing them one
+ * by one (each costs ms under TCG); its sync() still runs, and storages
+ * are still unmounted.
+ */
 static int teardown(struct container *c, struct herr *err)
 {
+	bool vm_ends = c->a->init_mode && c->a->sb.destroying;
 	struct herr e2;
 	int r = 0;
 
@@ -100,7 +107,10 @@ static int teardown(struct container *c, struct herr *err)
 		process_free(p);
 	}
 	c->init = NULL;
-	if (c->cg) {
+	if (c->cg && vm_ends) {
+		cgroup_free(c->cg);
+		c->cg = NULL;
+	} else if (c->cg) {
 		/* cgroup_destroy() itself waits (bounded) for exiting tasks. */
 		if (cgroup_destroy(c->cg, &e2) < 0) {
 			log_warn("container %s: %s", c->id, e2.msg);
@@ -115,7 +125,7 @@ static int teardown(struct container *c, struct herr *err)
 				*err = e2;
 			r = -1;
 		}
-	if (c->bundle && rm_rf(c->bundle) < 0)
+	if (c->bundle && !vm_ends && rm_rf(c->bundle) < 0)
 		log_warn("container %s: remove %s: %s", c->id, c->bundle,
 			 strerror(errno));
 	return r;

@@ -4,6 +4,9 @@
  * (RemoveContainer), its rootfs and shares unmounted, /tasks/delete
  * published, and when it was the pod's last container the VM is torn down
  * before the reply, so that the Shutdown which follows finds nothing left.
+ * The pod's last container skips RemoveContainer: DestroySandbox removes
+ * it in the guest (kills and waits for what is left of it, then syncs),
+ * and its host side goes once the VM is gone.
  */
 #include <stdlib.h>
 
@@ -20,6 +23,7 @@ struct delete_op {
 	struct pod_container *c;
 	uint32_t exit_status;
 	struct timespec exited_at;
+	bool torn_down; /* the pod is already torn down: reply at once */
 };
 
 static void reply(struct delete_op *op)
@@ -62,11 +66,20 @@ static void finish(struct delete_op *op)
 	ev.exited_at = &ts;
 	events_publish(op->s->events, "/tasks/delete", &ev.base);
 	log_msg(LOG_INFO, "container deleted", "container=%s", c->id);
-	if (!pod->n_containers) {
+	if (!pod->n_containers && !op->torn_down) {
 		pod_teardown(pod, torn_down, op);
 		return;
 	}
 	reply(op);
+}
+
+/* DestroySandbox removed the pod's last container with the VM. */
+static void last_torn_down(void *data)
+{
+	struct delete_op *op = data;
+
+	op->torn_down = true;
+	finish(op);
 }
 
 static void on_removed(void *resp, const struct herr *err, void *data)
@@ -109,6 +122,7 @@ void task_delete(struct ttrpc_call *call, const void *req_, void *ctx)
 		task_process_creating(s, req->id, req->exec_id, call);
 	struct pod_container *c;
 	struct delete_op *op;
+	bool created;
 
 	if (!p)
 		return;
@@ -129,7 +143,8 @@ void task_delete(struct ttrpc_call *call, const void *req_, void *ctx)
 	op->call = call;
 	op->c = c;
 	pod_container_ref(c);
-	if (c->state == POD_CONTAINER_CREATING) {
+	created = c->state != POD_CONTAINER_CREATING;
+	if (!created) {
 		struct herr why;
 
 		herr_set(&why, GRPC_ABORTED, 0,
@@ -145,7 +160,12 @@ void task_delete(struct ttrpc_call *call, const void *req_, void *ctx)
 		op->exited_at = p->exited_at;
 	else
 		clock_gettime(CLOCK_REALTIME, &op->exited_at);
-	if (pod_usable(s->pod))
+	if (pod_usable(s->pod) && created && s->pod->n_containers == 1 &&
+	    s->pod->containers == c)
+		/* One round trip less than RemoveContainer, then
+		 * DestroySandbox. */
+		pod_teardown(s->pod, last_torn_down, op);
+	else if (pod_usable(s->pod))
 		agent_remove_container(s->pod->agent, c->id, on_removed, op);
 	else
 		finish(op);

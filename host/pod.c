@@ -715,10 +715,11 @@ static void teardown_finish(struct pod *pod, bool destroyed)
 	pod->state = POD_NEW;
 	herr_clear(&pod->death);
 	pod->teardown_done = NULL;
-	pod_timeline_mark(pod, POD_T_TEARDOWN);
-	pod_timeline_log(pod);
+	/* After @done: the front end's own release counts as teardown. */
 	if (done)
 		done(pod->teardown_data);
+	pod_timeline_mark(pod, POD_T_TEARDOWN);
+	pod_timeline_log(pod);
 }
 
 static void on_destroyed(void *resp, const struct herr *err, void *data)

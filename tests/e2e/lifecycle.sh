@@ -117,6 +117,15 @@ expect "second member runs" RUNNING "$(task_status m2)"
 expect "one VM for the pod" 1 "$(count_procs qemu-system)"
 expect "one shim for the pod" 1 "$(count_procs containerd-shim-husk-v2)"
 expect "members report the pod's VM pid" "$(task_pid pod1)" "$(task_pid m2)"
+# The pod's members share its IPC and UTS namespaces (the VM's own).
+for ns in ipc uts; do
+	a=$(ctr task exec --exec-id "$ns-1" pod1 readlink "/proc/self/ns/$ns" 2>&1)
+	b=$(ctr task exec --exec-id "$ns-2" m2 readlink "/proc/self/ns/$ns" 2>&1)
+	case $a in
+	"$ns:["*) expect "pod members share one $ns namespace" "$a" "$b" ;;
+	*) not_ok "pod members share one $ns namespace (readlink: $a)" ;;
+	esac
+done
 ctr task kill -s SIGKILL m2
 wait_status m2 STOPPED
 ctr task delete m2 >/dev/null 2>&1
