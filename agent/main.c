@@ -197,6 +197,8 @@ int main(int argc, char **argv)
 	if (init_mode)
 		init_early(&icfg);
 	loop = evloop_new();
+	if (init_mode)
+		init_step("evloop");
 	if (!loop) {
 		if (init_mode)
 			init_fatal("epoll: %s", strerror(errno));
@@ -213,6 +215,8 @@ int main(int argc, char **argv)
 		goto out_loop;
 	}
 	agent.init_mode = init_mode;
+	if (init_mode)
+		init_step("agent");
 	if (cg_parent)
 		agent.cgroup_parent = cg_parent;
 	if (init_mode) {
@@ -251,8 +255,10 @@ int main(int argc, char **argv)
 			goto out;
 		}
 	} else if (init_mode) {
+		init_step("signals");
 		if (init_channel_serve(&icfg, loop, agent.srv, &err) < 0)
 			init_fatal("%s", err.msg);
+		init_timeline_print();
 		init_debug_console(&icfg, loop);
 	} else {
 		log_error("no --listen address given");

@@ -493,6 +493,7 @@ int init_channel_serve(const struct init_config *cfg, struct evloop *loop,
 		}
 		if (serial && !init_find_serial_port(SERIAL_CLASS, cfg->channel,
 						     dev, sizeof(dev))) {
+			init_step("port-found");
 			if (serve_serial(loop, srv, dev, err) < 0)
 				return -1;
 			snprintf(what, sizeof(what), "%s", dev);
@@ -509,6 +510,8 @@ int init_channel_serve(const struct init_config *cfg, struct evloop *loop,
 				serial ? cfg->channel : "");
 		usleep(POLL_MS * 1000);
 	}
+	init_step("serving");
 	marker(what);
+	init_step("marker");
 	return 0;
 }

@@ -41,21 +41,26 @@ void init_early(struct init_config *cfg)
 	char cmdline[4096];
 	struct herr err;
 
+	init_step("init");
 	init_crash_handlers();
 	umask(022);
 	if (init_mounts(&err) < 0)
 		init_fatal("%s", err.msg);
+	init_step("mounts");
 	init_config_defaults(cfg);
 	read_cmdline(cmdline, sizeof(cmdline));
 	init_cmdline_parse(cmdline, cfg);
 	log_set_level(init_log_level(cfg, log_get_level()));
 	/* Hooks and the debug shell look programs up in PATH. */
 	setenv("PATH", "/bin:/sbin:/usr/bin:/usr/sbin", 1);
+	init_step("cmdline");
 	set_hostname();
+	init_step("hostname");
 	if (init_loopback_up(&err) < 0)
 		log_warn("%s", err.msg);
+	init_step("lo");
 	if (init_page_reporting(INIT_PAGE_REPORTING_PARAM,
 				INIT_PAGE_REPORTING_ORDER, &err) < 0)
 		log_warn("%s: freed guest memory stays on the host", err.msg);
-	log_debug("init: early setup done at uptime %lld ms", init_uptime_ms());
+	init_step("reporting");
 }

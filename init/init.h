@@ -126,6 +126,13 @@ int init_vsock_listen(uint32_t port, struct herr *err);
 /* console.c: a shell for debugging, when agent.debug_console asks. */
 void init_debug_console(const struct init_config *cfg, struct evloop *loop);
 
+/*
+ * timeline.c: init_step() notes that the step @name (a string literal)
+ * ended now; init_timeline_print() writes them all as one debug line.
+ */
+void init_step(const char *name);
+void init_timeline_print(void);
+
 /* shutdown.c */
 /* Print @reason on the console, stop everything, sync, unmount, power off. */
 void init_shutdown(const char *reason) __attribute__((noreturn));

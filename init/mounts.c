@@ -82,6 +82,7 @@ int init_mounts(struct herr *err)
 {
 	if (leave_initramfs(err) < 0)
 		return -1;
+	init_step("root");
 	for (size_t i = 0; i < sizeof(early_mounts) / sizeof(early_mounts[0]);
 	     i++) {
 		const struct early_mount *m = &early_mounts[i];
