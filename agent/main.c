@@ -96,6 +96,22 @@ static void sandbox_destroyed(struct agent *a)
 	evloop_timer(a->loop, 20, stop_loop, NULL);
 }
 
+/*
+ * Init mode: the first request that is not a health check finishes the
+ * boot first (init_late: lo and the rest), so the host's Check is
+ * answered as soon as the channel is open.  DestroySandbox needs none of
+ * it either: the guest powers off next.
+ */
+static void finish_boot(struct ttrpc_server *srv, const struct ttrpc_method *m,
+			void *data)
+{
+	if (!strcmp(m->service, "grpc.Health") ||
+	    !strcmp(m->method, "DestroySandbox"))
+		return;
+	ttrpc_server_on_request(srv, NULL, NULL);
+	init_late();
+}
+
 /* Keep 0-2 open so no fd we create later lands there. */
 static void fix_std_fds(void)
 {
@@ -220,6 +236,7 @@ int main(int argc, char **argv)
 	if (cg_parent)
 		agent.cgroup_parent = cg_parent;
 	if (init_mode) {
+		ttrpc_server_on_request(agent.srv, finish_boot, NULL);
 		agent.on_destroyed = sandbox_destroyed;
 		agent.pipe_size = icfg.container_pipe_size;
 	}

@@ -5,9 +5,11 @@
  * console, and shutdown.  agent/main.c calls these only when it is PID 1
  * without --listen; host mode never touches them.
  *
- * Order at boot: init_early() (mounts, cmdline, loopback; a failure
- * powers off), then the agent object, then init_channel_serve(), then the
- * event loop; when the loop stops, init_shutdown().
+ * Order at boot: init_early() (mounts, cmdline; a failure powers off),
+ * then the agent object, then init_channel_serve(), then the event loop;
+ * init_late() (hostname, loopback, page reporting) before the first
+ * request that is not a health check; when the loop stops,
+ * init_shutdown().
  */
 #ifndef HUSK_INIT_H
 #define HUSK_INIT_H
@@ -73,11 +75,14 @@ int init_loopback_up(struct herr *err);
 int init_page_reporting(const char *param, unsigned int order,
 			struct herr *err);
 
-/*
- * init.c: mounts, cmdline, environment, loopback, page reporting.
- * Powers off on failure.
- */
+/* init.c: mounts, cmdline, environment.  Powers off on failure. */
 void init_early(struct init_config *cfg);
+/*
+ * init.c: hostname, "lo" up, the page reporting order: what containers
+ * need but the agent's health check does not.  Runs once (later calls
+ * return at once); failures are warnings.
+ */
+void init_late(void);
 
 /*
  * channel.c: find the agent channel and serve @srv on it: vsock port
@@ -128,7 +133,8 @@ void init_debug_console(const struct init_config *cfg, struct evloop *loop);
 
 /*
  * timeline.c: init_step() notes that the step @name (a string literal)
- * ended now; init_timeline_print() writes them all as one debug line.
+ * ended now; init_timeline_print() writes the steps not yet printed as
+ * one debug line.
  */
 void init_step(const char *name);
 void init_timeline_print(void);
