@@ -2,11 +2,12 @@
 /*
  * The start of PID 1, top to bottom: crash handlers, mounts, the kernel
  * command line, environment (init_early), then, once the agent serves and
- * a request other than a health check comes, hostname, loopback and free
- * page reporting (init_late): the host's first Check waits for nothing
- * the check does not need (lo alone is 15-45 ms of first-run network code
- * under TCG).  Anything the agent cannot serve without powers the guest
- * off with the reason on the console; anything it can is a warning.
+ * a request other than a health check comes, the containers' mounts,
+ * hostname, loopback and free page reporting (init_late): the host's first
+ * Check waits for nothing the check does not need (lo alone is 15-45 ms of
+ * first-run network code under TCG).  Anything the agent cannot serve without
+ * powers the guest off with the reason on the console; anything it can is a
+ * warning.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -68,6 +69,9 @@ void init_late(void)
 	if (done)
 		return;
 	done = true;
+	if (init_mounts_late(&err) < 0)
+		init_fatal("%s", err.msg);
+	init_step("mounts-late");
 	set_hostname();
 	init_step("hostname");
 	if (init_loopback_up(&err) < 0)

@@ -7,8 +7,8 @@
  *
  * Order at boot: init_early() (mounts, cmdline; a failure powers off),
  * then the agent object, then init_channel_serve(), then the event loop;
- * init_late() (hostname, loopback, page reporting) before the first
- * request that is not a health check; when the loop stops,
+ * init_late() (late mounts, hostname, loopback, page reporting) before the
+ * first request that is not a health check; when the loop stops,
  * init_shutdown().
  */
 #ifndef HUSK_INIT_H
@@ -57,8 +57,10 @@ int init_log_level(const struct init_config *cfg, int dflt);
  */
 int init_cmdline_parse(const char *cmdline, struct init_config *cfg);
 
-/* mounts.c: /proc, /sys, /dev, /dev/pts, /dev/shm, /run, cgroup2. */
+/* mounts.c: /proc, /sys, /dev and /run, on a root that can pivot. */
 int init_mounts(struct herr *err);
+/* mounts.c: /dev/pts (and /dev/ptmx to it), /dev/shm, cgroup2. */
+int init_mounts_late(struct herr *err);
 
 /* loopback.c: bring "lo" up (setting it up again is no error). */
 int init_loopback_up(struct herr *err);
@@ -78,9 +80,10 @@ int init_page_reporting(const char *param, unsigned int order,
 /* init.c: mounts, cmdline, environment.  Powers off on failure. */
 void init_early(struct init_config *cfg);
 /*
- * init.c: hostname, "lo" up, the page reporting order: what containers
- * need but the agent's health check does not.  Runs once (later calls
- * return at once); failures are warnings.
+ * init.c: the mounts containers need, hostname, "lo" up, the page
+ * reporting order: what the agent's health check does not need.  Runs
+ * once (later calls return at once); a mount the agent cannot do without
+ * powers off, the rest are warnings.
  */
 void init_late(void);
 
