@@ -105,6 +105,11 @@ static void sandbox_destroyed(struct agent *a)
 static void finish_boot(struct ttrpc_server *srv, const struct ttrpc_method *m,
 			void *data)
 {
+	static bool first = true;
+
+	if (first)
+		init_step("first-request"); /* decoded, about to be handled */
+	first = false;
 	if (!strcmp(m->service, "grpc.Health") ||
 	    !strcmp(m->method, "DestroySandbox"))
 		return;
