@@ -8,7 +8,8 @@
 # uncompressed by default (INITRD_COMPRESS=none): every kernel reads a
 # plain cpio, and under TCG the guest kernel's gunzip of the agent cost
 # about 3.5 million guest instructions (28 ms of virtual time with -icount
-# shift=3, ~20 ms of a real boot) to save 225 KiB of a file read once.
+# shift=3; 5-25 ms of a real boot, by the host's load) to save 225 KiB of
+# a file read once.
 # INITRD_COMPRESS=gzip, zstd or lz4 compress it without names or times;
 # the guest kernel has all three.
 set -eu
