@@ -96,6 +96,27 @@ static void sandbox_destroyed(struct agent *a)
 	evloop_timer(a->loop, 20, stop_loop, NULL);
 }
 
+/*
+ * Init mode: the first request that is not a health check finishes the
+ * boot first (init_late: lo and the rest), so the host's Check is
+ * answered as soon as the channel is open.  DestroySandbox needs none of
+ * it either: the guest powers off next.
+ */
+static void finish_boot(struct ttrpc_server *srv, const struct ttrpc_method *m,
+			void *data)
+{
+	static bool first = true;
+
+	if (first)
+		init_step("first-request"); /* decoded, about to be handled */
+	first = false;
+	if (!strcmp(m->service, "grpc.Health") ||
+	    !strcmp(m->method, "DestroySandbox"))
+		return;
+	ttrpc_server_on_request(srv, NULL, NULL);
+	init_late();
+}
+
 /* Keep 0-2 open so no fd we create later lands there. */
 static void fix_std_fds(void)
 {
@@ -197,6 +218,8 @@ int main(int argc, char **argv)
 	if (init_mode)
 		init_early(&icfg);
 	loop = evloop_new();
+	if (init_mode)
+		init_step("evloop");
 	if (!loop) {
 		if (init_mode)
 			init_fatal("epoll: %s", strerror(errno));
@@ -213,9 +236,12 @@ int main(int argc, char **argv)
 		goto out_loop;
 	}
 	agent.init_mode = init_mode;
+	if (init_mode)
+		init_step("agent");
 	if (cg_parent)
 		agent.cgroup_parent = cg_parent;
 	if (init_mode) {
+		ttrpc_server_on_request(agent.srv, finish_boot, NULL);
 		agent.on_destroyed = sandbox_destroyed;
 		agent.pipe_size = icfg.container_pipe_size;
 	}
@@ -251,8 +277,10 @@ int main(int argc, char **argv)
 			goto out;
 		}
 	} else if (init_mode) {
+		init_step("signals");
 		if (init_channel_serve(&icfg, loop, agent.srv, &err) < 0)
 			init_fatal("%s", err.msg);
+		init_timeline_print();
 		init_debug_console(&icfg, loop);
 	} else {
 		log_error("no --listen address given");

@@ -5,9 +5,11 @@
  * console, and shutdown.  agent/main.c calls these only when it is PID 1
  * without --listen; host mode never touches them.
  *
- * Order at boot: init_early() (mounts, cmdline, loopback; a failure
- * powers off), then the agent object, then init_channel_serve(), then the
- * event loop; when the loop stops, init_shutdown().
+ * Order at boot: init_early() (mounts, cmdline; a failure powers off),
+ * then the agent object, then init_channel_serve(), then the event loop;
+ * init_late() (late mounts, hostname, loopback, page reporting) before the
+ * first request that is not a health check; when the loop stops,
+ * init_shutdown().
  */
 #ifndef HUSK_INIT_H
 #define HUSK_INIT_H
@@ -55,8 +57,10 @@ int init_log_level(const struct init_config *cfg, int dflt);
  */
 int init_cmdline_parse(const char *cmdline, struct init_config *cfg);
 
-/* mounts.c: /proc, /sys, /dev, /dev/pts, /dev/shm, /run, cgroup2. */
+/* mounts.c: /proc, /sys, /dev and /run, on a root that can pivot. */
 int init_mounts(struct herr *err);
+/* mounts.c: /dev/pts (and /dev/ptmx to it), /dev/shm, cgroup2. */
+int init_mounts_late(struct herr *err);
 
 /* loopback.c: bring "lo" up (setting it up again is no error). */
 int init_loopback_up(struct herr *err);
@@ -73,11 +77,15 @@ int init_loopback_up(struct herr *err);
 int init_page_reporting(const char *param, unsigned int order,
 			struct herr *err);
 
-/*
- * init.c: mounts, cmdline, environment, loopback, page reporting.
- * Powers off on failure.
- */
+/* init.c: mounts, cmdline, environment.  Powers off on failure. */
 void init_early(struct init_config *cfg);
+/*
+ * init.c: the mounts containers need, hostname, "lo" up, the page
+ * reporting order: what the agent's health check does not need.  Runs
+ * once (later calls return at once); a mount the agent cannot do without
+ * powers off, the rest are warnings.
+ */
+void init_late(void);
 
 /*
  * channel.c: find the agent channel and serve @srv on it: vsock port
@@ -125,6 +133,14 @@ int init_vsock_listen(uint32_t port, struct herr *err);
 
 /* console.c: a shell for debugging, when agent.debug_console asks. */
 void init_debug_console(const struct init_config *cfg, struct evloop *loop);
+
+/*
+ * timeline.c: init_step() notes that the step @name (a string literal)
+ * ended now; init_timeline_print() writes the steps not yet printed as
+ * one debug line.
+ */
+void init_step(const char *name);
+void init_timeline_print(void);
 
 /* shutdown.c */
 /* Print @reason on the console, stop everything, sync, unmount, power off. */

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * The filesystems every guest needs before anything else runs.  The
- * kernel mounts nothing for an initramfs, and no DEVTMPFS_MOUNT is
- * relied on, so all of them are mounted here.  A filesystem that is
+ * The filesystems every guest needs.  The kernel mounts nothing for an
+ * initramfs, and no DEVTMPFS_MOUNT is relied on, so all of them are
+ * mounted here: what the agent needs to serve (/proc, /sys, /dev, /run)
+ * at once, what only containers use (devpts, /dev/shm, cgroup2) in
+ * init_late(), after the host's first health check.  A filesystem that is
  * already there (a root image booted with devtmpfs mounted, a second run
  * under a test harness) is left alone.
  */
@@ -24,22 +26,24 @@ struct early_mount {
 	unsigned long flags;
 	const char *data;
 	bool optional; /* the agent can serve without it: warn, go on */
+	bool late; /* containers need it, the health check does not */
 };
 
 static const struct early_mount early_mounts[] = {
 	{ "proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL,
-	  false },
+	  false, false },
 	{ "sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL,
+	  false, false },
+	{ "dev", "/dev", "devtmpfs", MS_NOSUID, "mode=0755", false, false },
+	{ "tmpfs", "/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755", false,
 	  false },
-	{ "dev", "/dev", "devtmpfs", MS_NOSUID, "mode=0755", false },
 	{ "devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
-	  "newinstance,ptmxmode=0666,mode=0620,gid=5", false },
-	{ "shm", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777",
-	  false },
-	{ "tmpfs", "/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755", false },
+	  "newinstance,ptmxmode=0666,mode=0620,gid=5", false, true },
+	{ "shm", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777", false,
+	  true },
 	/* nsdelegate: containers with a cgroup namespace stay inside it. */
 	{ "cgroup2", "/sys/fs/cgroup", "cgroup2",
-	  MS_NOSUID | MS_NODEV | MS_NOEXEC, "nsdelegate", true },
+	  MS_NOSUID | MS_NODEV | MS_NOEXEC, "nsdelegate", true, true },
 };
 
 /* Is @dir a mount point already? (its device differs from its parent's) */
@@ -78,14 +82,14 @@ static int leave_initramfs(struct herr *err)
 	return 0;
 }
 
-int init_mounts(struct herr *err)
+static int mount_all(bool late, struct herr *err)
 {
-	if (leave_initramfs(err) < 0)
-		return -1;
 	for (size_t i = 0; i < sizeof(early_mounts) / sizeof(early_mounts[0]);
 	     i++) {
 		const struct early_mount *m = &early_mounts[i];
 
+		if (m->late != late)
+			continue;
 		/* On a read-only root the directories are in the image. */
 		if (mkdir(m->dir, 0755) < 0 && errno != EEXIST)
 			goto fail;
@@ -101,6 +105,21 @@ fail:
 		log_warn("mount %s on %s: %s: containers cannot use it",
 			 m->type, m->dir, strerror(errno));
 	}
+	return 0;
+}
+
+int init_mounts(struct herr *err)
+{
+	if (leave_initramfs(err) < 0)
+		return -1;
+	init_step("root");
+	return mount_all(false, err);
+}
+
+int init_mounts_late(struct herr *err)
+{
+	if (mount_all(true, err) < 0)
+		return -1;
 	/* Programs open /dev/ptmx; the instance that matters is ours. */
 	if (unlink("/dev/ptmx") < 0 && errno != ENOENT)
 		return herr_errno(err, errno, "unlink /dev/ptmx");

@@ -56,6 +56,9 @@ struct ttrpc_server {
 	struct listener *listeners;
 	void (*disconnect_cb)(struct ttrpc_server *srv, void *data);
 	void *disconnect_data;
+	void (*request_cb)(struct ttrpc_server *srv,
+			   const struct ttrpc_method *m, void *data);
+	void *request_data;
 };
 
 /* Doubly linked list helpers for calls. */
@@ -360,6 +363,8 @@ static void dispatch(struct ttrpc_server *srv, struct srv_conn *sc,
 			call->timer = evloop_timer(srv->loop, ms,
 						   call_deadline_passed, call);
 	}
+	if (srv->request_cb)
+		srv->request_cb(srv, m, srv->request_data);
 	m->handler(call, m->req_desc ? call->req : (void *)&call->raw,
 		   srv->ctx);
 	return;
@@ -513,6 +518,16 @@ void ttrpc_server_on_disconnect(struct ttrpc_server *srv,
 {
 	srv->disconnect_cb = cb;
 	srv->disconnect_data = data;
+}
+
+void ttrpc_server_on_request(struct ttrpc_server *srv,
+			     void (*cb)(struct ttrpc_server *srv,
+					const struct ttrpc_method *m,
+					void *data),
+			     void *data)
+{
+	srv->request_cb = cb;
+	srv->request_data = data;
 }
 
 void ttrpc_server_free(struct ttrpc_server *srv)

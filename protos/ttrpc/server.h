@@ -67,6 +67,17 @@ void ttrpc_server_on_disconnect(struct ttrpc_server *srv,
 				void *data);
 
 /*
+ * Call @cb before each request's handler runs, with the method asked for:
+ * e.g. set-up that every method but a health check needs done first.  One
+ * hook per server; a NULL @cb removes it (also from inside @cb).  Requests
+ * refused before dispatch (unknown method, bad payload) do not call it.
+ */
+void ttrpc_server_on_request(struct ttrpc_server *srv,
+			     void (*cb)(struct ttrpc_server *srv,
+					const struct ttrpc_method *m,
+					void *data),
+			     void *data);
+/*
  * Answer with @resp (NULL: an empty message, as for google.protobuf.Empty)
  * and free the call.
  */

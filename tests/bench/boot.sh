@@ -225,7 +225,7 @@ echo "| --- | --- | --- | --- |"
 printf "| vmlinux (PVH ELF, stripped) | %d | %s | |\n" "$sz_vmlinux" "$(mib "$sz_vmlinux")"
 printf "| bzImage (LZ4) | %d | %s | <= 4 MiB: %s |\n" "$sz_bz" "$(mib "$sz_bz")" \
 	"$(verdict "$sz_bz" "<=" 4194304)"
-printf "| initrd (gzip) | %d | %s | <= 1 MiB: %s |\n" "$sz_initrd" "$(mib "$sz_initrd")" \
+printf "| initrd (newc cpio) | %d | %s | <= 1 MiB: %s |\n" "$sz_initrd" "$(mib "$sz_initrd")" \
 	"$(verdict "$sz_initrd" "<=" 1048576)"
 printf "| rootfs image (apparent / allocated) | %d / %d | %s | |\n" "$sz_image" "$blk_image" \
 	"$(mib "$sz_image")"

@@ -329,7 +329,7 @@ run_e2e() {
 	expect "$name: CreateSandbox mounts the 9p share at $SHARED" "" "$out"
 	out=$(ctl create --id c1 --rootfs "$SHARED/c1/rootfs" \
 		--mount bind:/proc/1/mounts:/guest-mounts:bind,ro -- \
-		/bin/sh -c 'echo hello; grep " / " /guest-mounts; exit 7' 2>&1)
+		/bin/sh -c 'echo hello; grep " / " /guest-mounts; cat /sys/class/net/lo/flags; exit 7' 2>&1)
 	expect "$name: CreateContainer with its rootfs on 9p" "" "$out"
 	out=$(ctl start --id c1 2>&1)
 	expect "$name: StartContainer" "" "$out"
@@ -341,6 +341,9 @@ run_e2e() {
 	else
 		not_ok "$name: guest root: want /$root_re/, got '$line'"
 	fi
+	# lo comes up after Check (init_late), before the first container.
+	expect "$name: the container sees the guest's lo up (IFF_UP|IFF_LOOPBACK)" 0x9 \
+		"$(echo "$out" | sed -n 3p)"
 	end_sandbox "$name" c1 7
 	rc=$?
 	if tr -d '\r' <"$VM_DIR/console.log" | grep -q 'husk-agent: powering off at uptime .*: sandbox destroyed'; then

@@ -225,6 +225,47 @@ TEST_F(srv, call_accessors)
 	EXPECT_EQ(&self->svc, self->svc.ctx);
 }
 
+struct seen {
+	char methods[4][16];
+	int n;
+	bool handled_before; /* the handler had run when the hook did */
+	int *calls;
+};
+
+/* Notes each method, then removes itself after the second. */
+static void note_request(struct ttrpc_server *srv, const struct ttrpc_method *m,
+			 void *data)
+{
+	struct seen *s = data;
+
+	if (s->n < 4)
+		snprintf(s->methods[s->n], sizeof(s->methods[0]), "%s",
+			 m->method);
+	if (*s->calls > s->n)
+		s->handled_before = true;
+	if (++s->n == 2)
+		ttrpc_server_on_request(srv, NULL, NULL);
+}
+
+TEST_F(srv, on_request_hook_runs_before_each_handler)
+{
+	struct seen s = { .calls = &self->svc.calls };
+
+	ttrpc_server_on_request(self->srv, note_request, &s);
+	ASSERT_EQ(0, raw_peer_call(&self->peer, 1, "Info", NULL));
+	ASSERT_EQ(GRPC_OK, wait_status(&self->peer, 1, NULL, 0));
+	/* Refused before dispatch: the hook does not see it. */
+	ASSERT_EQ(0, raw_peer_call(&self->peer, 3, "Nope", NULL));
+	ASSERT_EQ(GRPC_UNIMPLEMENTED, wait_status(&self->peer, 3, NULL, 0));
+	EXPECT_TRUE(echo_works(&self->peer, 5));
+	/* Removed by itself: the third call passes unseen. */
+	EXPECT_TRUE(echo_works(&self->peer, 7));
+	EXPECT_EQ(2, s.n);
+	EXPECT_STREQ("Info", s.methods[0]);
+	EXPECT_STREQ("Echo", s.methods[1]);
+	EXPECT_FALSE(s.handled_before);
+}
+
 TEST_F(srv, unknown_service_unimplemented)
 {
 	char msg[256];
