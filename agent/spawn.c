@@ -69,6 +69,9 @@ struct spawn {
 	bool watched;
 	enum spawn_state state;
 	bool init;
+	pid_t helper;
+	long long started_ms;
+	struct ev_timer *slow_timer; /* SETUP_SLOW_MS after the fork */
 	struct ttrpc_call *call;
 	void (*done)(struct process *p, struct ttrpc_call *call,
 		     const struct herr *err);
@@ -445,6 +448,25 @@ static __attribute__((noreturn)) void helper_main(struct child_ctx *cx)
 
 /* Agent side */
 
+static void slow_timer_cancel(struct spawn *sp)
+{
+	if (sp->slow_timer) {
+		evloop_timer_cancel(sp->p->a->loop, sp->slow_timer);
+		sp->slow_timer = NULL;
+	}
+}
+
+/* Still no READY (or exec) after SETUP_SLOW_MS: say what it waits for. */
+static void setup_slow(struct evloop *loop, void *data)
+{
+	struct spawn *sp = data;
+
+	(void)loop;
+	sp->slow_timer = NULL;
+	setup_diag_report(sp->p->c->id, sp->helper, sp->p->pid,
+			  now_ms() - sp->started_ms);
+}
+
 static void spawn_finish(struct spawn *sp, const struct herr *err)
 {
 	struct process *p = sp->p;
@@ -452,6 +474,7 @@ static void spawn_finish(struct spawn *sp, const struct herr *err)
 	void (*done)(struct process *, struct ttrpc_call *,
 		     const struct herr *) = sp->done;
 
+	slow_timer_cancel(sp);
 	sp->call = NULL;
 	sp->done = NULL;
 	if (err || sp->state == SP_WAIT_EXEC)
@@ -723,6 +746,8 @@ int spawn_process(struct spawn_req *sr, struct herr *err)
 	sp->call = sr->call;
 	sp->done = sr->done;
 	sp->state = SP_WAIT_PID;
+	sp->helper = pid;
+	sp->started_ms = now_ms();
 	p->spawn = sp;
 	r = evloop_add(p->a->loop, sp->fd, EPOLLIN, on_sync, sp);
 	if (r < 0) {
@@ -733,6 +758,8 @@ int spawn_process(struct spawn_req *sr, struct herr *err)
 				"container %s: watch sync socket", sr->c->id);
 	}
 	sp->watched = true;
+	sp->slow_timer =
+		evloop_timer(p->a->loop, SETUP_SLOW_MS, setup_slow, sp);
 	return 0;
 out_ns:
 	for (int i = 0; i < cx.n_ns; i++)
@@ -773,6 +800,7 @@ void spawn_abort(struct process *p)
 	if (!sp)
 		return;
 	p->spawn = NULL;
+	slow_timer_cancel(sp);
 	if (sp->watched)
 		evloop_del(p->a->loop, sp->fd);
 	close(sp->fd);

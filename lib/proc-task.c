@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -70,9 +71,12 @@ static const struct {
 #endif
 };
 
-int proc_stat_parse(const char *buf, char *comm, size_t comm_size, char *state)
+int proc_stat_parse(const char *buf, char *comm, size_t comm_size, char *state,
+		    pid_t *ppid)
 {
 	const char *open = strchr(buf, '('), *close = strrchr(buf, ')');
+	char *end = NULL;
+	long pp;
 	size_t n;
 
 	if (!open || !close || close < open || close[1] != ' ' || !close[2] ||
@@ -86,6 +90,10 @@ int proc_stat_parse(const char *buf, char *comm, size_t comm_size, char *state)
 		comm[n] = '\0';
 	}
 	*state = close[2];
+	pp = close[3] == ' ' ? strtol(close + 4, &end, 10) : -1;
+	if (pp < 0 || end == close + 4)
+		return -EINVAL;
+	*ppid = (pid_t)pp;
 	return 0;
 }
 
@@ -203,7 +211,8 @@ int proc_task_read(const char *dir, pid_t pid, bool read_mem,
 	read_line(dir, "stat", buf, sizeof(buf));
 	if (!buf[0])
 		return -ESRCH;
-	if (proc_stat_parse(buf, t->comm, sizeof(t->comm), &t->state) < 0)
+	if (proc_stat_parse(buf, t->comm, sizeof(t->comm), &t->state,
+			    &t->ppid) < 0)
 		return -EINVAL;
 	sanitise(t->comm);
 	read_line(dir, "syscall", buf, sizeof(buf));
@@ -216,11 +225,11 @@ int proc_task_read(const char *dir, pid_t pid, bool read_mem,
 	return 0;
 }
 
-size_t proc_task_format(const struct proc_task *t, char *out, size_t size)
+/* "STATE SYSCALL[ WHAT] wchan=W": what the task does, not who it is. */
+static void format_doing(const struct proc_task *t, char *out, size_t size)
 {
 	const char *name = proc_syscall_name(t->nr);
 	char call[48];
-	int n;
 
 	if (t->nr == PROC_RUNNING)
 		snprintf(call, sizeof(call), "running");
@@ -229,10 +238,93 @@ size_t proc_task_format(const struct proc_task *t, char *out, size_t size)
 	else
 		snprintf(call, sizeof(call), "%s(%ld)", name ? name : "syscall",
 			 t->nr);
-	n = snprintf(out, size, "%d(%s) %c %s%s%s wchan=%s", (int)t->pid,
-		     t->comm, t->state, call, t->what[0] ? " " : "", t->what,
-		     t->wchan[0] ? t->wchan : "?");
+	snprintf(out, size, "%c %s%s%s wchan=%s", t->state, call,
+		 t->what[0] ? " " : "", t->what, t->wchan[0] ? t->wchan : "?");
+}
+
+size_t proc_task_format(const struct proc_task *t, char *out, size_t size)
+{
+	char doing[256];
+	int n;
+
+	format_doing(t, doing, sizeof(doing));
+	n = snprintf(out, size, "%d(%s) %s", (int)t->pid, t->comm, doing);
 	if (n < 0)
 		n = 0;
 	return (size_t)n < size ? (size_t)n : size ? size - 1 : 0;
+}
+
+int proc_threads_read(pid_t pid, struct proc_task **out, size_t *n)
+{
+	struct proc_task *v = NULL;
+	size_t cap = 0, len = 0;
+	char tdir[48];
+	struct dirent *de;
+	DIR *d;
+
+	snprintf(tdir, sizeof(tdir), "/proc/%d/task", (int)pid);
+	d = opendir(tdir);
+	if (!d)
+		return -errno;
+	while ((de = readdir(d))) {
+		pid_t tid = (pid_t)atoi(de->d_name);
+		char dir[96];
+
+		if (tid <= 0)
+			continue;
+		if (len == cap) {
+			struct proc_task *nv;
+
+			cap = cap ? 2 * cap : 16;
+			nv = realloc(v, cap * sizeof(*v));
+			if (!nv) {
+				free(v);
+				closedir(d);
+				return -ENOMEM;
+			}
+			v = nv;
+		}
+		snprintf(dir, sizeof(dir), "%s/%d", tdir, (int)tid);
+		if (proc_task_read(dir, tid, false, &v[len]) == 0)
+			len++;
+	}
+	closedir(d);
+	*out = v;
+	*n = len;
+	return 0;
+}
+
+static bool same_doing(const struct proc_task *a, const struct proc_task *b)
+{
+	return a->state == b->state && a->nr == b->nr &&
+	       !strcmp(a->what, b->what) && !strcmp(a->wchan, b->wchan);
+}
+
+size_t proc_tasks_summary(const struct proc_task *t, size_t n, char *out,
+			  size_t size)
+{
+	size_t len = 0;
+
+	if (size)
+		out[0] = '\0';
+	for (size_t i = 0; i < n && len + 1 < size; i++) {
+		char doing[256];
+		size_t count = 0;
+		bool seen = false;
+		int w;
+
+		for (size_t j = 0; j < i && !seen; j++)
+			seen = same_doing(&t[j], &t[i]);
+		if (seen)
+			continue;
+		for (size_t j = i; j < n; j++)
+			count += same_doing(&t[j], &t[i]);
+		format_doing(&t[i], doing, sizeof(doing));
+		w = snprintf(out + len, size - len, "%s%zux %s",
+			     len ? "; " : "", count, doing);
+		if (w < 0)
+			break;
+		len += (size_t)w < size - len ? (size_t)w : size - len - 1;
+	}
+	return len;
 }

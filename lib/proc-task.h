@@ -18,7 +18,7 @@
 #define PROC_RUNNING (-2L)
 
 struct proc_task {
-	pid_t pid;
+	pid_t pid, ppid;
 	char comm[16];
 	char state; /* 'R', 'S', 'D', 'Z', ... '?' when unreadable */
 	char wchan[48]; /* "" when unreadable; "0" without kallsyms */
@@ -28,10 +28,11 @@ struct proc_task {
 };
 
 /*
- * One line of /proc/P/stat: "PID (COMM) S ...", where COMM may hold
+ * One line of /proc/P/stat: "PID (COMM) S PPID ...", where COMM may hold
  * spaces and parentheses (the last ')' ends it).  Returns 0 or -EINVAL.
  */
-int proc_stat_parse(const char *buf, char *comm, size_t comm_size, char *state);
+int proc_stat_parse(const char *buf, char *comm, size_t comm_size, char *state,
+		    pid_t *ppid);
 
 /*
  * /proc/P/syscall: "NR A1 .. A6 SP PC", "-1 SP PC" (blocked outside a
@@ -63,5 +64,20 @@ int proc_task_read(const char *dir, pid_t pid, bool read_mem,
  * Returns the length written.
  */
 size_t proc_task_format(const struct proc_task *t, char *out, size_t size);
+
+/*
+ * Every thread of @pid (/proc/P/task/T), without reading their memory:
+ * *@out (malloc'd, free() it) holds *@n.  Returns 0 or -errno.
+ */
+int proc_threads_read(pid_t pid, struct proc_task **out, size_t *n);
+
+/*
+ * Threads in the same state, syscall, target and wchan counted once:
+ * "2x S futex(202) wchan=futex_wait_queue; 1x S read(0) socket:[9]
+ * wchan=unix_stream_read_generic", in their first appearance's order,
+ * into @out (always terminated).  Returns the length written.
+ */
+size_t proc_tasks_summary(const struct proc_task *t, size_t n, char *out,
+			  size_t size);
 
 #endif

@@ -26,27 +26,36 @@
 TEST(stat_line)
 {
 	char comm[16], state;
+	pid_t ppid;
 
 	ASSERT_EQ(0, proc_stat_parse("57 (sh) D 1 57 57 0 -1 4194560 ...", comm,
-				     sizeof(comm), &state));
+				     sizeof(comm), &state, &ppid));
 	EXPECT_STREQ("sh", comm);
 	EXPECT_EQ('D', state);
+	EXPECT_EQ(1, ppid);
 	/* The last ')' ends the comm, whatever the comm holds. */
 	ASSERT_EQ(0, proc_stat_parse("9 (a) b (c)) S 1 2", comm, sizeof(comm),
-				     &state));
+				     &state, &ppid));
 	EXPECT_STREQ("a) b (c)", comm);
 	EXPECT_EQ('S', state);
+	EXPECT_EQ(1, ppid);
 	/* Cut to the buffer. */
-	ASSERT_EQ(0, proc_stat_parse("9 (abcdefgh) R 1", comm, 5, &state));
+	ASSERT_EQ(0,
+		  proc_stat_parse("9 (abcdefgh) R 1", comm, 5, &state, &ppid));
 	EXPECT_STREQ("abcd", comm);
 	EXPECT_EQ('R', state);
+	EXPECT_EQ(-EINVAL, proc_stat_parse("9 sh S 1", comm, sizeof(comm),
+					   &state, &ppid));
 	EXPECT_EQ(-EINVAL,
-		  proc_stat_parse("9 sh S 1", comm, sizeof(comm), &state));
+		  proc_stat_parse("9 (sh)", comm, sizeof(comm), &state, &ppid));
+	EXPECT_EQ(-EINVAL, proc_stat_parse("9 (sh)  S", comm, sizeof(comm),
+					   &state, &ppid));
+	EXPECT_EQ(-EINVAL, proc_stat_parse("9 (sh) S", comm, sizeof(comm),
+					   &state, &ppid));
+	EXPECT_EQ(-EINVAL, proc_stat_parse("9 (sh) S x", comm, sizeof(comm),
+					   &state, &ppid));
 	EXPECT_EQ(-EINVAL,
-		  proc_stat_parse("9 (sh)", comm, sizeof(comm), &state));
-	EXPECT_EQ(-EINVAL,
-		  proc_stat_parse("9 (sh)  S", comm, sizeof(comm), &state));
-	EXPECT_EQ(-EINVAL, proc_stat_parse("", comm, sizeof(comm), &state));
+		  proc_stat_parse("", comm, sizeof(comm), &state, &ppid));
 }
 
 TEST(syscall_line)
@@ -117,6 +126,59 @@ TEST(format)
 	EXPECT_STREQ("57(sh) ", out);
 }
 
+TEST(summary_groups_threads_doing_the_same)
+{
+	struct proc_task t[4] = {
+		{ .pid = 10,
+		  .comm = "virtiofsd",
+		  .state = 'S',
+		  .nr = 202,
+		  .wchan = "futex_wait_queue" },
+		{ .pid = 11,
+		  .comm = "virtiofsd",
+		  .state = 'S',
+		  .nr = 0,
+		  .what = "socket:[9]",
+		  .wchan = "unix_stream_read_generic" },
+		{ .pid = 12,
+		  .comm = "a b",
+		  .state = 'S',
+		  .nr = 202,
+		  .wchan = "futex_wait_queue" },
+		{ .pid = 13,
+		  .comm = "virtiofsd",
+		  .state = 'D',
+		  .nr = 202,
+		  .wchan = "futex_wait_queue" },
+	};
+	char out[256];
+
+	proc_tasks_summary(t, 4, out, sizeof(out));
+	EXPECT_STREQ("2x S futex(202) wchan=futex_wait_queue; "
+		     "1x S read(0) socket:[9] wchan=unix_stream_read_generic; "
+		     "1x D futex(202) wchan=futex_wait_queue",
+		     out);
+	EXPECT_EQ(0U, proc_tasks_summary(t, 0, out, sizeof(out)));
+	EXPECT_STREQ("", out);
+	/* Cut, always terminated. */
+	EXPECT_EQ(9U, proc_tasks_summary(t, 4, out, 10));
+	EXPECT_STREQ("2x S fute", out);
+}
+
+TEST(threads_of_this_process)
+{
+	struct proc_task *t = NULL;
+	size_t n = 0;
+
+	ASSERT_EQ(0, proc_threads_read(getpid(), &t, &n));
+	ASSERT_EQ(1U, n);
+	EXPECT_EQ(getpid(), t[0].pid);
+	/* Reading itself: running, not in a syscall it could name. */
+	EXPECT_EQ('R', t[0].state);
+	free(t);
+	EXPECT_EQ(-ENOENT, proc_threads_read(999999999, &t, &n));
+}
+
 /* Wait (up to 10 s) until @pid sits in syscall @nr, then read it. */
 static int read_blocked(pid_t pid, long nr, bool mem, struct proc_task *t)
 {
@@ -157,6 +219,7 @@ TEST(child_in_read_on_a_pipe)
 		 (unsigned long)st.st_ino);
 	EXPECT_STREQ(expect, t.what);
 	EXPECT_EQ('S', t.state);
+	EXPECT_EQ(getpid(), t.ppid);
 	EXPECT_NE(0, t.comm[0]);
 	close(p[1]);
 	ASSERT_EQ(pid, waitpid(pid, &st_w, 0));
