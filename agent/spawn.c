@@ -317,6 +317,25 @@ static int child_stdio(struct child_ctx *cx, struct herr *err)
 	return 0;
 }
 
+/*
+ * Here, not in the agent: the rootfs is on the shared filesystem, and a
+ * stat(2) that hangs there (a stalled virtio-fs queue) must block this
+ * child, which the agent reports on (setup-diag.c), not the agent's loop.
+ */
+static int check_root(const Grpc__Spec *spec, struct herr *err)
+{
+	struct stat st;
+
+	if (stat(spec->root->path, &st) < 0)
+		return herr_set(err, GRPC_NOT_FOUND, errno, "oci.root.path %s",
+				spec->root->path);
+	if (!S_ISDIR(st.st_mode))
+		return herr_set(err, GRPC_INVALID_ARGUMENT, 0,
+				"oci.root.path %s: not a directory",
+				spec->root->path);
+	return 0;
+}
+
 static __attribute__((noreturn)) void child_main(struct child_ctx *cx)
 {
 	const Grpc__Process *proc = cx->proc;
@@ -334,6 +353,8 @@ static __attribute__((noreturn)) void child_main(struct child_ctx *cx)
 	if (recv_msg(cx->sync_fd, &m) <= 0 || m.type != SYNC_SETUP)
 		_exit(126);
 	if (cx->init) {
+		if (check_root(cx->spec, &err) < 0)
+			goto fail;
 		if (cx->new_cgroupns && unshare(CLONE_NEWCGROUP) < 0) {
 			herr_errno(&err, errno, "unshare cgroup namespace");
 			goto fail;
