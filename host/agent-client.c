@@ -18,6 +18,8 @@ struct agent_client {
 	bool self_free; /* we are freeing the client ourselves */
 	void (*close_cb)(const struct herr *why, void *data);
 	void *close_data;
+	void (*timeout_cb)(const char *method, struct herr *err, void *data);
+	void *timeout_data;
 };
 
 /* One call in flight: the typed check runs before the user callback. */
@@ -26,6 +28,7 @@ struct agent_op {
 	agent_cb cb;
 	void *data;
 	int (*check)(struct agent_op *op, void *resp, struct herr *err);
+	const char *method; /* a string literal */
 	uint32_t want_len; /* ReadStream: the len asked for */
 	struct herr err; /* deferred failure */
 };
@@ -75,6 +78,15 @@ void agent_on_close(struct agent_client *a,
 {
 	a->close_cb = cb;
 	a->close_data = data;
+}
+
+void agent_on_timeout(struct agent_client *a,
+		      void (*cb)(const char *method, struct herr *err,
+				 void *data),
+		      void *data)
+{
+	a->timeout_cb = cb;
+	a->timeout_data = data;
 }
 
 /* Free the client ourselves; pending calls fail (their callbacks run now). */
@@ -136,6 +148,14 @@ static void op_done(void *resp, const struct herr *err, void *data)
 		free(op);
 		return;
 	}
+	if (ttrpc_timed_out(err) && op->a->timeout_cb) {
+		struct herr why = *err;
+
+		op->a->timeout_cb(op->method, &why, op->a->timeout_data);
+		op->cb(NULL, &why, op->data);
+		free(op);
+		return;
+	}
 	op->cb(resp, err, op->data);
 	free(op);
 }
@@ -155,6 +175,7 @@ static void call(struct agent_client *a, const char *service,
 		 struct agent_op *op)
 {
 	op->a = a;
+	op->method = method;
 	if (!a->cl) {
 		herr_set(&op->err,
 			 a->gone.code ? a->gone.code : GRPC_UNAVAILABLE, 0,
