@@ -47,6 +47,7 @@ static const struct {
 	{ SYS_pivot_root, "pivot_root", TARGET_PATH, 0 },
 	{ SYS_wait4, "wait4", TARGET_NONE, 0 },
 	{ SYS_futex, "futex", TARGET_NONE, 0 },
+	{ SYS_ppoll, "ppoll", TARGET_NONE, 0 },
 	{ SYS_nanosleep, "nanosleep", TARGET_NONE, 0 },
 	{ SYS_clone, "clone", TARGET_NONE, 0 },
 	{ SYS_setns, "setns", TARGET_FD, 0 },
