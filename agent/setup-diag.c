@@ -9,6 +9,8 @@
  * The /proc reads run in a forked child that closes the agent's fds: the
  * path a blocked syscall names is read from the task's memory, which
  * waits for that task's mm lock, and the agent's event loop must not.
+ * loop_stall_report() says the same of the agent's own main thread; it
+ * runs on the watchdog thread (loop-watchdog.c), which may block.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -147,4 +149,19 @@ void setup_diag_report(const char *cid, pid_t helper, pid_t child,
 		log_msg(LOG_WARN, "container setup is slow",
 			"container=%s pending_ms=%lld diag=\"fork: %s\"", cid,
 			pending_ms, strerror(errno));
+}
+
+void loop_stall_report(long long busy_ms)
+{
+	static struct diag_list d, kids;
+	pid_t self = getpid();
+	char m[256];
+
+	memset(&d, 0, sizeof(d));
+	memset(&kids, 0, sizeof(kids));
+	describe(self, m, sizeof(m));
+	scan(self, &d, &kids);
+	log_msg(LOG_WARN, "agent event loop is blocked",
+		"busy_ms=%lld main=\"%s\" children=\"%s\" d_tasks=\"%s\"",
+		busy_ms, m, list_str(&kids), list_str(&d));
 }

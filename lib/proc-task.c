@@ -31,6 +31,7 @@ static const struct {
 	{ SYS_readv, "readv", TARGET_FD, 0 },
 	{ SYS_writev, "writev", TARGET_FD, 0 },
 	{ SYS_recvmsg, "recvmsg", TARGET_FD, 0 },
+	{ SYS_recvfrom, "recvfrom", TARGET_FD, 0 },
 	{ SYS_sendmsg, "sendmsg", TARGET_FD, 0 },
 	{ SYS_epoll_pwait, "epoll_pwait", TARGET_FD, 0 },
 	{ SYS_openat, "openat", TARGET_PATH, 1 },

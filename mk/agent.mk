@@ -11,7 +11,7 @@ AGENT_CORE_SRCS := agent/agent-core.c agent/helpers.c agent/validate.c \
 	agent/rpc-process.c agent/rpc-net.c agent/rpc-misc.c \
 	agent/sandbox.c agent/container.c agent/spawn.c agent/process.c \
 	agent/stdio.c agent/mounts.c agent/hooks.c agent/oom.c \
-	agent/setup-diag.c
+	agent/setup-diag.c agent/loop-watchdog.c
 
 # Container privileges: cgroups, seccomp, capabilities and rlimits.
 AGENT_CGROUP_SRCS := agent/cgroup.c agent/cgroup-file.c agent/cgroup-check.c \

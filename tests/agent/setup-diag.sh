@@ -7,6 +7,11 @@
 # and the child's child, the hook, in openat(2) on the FIFO's path.  Then
 # the test opens the FIFO: the create completes and the container runs,
 # the report changed nothing.  A quick create logs no such warning.
+#
+# The agent's own loop blocked: a prestart hook runs in the agent, which
+# waits for it; one that blocks on a FIFO holds the loop, so the
+# watchdog thread logs, after LOOP_STALL_MS (15 s), the main thread, the
+# agent's children (the hook in openat on the FIFO) and the D tasks.
 . "$(dirname "$0")/lib.sh"
 setup
 ctl create-sandbox --hostname diag
@@ -46,7 +51,8 @@ ms=$(echo "$line" | sed -n 's/.* pending_ms=\([0-9]*\) .*/\1/p')
 check "how long it is pending: ${ms:-?} ms" test "${ms:-0}" -ge 15000
 case $line in *'helper="'[0-9]*' exited"'*) ok "the helper: exited" ;;
 *) not_ok "helper: $line" ;; esac
-case $line in *'child="'[0-9]*'(husk-agent) S '*) ok "the child, its state" ;;
+# The hook's waiter polls (1 ms sleeps): caught sleeping or running.
+case $line in *'child="'[0-9]*'(husk-agent) '[RS]' '*) ok "the child, its state" ;;
 *) not_ok "child: $line" ;; esac
 case $line in *"child_children=\""[0-9]*"(hook.sh) S openat(257) /gate wchan="*)
 	ok "the hook: in openat on the FIFO, path read from its memory" ;;
@@ -63,4 +69,44 @@ expect "and the container runs" released "$(ctl read-stdout --id slow)"
 ctl wait --id slow >/dev/null
 ctl remove --id slow
 expect "one warning for one slow setup" 1 "$(slow_lines)"
+
+stall_lines() { grep -c 'msg="agent event loop is blocked"' "$T/agent.log"; }
+expect "no loop-stall warning so far" 0 "$(stall_lines)"
+mkfifo "$T/pgate"
+cat >"$T/prestart.sh" <<HOOK
+#!/bin/sh
+cat >/dev/null
+exec 3<"$T/pgate"
+HOOK
+chmod +x "$T/prestart.sh"
+t0=$(date +%s)
+ctl create --id stall --rootfs "$ROOTFS" --hook-prestart "$T/prestart.sh" \
+	--hook-timeout 60 -- echo after-stall >"$T/create2.out" 2>&1 &
+create_pid=$!
+for _ in $(seq 400); do
+	[ "$(stall_lines)" -ge 1 ] && break
+	kill -0 "$create_pid" 2>/dev/null || break
+	sleep 0.1
+done
+line=$(grep 'msg="agent event loop is blocked"' "$T/agent.log" | head -1)
+waited=$(($(date +%s) - t0))
+echo "# $line"
+check "the loop-stall warning came while the loop was held (${waited}s)" \
+	kill -0 "$create_pid"
+ms=$(echo "$line" | sed -n 's/.* busy_ms=\([0-9]*\) .*/\1/p')
+check "after LOOP_STALL_MS: busy ${ms:-?} ms" test "${ms:-0}" -ge 15000
+case $line in *level=warning*'main="'[0-9]*'(husk-agent) '[RS]' '*)
+	ok "the main thread: waiting for the hook" ;;
+*) not_ok "main thread: $line" ;; esac
+case $line in *'children="'*"(prestart.sh) S openat(257) $T/pgate wchan="*)
+	ok "the agent's child: the hook in openat on the FIFO" ;;
+*) not_ok "children: $line" ;; esac
+kill -0 "$create_pid" 2>/dev/null && timeout 30 sh -c ': >"$1"' - "$T/pgate"
+wait "$create_pid"
+expect "the create completes once the hook goes on" 0 "$?"
+expect "and the container runs" after-stall \
+	"$(ctl start --id stall && ctl read-stdout --id stall)"
+ctl wait --id stall >/dev/null
+ctl remove --id stall
+expect "one loop-stall warning for one stall" 1 "$(stall_lines)"
 ctl destroy-sandbox
