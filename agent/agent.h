@@ -221,8 +221,8 @@ void spawn_abort(struct process *p);
  * are doing (spawn.c arms the timer; a quick setup costs nothing).
  */
 #define SETUP_SLOW_MS 15000
-void setup_diag_report(const char *cid, pid_t helper, pid_t child,
-		       long long pending_ms);
+void setup_diag_report(const char *cid, const char *eid, pid_t helper,
+		       pid_t child, long long pending_ms);
 /* The main thread, its children and the D tasks, from another thread. */
 void loop_stall_report(long long busy_ms);
 

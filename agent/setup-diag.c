@@ -119,8 +119,9 @@ static void describe(pid_t pid, char *out, size_t size)
 		proc_task_format(&t, out, size);
 }
 
-static __attribute__((noreturn)) void report(const char *cid, pid_t helper,
-					     pid_t child, long long pending_ms)
+static __attribute__((noreturn)) void report(const char *cid, const char *eid,
+					     pid_t helper, pid_t child,
+					     long long pending_ms)
 {
 	static struct diag_list d, kids;
 	char h[256], c[256];
@@ -131,24 +132,26 @@ static __attribute__((noreturn)) void report(const char *cid, pid_t helper,
 	describe(child, c, sizeof(c));
 	scan(child, &d, &kids);
 	log_msg(LOG_WARN, "container setup is slow",
-		"container=%s pending_ms=%lld helper=\"%s\" child=\"%s\" "
+		"container=%s exec_id=%s pending_ms=%lld helper=\"%s\" "
+		"child=\"%s\" "
 		"child_children=\"%s\" d_tasks=\"%s\"",
-		cid, pending_ms, h, c, list_str(&kids), list_str(&d));
+		cid, eid, pending_ms, h, c, list_str(&kids), list_str(&d));
 	_exit(0);
 }
 
-void setup_diag_report(const char *cid, pid_t helper, pid_t child,
-		       long long pending_ms)
+void setup_diag_report(const char *cid, const char *eid, pid_t helper,
+		       pid_t child, long long pending_ms)
 {
 	pid_t pid = fork();
 
 	if (pid == 0)
-		report(cid, helper, child, pending_ms);
+		report(cid, eid, helper, child, pending_ms);
 	/* Reaped as an unknown child by agent_reap(). */
 	if (pid < 0)
 		log_msg(LOG_WARN, "container setup is slow",
-			"container=%s pending_ms=%lld diag=\"fork: %s\"", cid,
-			pending_ms, strerror(errno));
+			"container=%s exec_id=%s pending_ms=%lld "
+			"diag=\"fork: %s\"",
+			cid, eid, pending_ms, strerror(errno));
 }
 
 void loop_stall_report(long long busy_ms)

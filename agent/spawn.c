@@ -484,7 +484,7 @@ static void setup_slow(struct evloop *loop, void *data)
 
 	(void)loop;
 	sp->slow_timer = NULL;
-	setup_diag_report(sp->p->c->id, sp->helper, sp->p->pid,
+	setup_diag_report(sp->p->c->id, sp->p->exec_id, sp->helper, sp->p->pid,
 			  now_ms() - sp->started_ms);
 }
 

@@ -44,7 +44,7 @@ echo "# $line"
 check "the warning came while the create was pending (after ${waited}s)" \
 	kill -0 "$create_pid"
 check "not before SETUP_SLOW_MS (${waited}s)" test "$waited" -ge 14
-case $line in *level=warning*container=slow\ pending_ms=*)
+case $line in *level=warning*container=slow\ exec_id=slow\ pending_ms=*)
 	ok "warning level and the container" ;;
 *) not_ok "warning: $line" ;; esac
 ms=$(echo "$line" | sed -n 's/.* pending_ms=\([0-9]*\) .*/\1/p')
