@@ -9,6 +9,8 @@
 #include "util.h"
 
 #define SVC "grpc.AgentService"
+/* The agent's deadline timer starts when the request arrives. */
+#define AGENT_DEADLINE_SLACK_MS 1000
 
 struct agent_client {
 	struct evloop *loop;
@@ -29,6 +31,7 @@ struct agent_op {
 	void *data;
 	int (*check)(struct agent_op *op, void *resp, struct herr *err);
 	const char *method; /* a string literal */
+	long long deadline; /* now_ms() + the call's timeout, or 0 */
 	uint32_t want_len; /* ReadStream: the len asked for */
 	struct herr err; /* deferred failure */
 };
@@ -137,6 +140,19 @@ static void protocol_error(struct agent_client *a, const struct herr *why)
 	drop_client(a, true);
 }
 
+/*
+ * The call's timeout ran out: ours fired, or the agent's server answered
+ * DEADLINE_EXCEEDED for the deadline we sent it (timeout_nano), which
+ * under TCG's clocks can come first.  An agent's own DEADLINE_EXCEEDED
+ * well before that (RemoveContainer's processes) is an answer, not this.
+ */
+static bool timed_out(const struct agent_op *op, const struct herr *err)
+{
+	return ttrpc_timed_out(err) ||
+	       (err && err->code == GRPC_DEADLINE_EXCEEDED && op->deadline &&
+		now_ms() >= op->deadline - AGENT_DEADLINE_SLACK_MS);
+}
+
 static void op_done(void *resp, const struct herr *err, void *data)
 {
 	struct agent_op *op = data;
@@ -148,7 +164,7 @@ static void op_done(void *resp, const struct herr *err, void *data)
 		free(op);
 		return;
 	}
-	if (ttrpc_timed_out(err) && op->a->timeout_cb) {
+	if (timed_out(op, err) && op->a->timeout_cb) {
 		struct herr why = *err;
 
 		op->a->timeout_cb(op->method, &why, op->a->timeout_data);
@@ -176,6 +192,7 @@ static void call(struct agent_client *a, const char *service,
 {
 	op->a = a;
 	op->method = method;
+	op->deadline = timeout > 0 ? now_ms() + timeout : 0;
 	if (!a->cl) {
 		herr_set(&op->err,
 			 a->gone.code ? a->gone.code : GRPC_UNAVAILABLE, 0,

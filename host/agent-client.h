@@ -47,7 +47,8 @@ void agent_on_close(struct agent_client *a,
 		    void (*cb)(const struct herr *why, void *data), void *data);
 
 /*
- * Called when a call's timeout runs out, before the call's callback: @cb
+ * Called when a call's timeout runs out (ours, or the agent's answer for
+ * the deadline it was sent), before the call's callback: @cb
  * may extend @err (the timeout) with what the caller knows of why (the
  * guest's console, virtiofsd), so that the failure explains itself.
  */
