@@ -215,6 +215,24 @@ int spawn_release(struct process *p, struct ttrpc_call *call,
 		  struct herr *err);
 void spawn_abort(struct process *p);
 
+/*
+ * setup-diag.c: a container's (or exec's) setup not done after this long
+ * logs one warning with what its helper, child and every task in state D
+ * are doing (spawn.c arms the timer; a quick setup costs nothing).
+ */
+#define SETUP_SLOW_MS 15000
+void setup_diag_report(const char *cid, const char *eid, pid_t helper,
+		       pid_t child, long long pending_ms);
+/* The main thread, its children and the D tasks, from another thread. */
+void loop_stall_report(long long busy_ms);
+
+/*
+ * loop-watchdog.c: a thread that logs loop_stall_report() once per stall
+ * when one callback has held @loop for LOOP_STALL_MS.  0 or -errno.
+ */
+#define LOOP_STALL_MS 15000
+int loop_watchdog_start(struct evloop *loop);
+
 /* mounts.c, in the container child: everything up to pivot_root. */
 int mounts_setup_rootfs(const Grpc__Spec *spec, const char *cid,
 			struct herr *err);

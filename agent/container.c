@@ -255,7 +255,6 @@ void container_create(struct agent *a, const Grpc__CreateContainerRequest *req,
 	const Grpc__Process *proc;
 	struct caps caps, *capsp = NULL;
 	struct herr err;
-	struct stat st;
 	struct process *p;
 
 	c->a = a;
@@ -291,17 +290,10 @@ void container_create(struct agent *a, const Grpc__CreateContainerRequest *req,
 	}
 	if (add_storages(c, req, &err) < 0)
 		goto fail;
-	if (stat(c->spec->root->path, &st) < 0) {
-		herr_set(&err, GRPC_NOT_FOUND, errno, "oci.root.path %s",
-			 c->spec->root->path);
-		goto fail;
-	}
-	if (!S_ISDIR(st.st_mode)) {
-		herr_set(&err, GRPC_INVALID_ARGUMENT, 0,
-			 "oci.root.path %s: not a directory",
-			 c->spec->root->path);
-		goto fail;
-	}
+	/*
+	 * The rootfs (on the shared filesystem) is checked by the child, in
+	 * spawn.c: a stalled virtio-fs must not block the agent's loop.
+	 */
 	c->bundle = strdupf("%s/%s", a->state_dir, c->id);
 	if (mkdir_p(c->bundle, 0700) < 0) {
 		herr_errno(&err, errno, "create %s", c->bundle);

@@ -287,6 +287,9 @@ int main(int argc, char **argv)
 		fputs(usage, stderr);
 		goto out;
 	}
+	r = loop_watchdog_start(loop);
+	if (r < 0)
+		log_warn("loop watchdog: %s", strerror(-r));
 	/* As PID 1 the console marker said so already. */
 	log_msg(init_mode ? LOG_DEBUG : LOG_INFO, "agent started",
 		"version=%s pid=%d state_dir=%s", HUSK_VERSION, (int)getpid(),

@@ -83,6 +83,9 @@ struct spawn {
 	enum spawn_state state;
 	bool init;
 	bool in_cgroup; /* born there: no cgroup_add_pid() */
+	pid_t helper;
+	long long started_ms;
+	struct ev_timer *slow_timer; /* SETUP_SLOW_MS after the clone */
 	struct ttrpc_call *call;
 	void (*done)(struct process *p, struct ttrpc_call *call,
 		     const struct herr *err);
@@ -342,6 +345,25 @@ static int child_stdio(struct child_ctx *cx, struct herr *err)
 	return 0;
 }
 
+/*
+ * Here, not in the agent: the rootfs is on the shared filesystem, and a
+ * stat(2) that hangs there (a stalled virtio-fs queue) must block this
+ * child, which the agent reports on (setup-diag.c), not the agent's loop.
+ */
+static int check_root(const Grpc__Spec *spec, struct herr *err)
+{
+	struct stat st;
+
+	if (stat(spec->root->path, &st) < 0)
+		return herr_set(err, GRPC_NOT_FOUND, errno, "oci.root.path %s",
+				spec->root->path);
+	if (!S_ISDIR(st.st_mode))
+		return herr_set(err, GRPC_INVALID_ARGUMENT, 0,
+				"oci.root.path %s: not a directory",
+				spec->root->path);
+	return 0;
+}
+
 static __attribute__((noreturn)) void child_main(struct child_ctx *cx)
 {
 	const Grpc__Process *proc = cx->proc;
@@ -359,6 +381,8 @@ static __attribute__((noreturn)) void child_main(struct child_ctx *cx)
 	if (recv_msg(cx->sync_fd, &m) <= 0 || m.type != SYNC_SETUP)
 		_exit(126);
 	if (cx->init) {
+		if (check_root(cx->spec, &err) < 0)
+			goto fail;
 		if (cx->new_cgroupns && unshare(CLONE_NEWCGROUP) < 0) {
 			herr_errno(&err, errno, "unshare cgroup namespace");
 			goto fail;
@@ -589,6 +613,25 @@ static pid_t run_helper(struct child_ctx *cx, int cg_fd, struct herr *err)
 
 /* Agent side */
 
+static void slow_timer_cancel(struct spawn *sp)
+{
+	if (sp->slow_timer) {
+		evloop_timer_cancel(sp->p->a->loop, sp->slow_timer);
+		sp->slow_timer = NULL;
+	}
+}
+
+/* Still no READY (or exec) after SETUP_SLOW_MS: say what it waits for. */
+static void setup_slow(struct evloop *loop, void *data)
+{
+	struct spawn *sp = data;
+
+	(void)loop;
+	sp->slow_timer = NULL;
+	setup_diag_report(sp->p->c->id, sp->p->exec_id, sp->helper, sp->p->pid,
+			  now_ms() - sp->started_ms);
+}
+
 static void spawn_finish(struct spawn *sp, const struct herr *err)
 {
 	struct process *p = sp->p;
@@ -596,6 +639,7 @@ static void spawn_finish(struct spawn *sp, const struct herr *err)
 	void (*done)(struct process *, struct ttrpc_call *,
 		     const struct herr *) = sp->done;
 
+	slow_timer_cancel(sp);
 	sp->call = NULL;
 	sp->done = NULL;
 	if (err || sp->state == SP_WAIT_EXEC)
@@ -872,6 +916,8 @@ int spawn_process(struct spawn_req *sr, struct herr *err)
 	sp->call = sr->call;
 	sp->done = sr->done;
 	sp->state = SP_WAIT_PID;
+	sp->helper = r; /* run_helper() gave its pid */
+	sp->started_ms = now_ms();
 	p->spawn = sp;
 	r = evloop_add(p->a->loop, sp->fd, EPOLLIN, on_sync, sp);
 	if (r < 0) {
@@ -882,6 +928,8 @@ int spawn_process(struct spawn_req *sr, struct herr *err)
 				"container %s: watch sync socket", sr->c->id);
 	}
 	sp->watched = true;
+	sp->slow_timer =
+		evloop_timer(p->a->loop, SETUP_SLOW_MS, setup_slow, sp);
 	return 0;
 out_ns:
 	for (int i = 0; i < cx.n_ns; i++)
@@ -922,6 +970,7 @@ void spawn_abort(struct process *p)
 	if (!sp)
 		return;
 	p->spawn = NULL;
+	slow_timer_cancel(sp);
 	if (sp->watched)
 		evloop_del(p->a->loop, sp->fd);
 	close(sp->fd);

@@ -196,7 +196,7 @@ Grpc__LinuxResources *ctl_build_resources(const struct ctl_opts *o)
 	return r;
 }
 
-static Grpc__Hook **hooks(const struct strlist *l)
+static Grpc__Hook **hooks(const struct strlist *l, long long timeout)
 {
 	Grpc__Hook **h = xcalloc(l->n + 1, sizeof(void *));
 
@@ -204,7 +204,7 @@ static Grpc__Hook **hooks(const struct strlist *l)
 		h[i] = xmalloc(sizeof(**h));
 		grpc__hook__init(h[i]);
 		h[i]->path = s(l->v[i]);
-		h[i]->timeout = 10;
+		h[i]->timeout = timeout > 0 ? timeout : 10;
 	}
 	return h;
 }
@@ -327,16 +327,18 @@ Grpc__Spec *ctl_build_spec(const struct ctl_opts *o, int *err_out)
 		l->sysctl[l->n_sysctl++] = e;
 	}
 	if (o->hooks_prestart.n || o->hooks_poststop.n ||
-	    o->hooks_start_container.n) {
+	    o->hooks_start_container.n || o->hooks_create_container.n) {
 		Grpc__Hooks *h = xmalloc(sizeof(*h));
 
 		grpc__hooks__init(h);
-		h->prestart = hooks(&o->hooks_prestart);
+		h->prestart = hooks(&o->hooks_prestart, o->hook_timeout);
 		h->n_prestart = o->hooks_prestart.n;
-		h->poststop = hooks(&o->hooks_poststop);
+		h->poststop = hooks(&o->hooks_poststop, o->hook_timeout);
 		h->n_poststop = o->hooks_poststop.n;
-		h->startcontainer = hooks(&o->hooks_start_container);
+		h->startcontainer = hooks(&o->hooks_start_container, o->hook_timeout);
 		h->n_startcontainer = o->hooks_start_container.n;
+		h->createcontainer = hooks(&o->hooks_create_container, o->hook_timeout);
+		h->n_createcontainer = o->hooks_create_container.n;
 		sp->hooks = h;
 	}
 	return sp;

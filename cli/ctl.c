@@ -598,7 +598,8 @@ static void usage(FILE *f)
 		"  --seccomp-errno N --memory BYTES --cpu-quota N --cpu-period N\n"
 		"  --cpu-shares N --cpuset CPUS --pids-limit N --net --no-pidns\n"
 		"  --cgroupns --sandbox-pidns --mount TYPE:SRC:DST[:OPTS] --sysctl K=V\n"
-		"  --hook-prestart PATH --hook-poststop PATH --hook-start-container PATH\n");
+		"  --hook-prestart PATH --hook-poststop PATH --hook-start-container PATH\n"
+		"  --hook-create-container PATH --hook-timeout S\n");
 }
 
 static void push(struct strlist *l, char *v)
@@ -615,6 +616,7 @@ enum {
 	O_PIDS, O_TIMEOUT, O_LEN, O_ROWS, O_COLS, O_ENV, O_CAP_DROP, O_RLIMIT,
 	O_MASKED, O_RO_PATH, O_SECCOMP_DENY, O_SECCOMP_ERRNO, O_MOUNT,
 	O_SYSCTL, O_DNS, O_HOOK_PRESTART, O_HOOK_POSTSTOP, O_HOOK_START,
+	O_HOOK_CREATE, O_HOOK_TIMEOUT,
 	O_CPUSET, O_CGROUPNS, O_STORAGE,
 };
 
@@ -666,6 +668,8 @@ static const struct option long_opts[] = {
 	{ "hook-prestart", required_argument, NULL, O_HOOK_PRESTART },
 	{ "hook-poststop", required_argument, NULL, O_HOOK_POSTSTOP },
 	{ "hook-start-container", required_argument, NULL, O_HOOK_START },
+	{ "hook-create-container", required_argument, NULL, O_HOOK_CREATE },
+	{ "hook-timeout", required_argument, NULL, O_HOOK_TIMEOUT },
 	{ "help", no_argument, NULL, 'h' },
 	{ 0 },
 };
@@ -726,6 +730,8 @@ static int parse(struct ctl_opts *o, int argc, char **argv)
 		case O_HOOK_PRESTART: push(&o->hooks_prestart, a); break;
 		case O_HOOK_POSTSTOP: push(&o->hooks_poststop, a); break;
 		case O_HOOK_START: push(&o->hooks_start_container, a); break;
+		case O_HOOK_CREATE: push(&o->hooks_create_container, a); break;
+		case O_HOOK_TIMEOUT: o->hook_timeout = strtoll(a, NULL, 0); break;
 		case 'h':
 			usage(stdout);
 			exit(0);

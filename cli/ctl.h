@@ -24,9 +24,10 @@ struct ctl_opts {
 	bool no_caps_default, cgroupns;
 	long long oom_score_adj, memory, cpu_quota, cpu_period, cpu_shares;
 	long long pids_limit, timeout, len, rows, cols, seccomp_errno;
+	long long hook_timeout; /* seconds, each hook's (default 10) */
 	struct strlist env, cap_drop, rlimits, masked, ro_paths, seccomp_deny;
 	struct strlist mounts, sysctls, dns, hooks_prestart, hooks_poststop;
-	struct strlist hooks_start_container;
+	struct strlist hooks_start_container, hooks_create_container;
 	char **args;
 	int n_args;
 };

@@ -9,6 +9,8 @@
 #include "util.h"
 
 #define SVC "grpc.AgentService"
+/* The agent's deadline timer starts when the request arrives. */
+#define AGENT_DEADLINE_SLACK_MS 1000
 
 struct agent_client {
 	struct evloop *loop;
@@ -18,6 +20,8 @@ struct agent_client {
 	bool self_free; /* we are freeing the client ourselves */
 	void (*close_cb)(const struct herr *why, void *data);
 	void *close_data;
+	void (*timeout_cb)(const char *method, struct herr *err, void *data);
+	void *timeout_data;
 };
 
 /* One call in flight: the typed check runs before the user callback. */
@@ -26,6 +30,8 @@ struct agent_op {
 	agent_cb cb;
 	void *data;
 	int (*check)(struct agent_op *op, void *resp, struct herr *err);
+	const char *method; /* a string literal */
+	long long deadline; /* now_ms() + the call's timeout, or 0 */
 	uint32_t want_len; /* ReadStream: the len asked for */
 	struct herr err; /* deferred failure */
 };
@@ -77,6 +83,15 @@ void agent_on_close(struct agent_client *a,
 	a->close_data = data;
 }
 
+void agent_on_timeout(struct agent_client *a,
+		      void (*cb)(const char *method, struct herr *err,
+				 void *data),
+		      void *data)
+{
+	a->timeout_cb = cb;
+	a->timeout_data = data;
+}
+
 /* Free the client ourselves; pending calls fail (their callbacks run now). */
 static void drop_client(struct agent_client *a, bool notify)
 {
@@ -125,6 +140,19 @@ static void protocol_error(struct agent_client *a, const struct herr *why)
 	drop_client(a, true);
 }
 
+/*
+ * The call's timeout ran out: ours fired, or the agent's server answered
+ * DEADLINE_EXCEEDED for the deadline we sent it (timeout_nano), which
+ * under TCG's clocks can come first.  An agent's own DEADLINE_EXCEEDED
+ * well before that (RemoveContainer's processes) is an answer, not this.
+ */
+static bool timed_out(const struct agent_op *op, const struct herr *err)
+{
+	return ttrpc_timed_out(err) ||
+	       (err && err->code == GRPC_DEADLINE_EXCEEDED && op->deadline &&
+		now_ms() >= op->deadline - AGENT_DEADLINE_SLACK_MS);
+}
+
 static void op_done(void *resp, const struct herr *err, void *data)
 {
 	struct agent_op *op = data;
@@ -133,6 +161,14 @@ static void op_done(void *resp, const struct herr *err, void *data)
 	if (!err && op->check && op->check(op, resp, &check_err) < 0) {
 		op->cb(NULL, &check_err, op->data);
 		protocol_error(op->a, &check_err);
+		free(op);
+		return;
+	}
+	if (timed_out(op, err) && op->a->timeout_cb) {
+		struct herr why = *err;
+
+		op->a->timeout_cb(op->method, &why, op->a->timeout_data);
+		op->cb(NULL, &why, op->data);
 		free(op);
 		return;
 	}
@@ -155,6 +191,8 @@ static void call(struct agent_client *a, const char *service,
 		 struct agent_op *op)
 {
 	op->a = a;
+	op->method = method;
+	op->deadline = timeout > 0 ? now_ms() + timeout : 0;
 	if (!a->cl) {
 		herr_set(&op->err,
 			 a->gone.code ? a->gone.code : GRPC_UNAVAILABLE, 0,

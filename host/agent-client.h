@@ -46,6 +46,17 @@ void agent_free(struct agent_client *a);
 void agent_on_close(struct agent_client *a,
 		    void (*cb)(const struct herr *why, void *data), void *data);
 
+/*
+ * Called when a call's timeout runs out (ours, or the agent's answer for
+ * the deadline it was sent), before the call's callback: @cb
+ * may extend @err (the timeout) with what the caller knows of why (the
+ * guest's console, virtiofsd), so that the failure explains itself.
+ */
+void agent_on_timeout(struct agent_client *a,
+		      void (*cb)(const char *method, struct herr *err,
+				 void *data),
+		      void *data);
+
 /* Close now: pending calls fail with @why (no on_close callback). */
 void agent_shutdown(struct agent_client *a, const struct herr *why);
 

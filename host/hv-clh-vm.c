@@ -440,6 +440,13 @@ int clh_fs_pidfd(const struct clh_vm *vm)
 	return virtiofsd_pidfd(vm->fsd);
 }
 
+pid_t clh_fs_pid(const struct clh_vm *vm)
+{
+	pid_t child = virtiofsd_child_pid(vm->fsd);
+
+	return child ? child : virtiofsd_pid(vm->fsd);
+}
+
 int clh_fs_error(struct clh_vm *vm, struct herr *err)
 {
 	if (!vm->fsd)

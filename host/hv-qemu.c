@@ -1399,6 +1399,16 @@ int vm_fs_pidfd(const struct vm *vm)
 	return virtiofsd_pidfd(vm->fsd);
 }
 
+pid_t vm_fs_pid(const struct vm *vm)
+{
+	pid_t child;
+
+	if (vm->clh)
+		return clh_fs_pid(vm->clh);
+	child = virtiofsd_child_pid(vm->fsd);
+	return child ? child : virtiofsd_pid(vm->fsd);
+}
+
 int vm_fs_error(struct vm *vm, struct herr *err)
 {
 	if (vm->clh)

@@ -141,6 +141,8 @@ bool kvm_usable(const char *qemu_path, struct herr *why);
  */
 int vm_fs_pidfd(const struct vm *vm);
 int vm_fs_error(struct vm *vm, struct herr *err);
+/* The daemon serving the guest (its sandboxed child once found), or 0. */
+pid_t vm_fs_pid(const struct vm *vm);
 /*
  * The owner reaped @pid: true when it was one of the VM's helper
  * processes (virtiofsd's monitor or its sandboxed child), status kept.
@@ -363,6 +365,7 @@ int clh_stop(struct clh_vm *vm, bool graceful, long long timeout_ms,
 void clh_free(struct clh_vm *vm);
 int clh_fs_pidfd(const struct clh_vm *vm);
 int clh_fs_error(struct clh_vm *vm, struct herr *err);
+pid_t clh_fs_pid(const struct clh_vm *vm);
 bool clh_child_reaped(struct clh_vm *vm, pid_t pid, int wait_status);
 const char *clh_describe(const struct clh_vm *vm);
 /* The guest's command line: QEMU's for a KVM guest, without microvm's. */
@@ -407,6 +410,10 @@ static inline int clh_fs_pidfd(const struct clh_vm *vm)
 static inline int clh_fs_error(struct clh_vm *vm, struct herr *err)
 {
 	return -1;
+}
+static inline pid_t clh_fs_pid(const struct clh_vm *vm)
+{
+	return 0;
 }
 static inline bool clh_child_reaped(struct clh_vm *vm, pid_t pid, int st)
 {

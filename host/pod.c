@@ -60,6 +60,7 @@ struct pod *pod_new(struct evloop *loop, const char *id, const char *run_dir,
 	pod->boot_fd = -1;
 	pod->agent = agent_new(loop);
 	agent_on_close(pod->agent, on_agent_closed, pod);
+	agent_on_timeout(pod->agent, pod_diag_agent_timeout, pod);
 	return pod;
 }
 

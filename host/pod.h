@@ -275,6 +275,14 @@ void pod_console_close(struct pod *pod);
 /* The last few console lines ("a|b|c"), for an error message. */
 const char *pod_console_tail(struct pod *pod);
 
+/*
+ * pod-diag.c: what virtiofsd's threads do ("PID, N threads: 2x S ..."),
+ * and the agent client's timeout hook that adds it and the console tail
+ * to a timed-out call's error, logging a warning.
+ */
+void pod_diag_fs_threads(struct pod *pod, char *out, size_t size);
+void pod_diag_agent_timeout(const char *method, struct herr *err, void *data);
+
 /* ---- pod-net.c -------------------------------------------------------- */
 
 struct net_pod;

@@ -28,6 +28,8 @@ struct evloop {
 	struct ev_watch *watches;
 	struct ev_timer *timers; /* sorted by deadline */
 	int dispatching;
+	int depth; /* evloop_run_once() nesting */
+	long long busy_since; /* __atomic: read by watchdog threads */
 };
 
 struct evloop *evloop_new(void)
@@ -195,6 +197,8 @@ int evloop_run_once(struct evloop *loop, int timeout_ms)
 	n = epoll_wait(loop->epfd, evs, ARRAY_SIZE(evs), timeout_ms);
 	if (n < 0)
 		return errno == EINTR ? 0 : -errno;
+	if (loop->depth++ == 0)
+		__atomic_store_n(&loop->busy_since, now_ms(), __ATOMIC_RELAXED);
 	loop->dispatching++;
 	for (int i = 0; i < n; i++) {
 		struct ev_watch *w = evs[i].data.ptr;
@@ -206,7 +210,14 @@ int evloop_run_once(struct evloop *loop, int timeout_ms)
 	if (!loop->dispatching)
 		reap_dead_watches(loop);
 	ran = n + run_timers(loop);
+	if (--loop->depth == 0)
+		__atomic_store_n(&loop->busy_since, 0, __ATOMIC_RELAXED);
 	return ran;
+}
+
+long long evloop_busy_since(const struct evloop *loop)
+{
+	return __atomic_load_n(&loop->busy_since, __ATOMIC_RELAXED);
 }
 
 int evloop_run(struct evloop *loop)

@@ -42,6 +42,13 @@ void evloop_timer_cancel(struct evloop *loop, struct ev_timer *t);
  */
 int evloop_run_once(struct evloop *loop, int timeout_ms);
 
+/*
+ * now_ms() when the batch being dispatched began, 0 while the loop waits:
+ * safe to read from another thread, so a watchdog can see a callback that
+ * has blocked the loop (nested runs count as the outer one).
+ */
+long long evloop_busy_since(const struct evloop *loop);
+
 /* Dispatch until evloop_stop() is called. Returns 0 or -errno. */
 int evloop_run(struct evloop *loop);
 void evloop_stop(struct evloop *loop);

@@ -10,7 +10,8 @@ AGENT_CORE_SRCS := agent/agent-core.c agent/helpers.c agent/validate.c \
 	agent/rpc.c agent/rpc-sandbox.c agent/rpc-container.c \
 	agent/rpc-process.c agent/rpc-net.c agent/rpc-misc.c \
 	agent/sandbox.c agent/container.c agent/spawn.c agent/process.c \
-	agent/stdio.c agent/mounts.c agent/hooks.c agent/oom.c
+	agent/stdio.c agent/mounts.c agent/hooks.c agent/oom.c \
+	agent/setup-diag.c agent/loop-watchdog.c
 
 # Container privileges: cgroups, seccomp, capabilities and rlimits.
 AGENT_CGROUP_SRCS := agent/cgroup.c agent/cgroup-file.c agent/cgroup-check.c \
@@ -88,7 +89,8 @@ $(AGENT_TEST_HELPER): tests/agent/malformed.c $(call libhusk,host) | $(GEN_STAMP
 CHECK_PROGS += tests/agent/lifecycle.sh tests/agent/process.sh \
 	tests/agent/security.sh tests/agent/resources.sh \
 	tests/agent/malformed.sh tests/agent/cycles.sh \
-	tests/agent/sanitized.sh tests/agent/propagation.sh
+	tests/agent/sanitized.sh tests/agent/propagation.sh \
+	tests/agent/setup-diag.sh
 CHECK_DEPS += $(AGENT_BIN) $(AGENT_SAN_BIN) $(BIN)/husk $(AGENT_TEST_HELPER)
 
 # Benchmark: size, idle RSS, lifecycle rate, ReadStdout throughput.

@@ -20,6 +20,8 @@ $(SHIM_CALL): tests/e2e/shim_call.c $(call libhusk,host) | $(GEN_STAMP)
 CHECK_PROGS += tests/e2e/run.sh tests/e2e/lifecycle.sh tests/e2e/failures.sh \
 	tests/e2e/cri.sh tests/e2e/cri-net.sh tests/e2e/run-9p.sh tests/e2e/fs.sh \
 	tests/e2e/fs-q35.sh tests/e2e/boot-async.sh
+# A CreateContainer hung on a stopped virtiofsd explains itself (2 min).
+CHECK_PROGS += tests/e2e/hang-diag.sh
 CHECK_DEPS += $(E2E_DEPS) $(FSOPS) $(SHIM_CALL)
 # The shim with hypervisor "clh" against the stand-in VMM (no guest assets:
 # its guest is husk-agent in host mode).

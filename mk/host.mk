@@ -11,6 +11,7 @@
 # CONFIG_HV_QEMU its vm_start() refuses to run.
 HOST_LIB_SRCS := host/config.c host/toml.c host/hv-probe.c host/hv-qemu.c \
 	host/agent-client.c host/spec.c host/pod.c host/pod-console.c \
+	host/pod-diag.c \
 	host/pod-container.c host/pod-process.c host/pod-net.c host/rootfs.c \
 	host/pod-timeline.c \
 	host/virtiofsd.c host/sizing.c host/pod-size.c

@@ -2,7 +2,7 @@
 # ttRPC runtime, rtnetlink plumbing) plus the generated protobuf-c code.
 
 LIB_SRCS += lib/err.c lib/log.c lib/util.c lib/evloop.c lib/path.c lib/pb.c \
-	lib/netlink.c
+	lib/netlink.c lib/proc-task.c
 
 libhusk = $(call objdir,$(1))/libhusk.a
 
@@ -21,5 +21,8 @@ LIBS_musl = -lprotobuf-c $(MUSL_EXTRA_LIBS)
 
 # rtnetlink against a private network namespace (root).
 UNIT_TESTS += lib_netlink
+
+# /proc task state for the diagnostics of a hang.
+UNIT_TESTS += lib_proc_task
 
 ALL_TARGETS += $(call libhusk,host) $(call libhusk,musl)

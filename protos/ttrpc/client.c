@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -254,13 +255,21 @@ size_t ttrpc_client_pending(const struct ttrpc_client *cl)
 static void call_timed_out(struct evloop *loop, void *data)
 {
 	struct pending *p = data;
-	char detail[64];
+	struct herr err;
 
 	p->timer = NULL; /* fired timers are freed by the loop */
 	pending_unlink(p->cl, p);
-	snprintf(detail, sizeof(detail), "%lld ms", p->timeout_ms);
-	fail_pending(p, GRPC_DEADLINE_EXCEEDED, "%s: no reply within %s",
-		     detail);
+	herr_set(&err, GRPC_DEADLINE_EXCEEDED, 0, "%s: no reply within %lld ms",
+		 p->name, p->timeout_ms);
+	/* Ours, not a status the server sent (ttrpc_timed_out()). */
+	err.errnum = ETIMEDOUT;
+	complete(p, NULL, &err);
+}
+
+bool ttrpc_timed_out(const struct herr *err)
+{
+	return err && err->code == GRPC_DEADLINE_EXCEEDED &&
+	       err->errnum == ETIMEDOUT;
 }
 
 static int start_call(struct ttrpc_client *cl, const char *service,

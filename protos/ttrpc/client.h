@@ -43,6 +43,12 @@ void ttrpc_client_on_close(struct ttrpc_client *cl,
 bool ttrpc_client_closed(const struct ttrpc_client *cl);
 
 /*
+ * A call's own timeout ran out (its error is "no reply within N ms"), as
+ * against a DEADLINE_EXCEEDED status the server answered with.
+ */
+bool ttrpc_timed_out(const struct herr *err);
+
+/*
  * Start a call.  @req NULL sends an empty payload.  @timeout_ms <= 0 means
  * no timeout.  Returns 0 (the callback will run exactly once, never from
  * inside this function) or -1 with @err set (the callback will not run).

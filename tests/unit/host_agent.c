@@ -1,11 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * The host library's agent client (host/agent-client.c) against an
- * in-process agent stand-in: typed replies arrive, a reply that breaks the protocol
- * (more output than asked for) fails the call and closes the connection as
- * if the agent had died, and a call without a connection still answers
- * through its callback, never from inside the call.
+ * in-process agent stand-in: typed replies arrive, a reply that breaks the
+ * protocol (more output than asked for) fails the call and closes the
+ * connection as if the agent had died, and a call without a connection still
+ * answers through its callback, never from inside the call.  A call whose own
+ * timeout runs out goes through the timeout hook first (which extends its
+ * error: the pod adds the console and virtiofsd there); a DEADLINE_EXCEEDED
+ * the agent answers with does not.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -41,7 +45,26 @@ static void wait_process(struct ttrpc_call *call, const void *req_, void *ctx)
 	ttrpc_call_reply(call, &r.base);
 }
 
+/* Health.Check is never answered: the call's own timeout must end it. */
+static struct ttrpc_call *parked;
+
+static void check_never(struct ttrpc_call *call, const void *req_, void *ctx)
+{
+	parked = call;
+}
+
+static void remove_deadline(struct ttrpc_call *call, const void *req_,
+			    void *ctx)
+{
+	ttrpc_call_fail(call, GRPC_DEADLINE_EXCEEDED,
+			"container c1: processes did not exit in time");
+}
+
 static const struct ttrpc_method methods[] = {
+	{ "grpc.Health", "Check", &grpc__check_request__descriptor,
+	  check_never },
+	{ "grpc.AgentService", "RemoveContainer",
+	  &grpc__remove_container_request__descriptor, remove_deadline },
 	{ "grpc.AgentService", "ReadStdout",
 	  &grpc__read_stream_request__descriptor, read_stdout },
 	{ "grpc.AgentService", "WaitProcess",
@@ -51,6 +74,7 @@ static const struct ttrpc_method methods[] = {
 struct result {
 	int done;
 	int code;
+	char msg[HERR_MSG_MAX];
 	long long status;
 	size_t len;
 	int closed;
@@ -62,6 +86,7 @@ static void on_reply(void *resp, const struct herr *err, void *data)
 
 	r->done++;
 	r->code = err ? err->code : 0;
+	snprintf(r->msg, sizeof(r->msg), "%s", err ? err->msg : "");
 }
 
 static void on_read(void *resp, const struct herr *err, void *data)
@@ -178,6 +203,48 @@ TEST_F(ag, shutdown_fails_pending_calls_without_close_callback)
 	EXPECT_EQ(0, r.done);
 	run_until(self->loop, &r.done, 1);
 	EXPECT_EQ(GRPC_UNAVAILABLE, r.code);
+}
+
+static int hook_calls;
+static char hook_method[64];
+
+static void on_timeout(const char *method, struct herr *err, void *data)
+{
+	char msg[HERR_MSG_MAX];
+
+	hook_calls++;
+	snprintf(hook_method, sizeof(hook_method), "%s", method);
+	snprintf(msg, sizeof(msg), "%s", err->msg);
+	herr_set(err, err->code, 0, "%s; %s", msg, (const char *)data);
+}
+
+TEST_F(ag, a_timeout_goes_through_the_hook)
+{
+	struct result r = { 0 }, m = { 0 };
+
+	hook_calls = 0;
+	agent_on_timeout(self->a, on_timeout, "virtiofsd 1: 1x S");
+	agent_check(self->a, 200, on_reply, &r);
+	run_until(self->loop, &r.done, 1);
+	ASSERT_EQ(1, r.done);
+	EXPECT_EQ(GRPC_DEADLINE_EXCEEDED, r.code);
+	EXPECT_EQ(1, hook_calls);
+	EXPECT_STREQ("Check", hook_method);
+	/*
+	 * Ours ("no reply within 200 ms") or the server's answer for the
+	 * deadline it was sent ("timeout"): whichever fired first.
+	 */
+	EXPECT_NE(NULL, strstr(r.msg, "; virtiofsd 1: 1x S"));
+	EXPECT_TRUE(!strcmp(r.msg, "grpc.Health.Check: no reply within 200 ms; "
+				   "virtiofsd 1: 1x S") ||
+		    !strcmp(r.msg, "timeout; virtiofsd 1: 1x S"));
+	/* The agent's own DEADLINE_EXCEEDED is its answer, not our timeout. */
+	agent_remove_container(self->a, "c1", on_reply, &m);
+	run_until(self->loop, &m.done, 1);
+	EXPECT_EQ(GRPC_DEADLINE_EXCEEDED, m.code);
+	EXPECT_EQ(1, hook_calls);
+	EXPECT_STREQ("container c1: processes did not exit in time", m.msg);
+	EXPECT_TRUE(agent_alive(self->a));
 }
 
 TEST_HARNESS_MAIN
