@@ -16,6 +16,15 @@
 setup
 ctl create-sandbox --hostname diag
 
+# wait_warning COUNTER PID: until COUNTER (a function) counts a warning
+# or the create PID has ended, bounded at 40 s.
+wait_warning() {
+	for _ in $(seq 400); do
+		[ "$("$1")" -ge 1 ] && return
+		kill -0 "$2" 2>/dev/null || return
+		sleep 0.1
+	done
+}
 slow_lines() { grep -c 'msg="container setup is slow"' "$T/agent.log"; }
 
 expect "a quick create logs no slow-setup warning" "hi 0" \
@@ -33,11 +42,7 @@ t0=$(date +%s)
 ctl create --id slow --rootfs "$ROOTFS" --hook-create-container /hook.sh \
 	--hook-timeout 60 -- echo released >"$T/create.out" 2>&1 &
 create_pid=$!
-for _ in $(seq 400); do
-	[ "$(slow_lines)" -ge 1 ] && break
-	kill -0 "$create_pid" 2>/dev/null || break
-	sleep 0.1
-done
+wait_warning slow_lines "$create_pid"
 line=$(grep 'msg="container setup is slow"' "$T/agent.log" | head -1)
 waited=$(($(date +%s) - t0))
 echo "# $line"
@@ -83,11 +88,7 @@ t0=$(date +%s)
 ctl create --id stall --rootfs "$ROOTFS" --hook-prestart "$T/prestart.sh" \
 	--hook-timeout 60 -- echo after-stall >"$T/create2.out" 2>&1 &
 create_pid=$!
-for _ in $(seq 400); do
-	[ "$(stall_lines)" -ge 1 ] && break
-	kill -0 "$create_pid" 2>/dev/null || break
-	sleep 0.1
-done
+wait_warning stall_lines "$create_pid"
 line=$(grep 'msg="agent event loop is blocked"' "$T/agent.log" | head -1)
 waited=$(($(date +%s) - t0))
 echo "# $line"

@@ -71,14 +71,6 @@ EOF
 
 note_ids c-run c-exit c-exec c-vmm c-shim c-never c-400 c-500 c-refuse
 
-task_status() { ctr task ls 2>/dev/null | awk -v id="$1" '$1 == id { print $3 }'; }
-wait_status() { # ID STATUS
-	for _ in $(seq 150); do
-		[ "$(task_status "$1")" = "$2" ] && return 0
-		sleep 0.1
-	done
-	return 1
-}
 run_clh() { # run_clh CONFIG ID ARGS...
 	local conf=$1
 	shift

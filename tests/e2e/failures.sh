@@ -11,15 +11,6 @@ setup
 
 note_ids f-kernel f-panic f-noagent f-garbage f-noconf f-qemu pod2 pm1 f-shim
 
-task_status() { ctr task ls 2>/dev/null | awk -v id="$1" '$1 == id { print $3 }'; }
-wait_status() { # ID STATUS
-	for _ in $(seq 100); do
-		[ "$(task_status "$1")" = "$2" ] && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
 # expect_fail DESCRIPTION ID CONFIG PATTERN: ctr run fails, its error
 # matches PATTERN (extended regex), nothing is left.
 expect_fail() {

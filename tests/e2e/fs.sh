@@ -22,14 +22,6 @@ setup
 
 note_ids fs-a fs-prop fs-shared fs-kill fs-nodaemon fs-gone
 
-task_status() { ctr task ls 2>/dev/null | awk -v id="$1" '$1 == id { print $3 }'; }
-wait_status() { # ID STATUS
-	for _ in $(seq 150); do
-		[ "$(task_status "$1")" = "$2" ] && return 0
-		sleep 0.1
-	done
-	return 1
-}
 n_exec=0
 # cx ID CMD...: run CMD in container ID, its output on stdout.
 cx() {

@@ -16,15 +16,6 @@ export HUSK_E2E_DEBUG=1
 setup
 note_ids hd-pod hd-slow
 
-task_status() { ctr task ls 2>/dev/null | awk -v id="$1" '$1 == id { print $3 }'; }
-wait_status() { # ID STATUS
-	for _ in $(seq 600); do
-		[ "$(task_status "$1")" = "$2" ] && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
 POD=(--annotation io.kubernetes.cri.sandbox-id=hd-pod)
 ctr run -d --runtime "$RUNTIME" "${POD[@]}" \
 	--annotation io.kubernetes.cri.container-type=sandbox \

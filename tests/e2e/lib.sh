@@ -259,6 +259,21 @@ ctr_t() {
 	timeout "$t" ctr "${CTR_ARGV[@]}"
 }
 
+# task_status ID: RUNNING, PAUSED, STOPPED, ... (empty when there is none).
+task_status() { ctr task ls 2>/dev/null | awk -v id="$1" '$1 == id { print $3 }'; }
+
+# wait_status ID STATUS [SECONDS]: until the task has STATUS, bounded
+# (default 60 s: a boot under TCG on a loaded 2-core machine has taken
+# more than 10).
+wait_status() {
+	local i
+	for ((i = 0; i < ${3:-60} * 10; i++)); do
+		[ "$(task_status "$1")" = "$2" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 # Bounded: a hung shim must not hang the cleanup (containerd is stopped
 # right after, by PID).
 kill_tasks() {

@@ -10,18 +10,7 @@ setup
 
 note_ids t-life t-kill pod1 m1 m2 t-oom
 
-# task_status ID: RUNNING, PAUSED, STOPPED, ...
-task_status() { ctr task ls 2>/dev/null | awk -v id="$1" '$1 == id { print $3 }'; }
 task_pid() { ctr task ls 2>/dev/null | awk -v id="$1" '$1 == id { print $2 }'; }
-# Bounded at 60 s: a boot under TCG on a loaded 2-core machine has taken
-# more than 10.
-wait_status() { # ID STATUS
-	for _ in $(seq 600); do
-		[ "$(task_status "$1")" = "$2" ] && return 0
-		sleep 0.1
-	done
-	return 1
-}
 count_procs() { # PATTERN: test processes whose command line matches
 	local p n=0
 	for p in $(test_pids); do
