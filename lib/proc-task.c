@@ -146,21 +146,9 @@ int proc_syscall_target(long nr, int *arg)
 static void read_line(const char *dir, const char *name, char *out, size_t size)
 {
 	char path[96];
-	ssize_t n;
-	int fd;
 
-	out[0] = '\0';
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return;
-	do {
-		n = read(fd, out, size - 1);
-	} while (n < 0 && errno == EINTR);
-	close(fd);
-	if (n <= 0)
-		return;
-	out[n] = '\0';
+	read_file_str(path, out, size);
 	out[strcspn(out, "\n")] = '\0';
 }
 
