@@ -160,13 +160,12 @@ void task_delete(struct ttrpc_call *call, const void *req_, void *ctx)
 		op->exited_at = p->exited_at;
 	else
 		clock_gettime(CLOCK_REALTIME, &op->exited_at);
-	if (pod_usable(s->pod) && created && s->pod->n_containers == 1 &&
-	    s->pod->containers == c)
-		/* One round trip less than RemoveContainer, then
-		 * DestroySandbox. */
-		pod_teardown(s->pod, last_torn_down, op);
-	else if (pod_usable(s->pod))
-		agent_remove_container(s->pod->agent, c->id, on_removed, op);
-	else
+	if (!pod_usable(s->pod))
 		finish(op);
+	else if (created && s->pod->n_containers == 1 &&
+		 s->pod->containers == c)
+		/* One round trip less: no RemoveContainer first. */
+		pod_teardown(s->pod, last_torn_down, op);
+	else
+		agent_remove_container(s->pod->agent, c->id, on_removed, op);
 }

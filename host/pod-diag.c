@@ -3,9 +3,9 @@
  * An agent call that timed out explains itself: its error names what the
  * pod's virtiofsd threads are doing on the host (state, syscall, wchan,
  * grouped; the warning adds the hypervisor's) and the last lines the guest
- * printed (the agent warns there
- * when a container's setup is stuck, saying on what); a warning line
- * carries the same with the whole console tail.  From the shim alone a
+ * printed (the agent warns there when a container's setup is stuck,
+ * saying on what); a warning line carries the same with the whole
+ * console tail.  From the shim alone a
  * stalled virtio-fs queue, a stuck setup and a lost reply look alike.
  *
  * The console tail holds printable bytes only (pod-console.c): the guest
@@ -78,6 +78,7 @@ void pod_diag_agent_timeout(const char *method, struct herr *err, void *data)
 		"console=\"%s\"",
 		pod->id, method, fs, vmm, all);
 	snprintf(msg, sizeof(msg), "%s", err->msg);
+	/* errnum 0: the message already says it timed out. */
 	herr_set(err, err->code, 0, "%s; virtiofsd %s; console: %s", msg, fs,
 		 tail);
 	err->errnum = errnum;
