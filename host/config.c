@@ -333,10 +333,12 @@ void config_defaults(struct husk_config *cfg)
 	/*
 	 * An idle pod's biggest host cost after its RAM is TCG's code cache:
 	 * every page of it the guest's code ever filled stays resident
-	 * (30 MiB after one container at QEMU's default).  8 MiB boots as
-	 * fast here (tests/bench/start.sh, README "Host memory per pod").
+	 * (32 MiB after one container at QEMU's default).  Each time it
+	 * fills, TCG flushes it and translates the hot code again: 8 MiB
+	 * flushed 8 times in one start (175 ms), 12 MiB 3 times, as fast as
+	 * 16 (tests/bench/start.sh, README "Host memory per pod").
 	 */
-	cfg->tcg_tb_size = 8;
+	cfg->tcg_tb_size = 12;
 	cfg->reclaim_guest_freed_memory = true;
 	cfg->dial_timeout = 30;
 	cfg->internetworking_model = xstrdup("tcfilter");

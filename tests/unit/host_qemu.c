@@ -116,7 +116,7 @@ TEST_F(argv, microvm_initrd_tcg)
 	EXPECT_LE(0, find_pair(v, "-machine",
 			       "microvm,x-option-roms=off,pcie=on"));
 	/* TCG's code cache capped, a balloon that only reports. */
-	EXPECT_LE(0, find_pair(v, "-accel", "tcg,tb-size=8"));
+	EXPECT_LE(0, find_pair(v, "-accel", "tcg,tb-size=12"));
 	EXPECT_LE(0, find_pair(v, "-device",
 			       "virtio-balloon-device,id=balloon0,"
 			       "free-page-reporting=on"));
