@@ -289,14 +289,14 @@ TEST_F(argv, tcg_default_cache_no_balloon)
 	EXPECT_LE(0, find_pair(self->v, "-accel", "tcg,tb-size=64"));
 	strv_free(self->v);
 
-	/* vCPU hotplug possible (q35): one TCG thread, one cache share. */
+	/* vCPU hotplug possible (q35): one TCG thread, two cache shares. */
 	self->cfg.tcg_tb_size = 8;
 	self->p.vcpus = 2;
 	self->p.max_vcpus = 4;
 	self->v = qemu_build_argv(&self->p, &self->h, &self->err);
 	ASSERT_NE(NULL, self->v);
 	EXPECT_LE(0,
-		  find_pair(self->v, "-accel", "tcg,tb-size=8,thread=single"));
+		  find_pair(self->v, "-accel", "tcg,tb-size=16,thread=single"));
 	EXPECT_LE(0, find_pair(self->v, "-device",
 			       "virtio-balloon-pci,id=balloon0,"
 			       "free-page-reporting=on"));
