@@ -187,9 +187,19 @@ char *qemu_kernel_cmdline(const struct husk_config *cfg,
 		sv_add(&sv, "quiet");
 	/* A panicking guest reboots, and -no-reboot turns that into an exit. */
 	sv_add(&sv, "panic=-1");
-	/* microvm has no HPET/PM timer: TSC calibration can hang under TCG. */
-	if (is_microvm(cfg) && !h->kvm && h->tsc_khz)
+	/*
+	 * Under TCG, the TSC's rate from the host: microvm has no HPET/PM
+	 * timer (calibration can hang), and on q35/pc calibrating against
+	 * the PIT failed under load and fell back to the HPET (40 ms).
+	 * There, with a vCPU to hot-add, the guest also took the
+	 * (AMD-vendor) TSC as unsynchronized and read its clock from the
+	 * HPET, an emulated MMIO; TCG's TSC is one host clock for all vCPUs.
+	 */
+	if (!h->kvm && h->tsc_khz) {
 		sv_addf(&sv, "tsc_early_khz=%lu", h->tsc_khz);
+		if (!is_microvm(cfg))
+			sv_add(&sv, "tsc=reliable");
+	}
 	/* No journal in the image, so no data= (rootfs-builder/README.md). */
 	if (cfg->image)
 		sv_add(&sv,

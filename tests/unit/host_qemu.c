@@ -205,7 +205,7 @@ TEST_F(argv, sized_microvm_no_room)
 
 TEST_F(argv, q35_nvdimm_image)
 {
-	char **v;
+	char **v, *c;
 
 	use_image(self, "q35");
 	self->v = v = qemu_build_argv(&self->p, &self->h, &self->err);
@@ -218,14 +218,20 @@ TEST_F(argv, q35_nvdimm_image)
 	EXPECT_LE(0, find_pair(v, "-device",
 			       "nvdimm,id=nv0,memdev=nvmem0,unarmed=on"));
 	EXPECT_EQ(-1, find_arg(v, "-initrd"));
-	/* No tsc_early_khz off microvm; no data= (the image has no journal). */
-	EXPECT_STREQ("console=ttyS0 quiet panic=-1 root=/dev/pmem0p1 "
-		     "rootflags=dax ro rootfstype=ext4",
+	/* A TSC trusted under TCG; no data= (the image has no journal). */
+	EXPECT_STREQ("console=ttyS0 quiet panic=-1 tsc_early_khz=2596122 "
+		     "tsc=reliable root=/dev/pmem0p1 rootflags=dax ro "
+		     "rootfstype=ext4",
 		     value_of(v, "-append"));
 	EXPECT_LE(0, find_pair(v, "-device",
 			       "virtio-serial-pci,id=serial0,max_ports=2"));
 	EXPECT_LE(0, find_pair(v, "-device",
 			       "virtio-9p-pci,fsdev=fs0,mount_tag=kataShared"));
+	/* kvmclock needs no TSC hint on q35 either. */
+	self->h.kvm = true;
+	c = qemu_kernel_cmdline(&self->cfg, &self->h);
+	EXPECT_EQ(NULL, strstr(c, "tsc"));
+	free(c);
 }
 
 TEST_F(argv, pc_image_and_microvm_refused)
