@@ -364,7 +364,15 @@ char **qemu_build_argv(const struct vm_params *p, const struct qemu_host *h,
 			h->vsock_fd < 0 ? ",pcie=on" : "",
 			vfs ? ",memory-backend=mem0" : "");
 	else
-		sv_addf(&sv, "%s%s%s", cfg->machine_type,
+		/*
+		 * q35 without SMM, the AHCI controller and the SMBus: SeaBIOS
+		 * has no SMM to set up, and the guest two PCI functions
+		 * fewer to probe (no driver in our kernel uses them).
+		 */
+		sv_addf(&sv, "%s%s%s%s", cfg->machine_type,
+			strcmp(cfg->machine_type, "q35")
+				? ""
+				: ",smm=off,sata=off,smbus=off",
 			cfg->image ? ",nvdimm=on" : "",
 			vfs ? ",memory-backend=mem0" : "");
 	/*

@@ -210,7 +210,8 @@ TEST_F(argv, q35_nvdimm_image)
 	use_image(self, "q35");
 	self->v = v = qemu_build_argv(&self->p, &self->h, &self->err);
 	ASSERT_NE(NULL, v) TH_LOG("%s", self->err.msg);
-	EXPECT_LE(0, find_pair(v, "-machine", "q35,nvdimm=on"));
+	EXPECT_LE(0, find_pair(v, "-machine",
+			       "q35,smm=off,sata=off,smbus=off,nvdimm=on"));
 	EXPECT_LE(0, find_pair(v, "-m", "256M,slots=8,maxmem=2304M"));
 	EXPECT_LE(0, find_pair(v, "-object",
 			       "memory-backend-file,id=nvmem0,mem-path=/img/"
@@ -448,7 +449,9 @@ TEST_F(argv, virtio_fs_and_none)
 	self->cfg.machine_type = xstrdup("q35");
 	self->v = qemu_build_argv(&self->p, &self->h, &self->err);
 	ASSERT_NE(NULL, self->v);
-	EXPECT_LE(0, find_pair(self->v, "-machine", "q35,memory-backend=mem0"));
+	EXPECT_LE(0, find_pair(self->v, "-machine",
+			       "q35,smm=off,sata=off,smbus=off,"
+			       "memory-backend=mem0"));
 	EXPECT_LE(0,
 		  find_pair(self->v, "-object",
 			    "memory-backend-memfd,id=mem0,size=256M,share=on"));
