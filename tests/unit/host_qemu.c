@@ -205,12 +205,13 @@ TEST_F(argv, sized_microvm_no_room)
 
 TEST_F(argv, q35_nvdimm_image)
 {
-	char **v;
+	char **v, *c;
 
 	use_image(self, "q35");
 	self->v = v = qemu_build_argv(&self->p, &self->h, &self->err);
 	ASSERT_NE(NULL, v) TH_LOG("%s", self->err.msg);
-	EXPECT_LE(0, find_pair(v, "-machine", "q35,nvdimm=on"));
+	EXPECT_LE(0, find_pair(v, "-machine",
+			       "q35,smm=off,sata=off,smbus=off,nvdimm=on"));
 	EXPECT_LE(0, find_pair(v, "-m", "256M,slots=8,maxmem=2304M"));
 	EXPECT_LE(0, find_pair(v, "-object",
 			       "memory-backend-file,id=nvmem0,mem-path=/img/"
@@ -218,14 +219,20 @@ TEST_F(argv, q35_nvdimm_image)
 	EXPECT_LE(0, find_pair(v, "-device",
 			       "nvdimm,id=nv0,memdev=nvmem0,unarmed=on"));
 	EXPECT_EQ(-1, find_arg(v, "-initrd"));
-	/* No tsc_early_khz off microvm; no data= (the image has no journal). */
-	EXPECT_STREQ("console=ttyS0 quiet panic=-1 root=/dev/pmem0p1 "
-		     "rootflags=dax ro rootfstype=ext4",
+	/* A TSC trusted under TCG; no data= (the image has no journal). */
+	EXPECT_STREQ("console=ttyS0 quiet panic=-1 tsc_early_khz=2596122 "
+		     "tsc=reliable root=/dev/pmem0p1 rootflags=dax ro "
+		     "rootfstype=ext4",
 		     value_of(v, "-append"));
 	EXPECT_LE(0, find_pair(v, "-device",
 			       "virtio-serial-pci,id=serial0,max_ports=2"));
 	EXPECT_LE(0, find_pair(v, "-device",
 			       "virtio-9p-pci,fsdev=fs0,mount_tag=kataShared"));
+	/* kvmclock needs no TSC hint on q35 either. */
+	self->h.kvm = true;
+	c = qemu_kernel_cmdline(&self->cfg, &self->h);
+	EXPECT_EQ(NULL, strstr(c, "tsc"));
+	free(c);
 }
 
 TEST_F(argv, pc_image_and_microvm_refused)
@@ -289,14 +296,14 @@ TEST_F(argv, tcg_default_cache_no_balloon)
 	EXPECT_LE(0, find_pair(self->v, "-accel", "tcg,tb-size=64"));
 	strv_free(self->v);
 
-	/* vCPU hotplug possible (q35): one TCG thread, one cache share. */
+	/* vCPU hotplug possible (q35): one TCG thread, two cache shares. */
 	self->cfg.tcg_tb_size = 8;
 	self->p.vcpus = 2;
 	self->p.max_vcpus = 4;
 	self->v = qemu_build_argv(&self->p, &self->h, &self->err);
 	ASSERT_NE(NULL, self->v);
 	EXPECT_LE(0,
-		  find_pair(self->v, "-accel", "tcg,tb-size=8,thread=single"));
+		  find_pair(self->v, "-accel", "tcg,tb-size=16,thread=single"));
 	EXPECT_LE(0, find_pair(self->v, "-device",
 			       "virtio-balloon-pci,id=balloon0,"
 			       "free-page-reporting=on"));
@@ -442,7 +449,9 @@ TEST_F(argv, virtio_fs_and_none)
 	self->cfg.machine_type = xstrdup("q35");
 	self->v = qemu_build_argv(&self->p, &self->h, &self->err);
 	ASSERT_NE(NULL, self->v);
-	EXPECT_LE(0, find_pair(self->v, "-machine", "q35,memory-backend=mem0"));
+	EXPECT_LE(0, find_pair(self->v, "-machine",
+			       "q35,smm=off,sata=off,smbus=off,"
+			       "memory-backend=mem0"));
 	EXPECT_LE(0,
 		  find_pair(self->v, "-object",
 			    "memory-backend-memfd,id=mem0,size=256M,share=on"));
