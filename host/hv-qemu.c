@@ -187,6 +187,12 @@ char *qemu_kernel_cmdline(const struct husk_config *cfg,
 		sv_add(&sv, "quiet");
 	/* A panicking guest reboots, and -no-reboot turns that into an exit. */
 	sv_add(&sv, "panic=-1");
+	/*
+	 * A normal RCU grace period waits for timer ticks (several ms under
+	 * TCG), and a container's setup waits for some: measured, its new
+	 * mount namespace and the fork of its process got 25-30 ms faster.
+	 */
+	sv_add(&sv, "rcupdate.rcu_expedited=1");
 	/* microvm has no HPET/PM timer: TSC calibration can hang under TCG. */
 	if (is_microvm(cfg) && !h->kvm && h->tsc_khz)
 		sv_addf(&sv, "tsc_early_khz=%lu", h->tsc_khz);
