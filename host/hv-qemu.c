@@ -188,6 +188,13 @@ char *qemu_kernel_cmdline(const struct husk_config *cfg,
 	/* A panicking guest reboots, and -no-reboot turns that into an exit. */
 	sv_add(&sv, "panic=-1");
 	/*
+	 * A normal RCU grace period waits for timer ticks, and a container's
+	 * setup waits for some (its mount namespace, the fork of its
+	 * process): on a busy host, expedited ones made them 25-30 ms faster
+	 * under TCG; quiet, no difference was measured.
+	 */
+	sv_add(&sv, "rcupdate.rcu_expedited=1");
+	/*
 	 * Under TCG, the TSC's rate from the host: microvm has no HPET/PM
 	 * timer (calibration can hang), and on q35/pc calibrating against
 	 * the PIT failed under load and fell back to the HPET (40 ms).

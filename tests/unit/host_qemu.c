@@ -141,7 +141,8 @@ TEST_F(argv, microvm_initrd_tcg)
 	EXPECT_LE(0, find_pair(v, "-serial", "chardev:console0"));
 	EXPECT_LE(0, find_pair(v, "-kernel", "/img/vmlinux"));
 	EXPECT_LE(0, find_pair(v, "-initrd", "/img/initrd.img"));
-	EXPECT_STREQ("console=ttyS0 quiet panic=-1 tsc_early_khz=2596122",
+	EXPECT_STREQ("console=ttyS0 quiet panic=-1 rcupdate.rcu_expedited=1 "
+		     "tsc_early_khz=2596122",
 		     value_of(v, "-append"));
 	/* Agent over virtio-serial, on PCI (not virtio-mmio's 1024). */
 	EXPECT_LE(0, find_pair(v, "-device",
@@ -220,9 +221,9 @@ TEST_F(argv, q35_nvdimm_image)
 			       "nvdimm,id=nv0,memdev=nvmem0,unarmed=on"));
 	EXPECT_EQ(-1, find_arg(v, "-initrd"));
 	/* A TSC trusted under TCG; no data= (the image has no journal). */
-	EXPECT_STREQ("console=ttyS0 quiet panic=-1 tsc_early_khz=2596122 "
-		     "tsc=reliable root=/dev/pmem0p1 rootflags=dax ro "
-		     "rootfstype=ext4",
+	EXPECT_STREQ("console=ttyS0 quiet panic=-1 rcupdate.rcu_expedited=1 "
+		     "tsc_early_khz=2596122 tsc=reliable root=/dev/pmem0p1 "
+		     "rootflags=dax ro rootfstype=ext4",
 		     value_of(v, "-append"));
 	EXPECT_LE(0, find_pair(v, "-device",
 			       "virtio-serial-pci,id=serial0,max_ports=2"));
@@ -255,12 +256,14 @@ TEST_F(argv, debug_on_and_off)
 	char *c;
 
 	c = qemu_kernel_cmdline(&self->cfg, &self->h);
-	EXPECT_STREQ("console=ttyS0 quiet panic=-1 tsc_early_khz=2596122", c);
+	EXPECT_STREQ("console=ttyS0 quiet panic=-1 rcupdate.rcu_expedited=1 "
+		     "tsc_early_khz=2596122",
+		     c);
 	free(c);
 	self->cfg.agent_debug = true;
 	c = qemu_kernel_cmdline(&self->cfg, &self->h);
-	EXPECT_STREQ("console=ttyS0 quiet panic=-1 tsc_early_khz=2596122 "
-		     "agent.log=debug",
+	EXPECT_STREQ("console=ttyS0 quiet panic=-1 rcupdate.rcu_expedited=1 "
+		     "tsc_early_khz=2596122 agent.log=debug",
 		     c);
 	free(c);
 	self->cfg.agent_debug = false;
@@ -270,8 +273,9 @@ TEST_F(argv, debug_on_and_off)
 	self->v = qemu_build_argv(&self->p, &self->h, &self->err);
 	ASSERT_NE(NULL, self->v);
 	/* The operator's parameters come last, so that they win. */
-	EXPECT_STREQ("console=ttyS0 panic=-1 tsc_early_khz=2596122 "
-		     "agent.log=debug agent.debug_console panic=0",
+	EXPECT_STREQ("console=ttyS0 panic=-1 rcupdate.rcu_expedited=1 "
+		     "tsc_early_khz=2596122 agent.log=debug "
+		     "agent.debug_console panic=0",
 		     value_of(self->v, "-append"));
 }
 
@@ -335,7 +339,7 @@ TEST_F(argv, kvm_vcpus_memory)
 	EXPECT_LE(0, find_pair(self->v, "-m", "1024M"));
 	EXPECT_EQ(-1, find_arg(self->v, "-sandbox"));
 	/* kvmclock needs no TSC hint. */
-	EXPECT_STREQ("console=ttyS0 quiet panic=-1",
+	EXPECT_STREQ("console=ttyS0 quiet panic=-1 rcupdate.rcu_expedited=1",
 		     value_of(self->v, "-append"));
 }
 
