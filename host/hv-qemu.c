@@ -7,7 +7,9 @@
  *   machine   microvm (default: fastest boot) or q35/pc (needed for the
  *             nvdimm that carries a DAX rootfs image; microvm has none)
  *   accel     KVM when a test guest really runs under it (hv-probe.c),
- *             else TCG with a warning; -cpu host only with KVM
+ *             else TCG with a warning; -cpu host only with KVM; under
+ *             TCG a 1-vCPU VM may have a second (never started), so
+ *             that its memory barriers are kept (tcg_needs_second_cpu)
  *   agent     virtio-serial port agent.channel.0 on <run_dir>/agent.sock
  *             (PCI, also on microvm), or vhost-vsock (port 1024) where
  *             /dev/vhost-vsock exists
@@ -295,8 +297,29 @@ static void add_memory(struct strv *sv, const struct vm_params *p,
 		sv_addf(sv, "%lluM", mib);
 }
 
+/*
+ * Under TCG, QEMU 7.2 translates a VM whose maxcpus is 1 for one vCPU
+ * thread: it drops the guest's memory barriers (tcg_gen_mb) and turns its
+ * locked instructions into plain loads and stores.  But the guest's
+ * virtqueues are also read by other host threads (virtiofsd, QEMU's main
+ * loop), and Linux's smp_mb() between publishing an index and reading the
+ * other side's then orders nothing: now and then a kick or an interrupt
+ * is lost and a request waits for ever (a CreateContainer with no reply;
+ * tests/e2e/mb-order.sh shows the reordering).  Upstream fixed it in 8.1
+ * (c914d46d0a "tcg: Do not elide memory barriers for !CF_PARALLEL in
+ * system mode").  A second possible vCPU, never started, makes QEMU
+ * translate for parallel vCPUs, barriers and atomics included.  One
+ * thread for all vCPUs (thread=single) is never parallel: still exposed.
+ */
+static bool tcg_needs_second_cpu(const struct vm_params *p,
+				 const struct qemu_host *h)
+{
+	return !h->kvm && !tcg_single_thread(p) && boot_vcpus(p) == 1;
+}
+
 /* -smp: vCPUs to hot-add are present but off until QMP adds them. */
-static void add_smp(struct strv *sv, const struct vm_params *p)
+static void add_smp(struct strv *sv, const struct vm_params *p,
+		    const struct qemu_host *h)
 {
 	unsigned int n = boot_vcpus(p);
 
@@ -304,6 +327,8 @@ static void add_smp(struct strv *sv, const struct vm_params *p)
 	if (!is_microvm(p->cfg) && p->max_vcpus > n)
 		sv_addf(sv, "%u,maxcpus=%u,sockets=%u,cores=1,threads=1", n,
 			p->max_vcpus, p->max_vcpus);
+	else if (tcg_needs_second_cpu(p, h))
+		sv_addf(sv, "%u,maxcpus=2", n);
 	else
 		sv_addf(sv, "%u", n);
 }
@@ -410,7 +435,7 @@ char **qemu_build_argv(const struct vm_params *p, const struct qemu_host *h,
 	sv_add(&sv, "-m");
 	add_memory(&sv, p, h);
 	sv_add(&sv, "-smp");
-	add_smp(&sv, p);
+	add_smp(&sv, p, h);
 	sv_add(&sv, "-nodefaults");
 	sv_add(&sv, "-no-user-config");
 	sv_add(&sv, "-nographic");

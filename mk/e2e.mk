@@ -22,6 +22,18 @@ CHECK_PROGS += tests/e2e/run.sh tests/e2e/lifecycle.sh tests/e2e/failures.sh \
 	tests/e2e/fs-q35.sh tests/e2e/boot-async.sh
 # A CreateContainer hung on a stopped virtiofsd explains itself (2 min).
 CHECK_PROGS += tests/e2e/hang-diag.sh
+# A 1-vCPU guest's barriers order against host threads (virtqueues): a
+# store-buffering litmus test between a container and the VM's RAM.
+SBGUEST := $(BUILD)/tests/e2e/sbguest
+SBHOST := $(BUILD)/tests/e2e/sbhost
+$(SBGUEST): tests/e2e/sbguest.c tests/e2e/sb-page.h | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	musl-gcc -static -O2 -Wall -Wextra -Werror -o $@ $<
+$(SBHOST): tests/e2e/sbhost.c tests/e2e/sb-page.h
+	@mkdir -p $(@D)
+	$(CC) -O2 -Wall -Wextra -Werror -o $@ $<
+CHECK_PROGS += tests/e2e/mb-order.sh
+CHECK_DEPS += $(SBGUEST) $(SBHOST)
 CHECK_DEPS += $(E2E_DEPS) $(FSOPS) $(SHIM_CALL)
 # The shim with hypervisor "clh" against the stand-in VMM (no guest assets:
 # its guest is husk-agent in host mode).

@@ -122,7 +122,8 @@ TEST_F(argv, microvm_initrd_tcg)
 			       "free-page-reporting=on"));
 	EXPECT_EQ(-1, find_arg(v, "-cpu"));
 	EXPECT_LE(0, find_pair(v, "-m", "256M"));
-	EXPECT_LE(0, find_pair(v, "-smp", "1"));
+	/* TCG translates for parallel vCPUs: the guest's barriers stay. */
+	EXPECT_LE(0, find_pair(v, "-smp", "1,maxcpus=2"));
 	EXPECT_LE(0, find_arg(v, "-nodefaults"));
 	EXPECT_LE(0, find_arg(v, "-no-user-config"));
 	EXPECT_LE(0, find_arg(v, "-nographic"));
@@ -322,6 +323,46 @@ TEST_F(argv, tcg_cache_per_boot_vcpu)
 	self->v = qemu_build_argv(&self->p, &self->h, &self->err);
 	ASSERT_NE(NULL, self->v);
 	EXPECT_LE(0, find_pair(self->v, "-accel", "tcg,tb-size=16"));
+}
+
+/*
+ * One vCPU under TCG: a second possible one, never started, so QEMU 7.2
+ * keeps the guest's memory barriers (hv-qemu.c, tcg_needs_second_cpu).
+ * Not under KVM, nor with one TCG thread for all (hotplug on q35), nor
+ * with two vCPUs from boot, which are parallel anyway.
+ */
+TEST_F(argv, tcg_one_vcpu_translated_parallel)
+{
+	free(self->cfg.machine_type);
+	self->cfg.machine_type = xstrdup("q35");
+	self->v = qemu_build_argv(&self->p, &self->h, &self->err);
+	ASSERT_NE(NULL, self->v) TH_LOG("%s", self->err.msg);
+	EXPECT_LE(0, find_pair(self->v, "-smp", "1,maxcpus=2"));
+	EXPECT_LE(0, find_pair(self->v, "-accel", "tcg,tb-size=12"));
+	strv_free(self->v);
+
+	self->h.kvm = true;
+	self->v = qemu_build_argv(&self->p, &self->h, &self->err);
+	ASSERT_NE(NULL, self->v) TH_LOG("%s", self->err.msg);
+	EXPECT_LE(0, find_pair(self->v, "-smp", "1"));
+	strv_free(self->v);
+
+	self->h.kvm = false;
+	self->p.max_vcpus = 2;
+	self->v = qemu_build_argv(&self->p, &self->h, &self->err);
+	ASSERT_NE(NULL, self->v) TH_LOG("%s", self->err.msg);
+	EXPECT_LE(0, find_pair(self->v, "-smp",
+			       "1,maxcpus=2,sockets=2,cores=1,threads=1"));
+	EXPECT_LE(0,
+		  find_pair(self->v, "-accel", "tcg,tb-size=12,thread=single"));
+	strv_free(self->v);
+
+	free(self->cfg.machine_type);
+	self->cfg.machine_type = xstrdup("microvm");
+	self->p.vcpus = 2;
+	self->v = qemu_build_argv(&self->p, &self->h, &self->err);
+	ASSERT_NE(NULL, self->v) TH_LOG("%s", self->err.msg);
+	EXPECT_LE(0, find_pair(self->v, "-smp", "2"));
 }
 
 TEST_F(argv, kvm_vcpus_memory)
