@@ -149,8 +149,10 @@ static void print_vm(const struct husk_config *cfg, bool kvm, bool sandbox,
 			put_str("virtiofsd_error", err.msg);
 			return;
 		}
-		argv = virtiofsd_build_argv(cfg, fl, "<run_dir>/" VM_FS_SOCK,
-					    "<shared_dir>");
+		/* The shim listens on <run_dir>/vhost-fs.sock, hands it as 3.
+		 */
+		argv = virtiofsd_build_argv(cfg, fl, 3, "<shared_dir>");
+		put_str("virtiofsd_socket", "<run_dir>/" VM_FS_SOCK " (fd 3)");
 		printf("virtiofsd_command = [\n");
 		for (char **a = argv; *a; a++) {
 			printf("  ");

@@ -1471,6 +1471,14 @@ int vm_fs_error(struct vm *vm, struct herr *err)
 	return virtiofsd_error(vm->fsd, err);
 }
 
+int vm_fs_check_started(struct vm *vm, struct herr *err)
+{
+	/* Cloud Hypervisor dials the daemon synchronously in its start. */
+	if (vm->clh)
+		return 0;
+	return virtiofsd_check_accepted(vm->fsd, err);
+}
+
 bool vm_child_reaped(struct vm *vm, pid_t pid, int wait_status)
 {
 	if (vm && vm->clh)

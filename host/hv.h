@@ -141,6 +141,8 @@ bool kvm_usable(const char *qemu_path, struct herr *why);
  */
 int vm_fs_pidfd(const struct vm *vm);
 int vm_fs_error(struct vm *vm, struct herr *err);
+/* 0, or an error naming virtiofsd when it has not accepted QEMU yet. */
+int vm_fs_check_started(struct vm *vm, struct herr *err);
 /* The daemon serving the guest (its sandboxed child once found), or 0. */
 pid_t vm_fs_pid(const struct vm *vm);
 /*

@@ -25,6 +25,7 @@
 #include "log.h"
 #include "pod.h"
 #include "util.h"
+#include "virtiofsd.h"
 
 #define POD_DESTROY_TIMEOUT_MS 2000
 #define VM_STOP_TIMEOUT_MS 2000
@@ -289,6 +290,24 @@ static void on_fs_daemon_exited(struct evloop *loop, int fd, uint32_t events,
 		evloop_timer(loop, FS_EXIT_GRACE_MS, fs_daemon_check, pod);
 }
 
+/*
+ * virtiofsd is not waited for before QEMU starts (QEMU's connection waits
+ * in its socket's backlog): one that never accepts it is caught here.
+ */
+static void fs_start_check(struct evloop *loop, void *data)
+{
+	struct pod *pod = data;
+	struct herr why;
+
+	(void)loop;
+	pod->fs_start_timer = NULL;
+	if (pod->state != POD_BOOTING || !pod->vm ||
+	    vm_fs_check_started(pod->vm, &why) == 0)
+		return;
+	herr_prefix(&why, "VM failed to boot");
+	pod_fail(pod, &why);
+}
+
 /* ---- boot ------------------------------------------------------------- */
 
 struct deferred_boot {
@@ -500,6 +519,8 @@ static void agent_wait_stop(struct pod *pod)
 	pod->boot_fd = -1;
 	evloop_timer_cancel(pod->loop, pod->boot_timer);
 	pod->boot_timer = NULL;
+	evloop_timer_cancel(pod->loop, pod->fs_start_timer);
+	pod->fs_start_timer = NULL;
 }
 
 static void on_agent_wait_fd(struct evloop *loop, int fd, uint32_t events,
@@ -645,6 +666,10 @@ static int start_vm(struct pod *pod, struct herr *err)
 	pod->state = POD_BOOTING;
 	/* From here on the event loop waits: the caller's calls go on. */
 	agent_wait_step(pod);
+	if (pod->state == POD_BOOTING && pod->fs_pidfd >= 0)
+		pod->fs_start_timer =
+			evloop_timer(pod->loop, VIRTIOFSD_START_TIMEOUT_MS,
+				     fs_start_check, pod);
 	return 0;
 }
 

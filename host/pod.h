@@ -178,6 +178,7 @@ struct pod {
 	pid_t vm_pid;
 	int fs_pidfd; /* virtiofsd's, watched while the VM lives, or -1 */
 	struct ev_timer *fs_timer; /* its exit, waiting for QEMU's */
+	struct ev_timer *fs_start_timer; /* its accept() of QEMU, at boot */
 	struct agent_client *agent;
 	long long boot_started; /* now_ms() at vm_start */
 	long long boot_deadline;

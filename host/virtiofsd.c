@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * virtiofsd's lifecycle for one pod (see virtiofsd.h).  Measured with
- * Debian 12's /usr/lib/qemu/virtiofsd: it binds the socket (unlinking
- * whatever is there), blocks in accept(), and only after QEMU connects
- * forks into its sandbox; it exits by itself when QEMU disconnects and
- * leaves the socket behind.
+ * Debian 12's /usr/lib/qemu/virtiofsd: it blocks in accept() on its
+ * socket, and only after QEMU connects forks into its sandbox; it exits by
+ * itself when QEMU disconnects.  The shim binds and listens on the socket
+ * itself and hands it over (--fd): QEMU may dial it at once, so QEMU's
+ * start overlaps the daemon's (waiting for the daemon's own socket cost
+ * its whole start, 10-30 ms, on every pod's critical path).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -13,9 +15,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -24,7 +29,6 @@
 #include "util.h"
 #include "virtiofsd.h"
 
-#define START_TIMEOUT_MS 5000
 #define VERSION_TIMEOUT_MS 3000
 #define CHILD_WAIT_MS 2000
 #define KILL_WAIT_MS 5000
@@ -32,6 +36,7 @@
 
 struct virtiofsd {
 	char *sock, *log;
+	int listen_fd; /* ours, until QEMU's connection is accepted, or -1 */
 	pid_t pid; /* the monitor (the process we spawned) */
 	int pidfd;
 	pid_t child_pid; /* the sandboxed daemon, or 0 */
@@ -59,7 +64,7 @@ static void sv_add(char ***v, size_t *n, const char *fmt, ...)
 }
 
 char **virtiofsd_build_argv(const struct husk_config *cfg,
-			    enum virtiofsd_flavour fl, const char *sock,
+			    enum virtiofsd_flavour fl, int listen_fd,
 			    const char *source)
 {
 	const char *cache =
@@ -68,7 +73,8 @@ char **virtiofsd_build_argv(const struct husk_config *cfg,
 	size_t n = 0;
 
 	sv_add(&v, &n, "%s", cfg->virtio_fs_daemon);
-	sv_add(&v, &n, "--socket-path=%s", sock);
+	/* Both daemons take a listening socket instead of a path. */
+	sv_add(&v, &n, "--fd=%d", listen_fd);
 	if (fl == VIRTIOFSD_C) {
 		/* The C daemon: unknown options are fatal, no sandbox=none. */
 		sv_add(&v, &n, "-o");
@@ -156,8 +162,16 @@ static void unlink_quiet(const char *path)
 		log_warn("remove %s: %s", path, strerror(errno));
 }
 
+static void close_listener(struct virtiofsd *d)
+{
+	if (d->listen_fd >= 0)
+		close(d->listen_fd);
+	d->listen_fd = -1;
+}
+
 static void free_daemon(struct virtiofsd *d)
 {
+	close_listener(d);
 	free(d->sock);
 	free(d->log);
 	free(d);
@@ -200,12 +214,36 @@ int virtiofsd_error(struct virtiofsd *d, struct herr *err)
 			how, d->log, *tail ? tail : "(empty)");
 }
 
+/* The daemon's socket, bound and listening before it runs (0600). */
+static int listen_socket(const char *path, struct herr *err)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	_cleanup_close_ int fd = -1;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return herr_set(err, GRPC_INVALID_ARGUMENT, 0,
+				"virtiofsd: socket path %s: longer than %zu "
+				"bytes",
+				path, sizeof(sa.sun_path) - 1);
+	strcpy(sa.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return herr_errno(err, errno, "virtiofsd: socket");
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		return herr_errno(err, errno, "virtiofsd: bind %s", path);
+	if (chmod(path, 0600) < 0 || listen(fd, 1) < 0) {
+		herr_errno(err, errno, "virtiofsd: listen on %s", path);
+		unlink(path);
+		return -1;
+	}
+	return steal_fd(&fd);
+}
+
 int virtiofsd_start(const struct husk_config *cfg, const char *run_dir,
 		    const char *source, struct virtiofsd **out,
 		    struct herr *err)
 {
 	const char *path = cfg->virtio_fs_daemon;
-	long long deadline = now_ms() + START_TIMEOUT_MS;
 	enum virtiofsd_flavour fl;
 	_cleanup_close_ int log = -1;
 	struct virtiofsd *d;
@@ -225,55 +263,62 @@ int virtiofsd_start(const struct husk_config *cfg, const char *run_dir,
 	if (virtiofsd_flavour(path, &fl, NULL, 0, err) < 0)
 		return -1;
 	d = xcalloc(1, sizeof(*d));
-	d->pidfd = d->child_pidfd = -1;
+	d->pidfd = d->child_pidfd = d->listen_fd = -1;
 	if (asprintf(&d->sock, "%s/" VM_FS_SOCK, run_dir) < 0 ||
 	    asprintf(&d->log, "%s/" VIRTIOFSD_LOG, run_dir) < 0)
 		abort();
-	/* A stale socket would pass for this daemon's before it rebinds. */
+	/* A crashed shim's socket would make the bind fail. */
 	unlink_quiet(d->sock);
+	d->listen_fd = listen_socket(d->sock, err);
+	if (d->listen_fd < 0) {
+		free_daemon(d);
+		return -1;
+	}
 	log = open(d->log,
 		   O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC |
 			   O_NOCTTY,
 		   0600);
 	if (log < 0) {
 		herr_errno(err, errno, "virtiofsd: create %s", d->log);
-		free_daemon(d);
-		return -1;
+		goto fail;
 	}
-	argv = virtiofsd_build_argv(cfg, fl, d->sock, source);
-	d->pid = hv_spawn(argv, NULL, 0, log, &d->pidfd, err);
+	/* hv_spawn() puts the first fd it is given on 3. */
+	argv = virtiofsd_build_argv(cfg, fl, 3, source);
+	d->pid = hv_spawn(argv, &d->listen_fd, 1, log, &d->pidfd, err);
 	strv_free(argv);
 	if (d->pid < 0) {
+		d->pid = 0;
 		herr_prefix(err, "virtiofsd");
-		unlink_quiet(d->log);
-		free_daemon(d);
-		return -1;
-	}
-	while (stat(d->sock, &st) < 0) {
-		if (hv_pidfd_wait(d->pidfd, 10) > 0) {
-			virtiofsd_error(d, err);
-			herr_prefix(err, "virtiofsd failed to start");
-			goto fail;
-		}
-		if (now_ms() > deadline) {
-			char tail[TAIL_BYTES + 64];
-
-			hv_file_tail(d->log, TAIL_BYTES, tail, sizeof(tail));
-			herr_set(err, GRPC_DEADLINE_EXCEEDED, 0,
-				 "virtiofsd (pid %d): no socket %s within %d "
-				 "ms; its log %s: %s",
-				 (int)d->pid, d->sock, START_TIMEOUT_MS, d->log,
-				 *tail ? tail : "(empty)");
-			goto fail;
-		}
+		goto fail;
 	}
 	log_debug("virtiofsd pid %d serving %s on %s", (int)d->pid, source,
 		  d->sock);
 	*out = d;
 	return 0;
 fail:
-	virtiofsd_stop(d);
+	unlink_quiet(d->sock);
+	unlink_quiet(d->log);
+	free_daemon(d);
 	return -1;
+}
+
+int virtiofsd_check_accepted(struct virtiofsd *d, struct herr *err)
+{
+	struct pollfd pfd;
+	char tail[TAIL_BYTES + 64];
+
+	if (!d || d->listen_fd < 0)
+		return 0;
+	/* A listening socket polls readable while a connection waits. */
+	pfd = (struct pollfd){ .fd = d->listen_fd, .events = POLLIN };
+	if (poll(&pfd, 1, 0) <= 0)
+		return 0;
+	hv_file_tail(d->log, TAIL_BYTES, tail, sizeof(tail));
+	return herr_set(err, GRPC_DEADLINE_EXCEEDED, 0,
+			"virtiofsd (pid %d): did not accept QEMU's connection "
+			"on %s within %d ms; its log %s: %s",
+			(int)d->pid, d->sock, VIRTIOFSD_START_TIMEOUT_MS,
+			d->log, *tail ? tail : "(empty)");
 }
 
 /* The monitor's children, from /proc: the sandboxed daemon. */
@@ -300,7 +345,11 @@ void virtiofsd_connected(struct virtiofsd *d)
 	long long deadline = now_ms() + CHILD_WAIT_MS;
 	pid_t c;
 
-	if (!d || d->child_pidfd >= 0)
+	if (!d)
+		return;
+	/* QEMU is up, so the daemon answered it: our copy is done with. */
+	close_listener(d);
+	if (d->child_pidfd >= 0)
 		return;
 	/* It forks right after QEMU's connect: give it a moment. */
 	while (!(c = find_child(d->pid))) {

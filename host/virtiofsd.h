@@ -23,6 +23,8 @@
 #include "err.h"
 
 #define VIRTIOFSD_LOG "virtiofsd.log"
+/* How long QEMU's connection may wait for the daemon's accept(). */
+#define VIRTIOFSD_START_TIMEOUT_MS 5000
 
 enum virtiofsd_flavour {
 	VIRTIOFSD_C, /* QEMU <= 7.2's: virtiofsd version 7.2.x, "-o" options */
@@ -40,21 +42,33 @@ int virtiofsd_flavour(const char *path, enum virtiofsd_flavour *fl,
 
 /* NULL-terminated argv for @fl; free with strv_free(). */
 char **virtiofsd_build_argv(const struct husk_config *cfg,
-			    enum virtiofsd_flavour fl, const char *sock,
+			    enum virtiofsd_flavour fl, int listen_fd,
 			    const char *source);
 
 /*
- * Start the daemon on @source, its socket <run_dir>/vhost-fs.sock, and
- * wait until the socket exists (then it is in accept(): ready for QEMU).
- * A missing binary, a daemon that exits (bad source: it quotes the log)
- * or a socket that never appears is an error naming virtiofsd, and
- * nothing is left: no process, socket or log.
+ * Start the daemon on @source with its socket <run_dir>/vhost-fs.sock
+ * already listening (made here, handed over as --fd), without waiting:
+ * QEMU may dial it at once, and its connection waits in the backlog until
+ * the daemon accepts.  A missing binary or a failed spawn is an error
+ * naming virtiofsd, and nothing is left: no process, socket or log.  A
+ * daemon that exits is seen on its pidfd (virtiofsd_error() quotes its
+ * log); one that never accepts, by virtiofsd_check_accepted().
  */
 int virtiofsd_start(const struct husk_config *cfg, const char *run_dir,
 		    const char *source, struct virtiofsd **out,
 		    struct herr *err);
 
-/* QEMU has connected: find the sandboxed child and hold it. */
+/*
+ * 0, or an error naming the daemon when QEMU's connection still waits for
+ * its accept() (called VIRTIOFSD_START_TIMEOUT_MS after the start, before
+ * virtiofsd_connected()).
+ */
+int virtiofsd_check_accepted(struct virtiofsd *d, struct herr *err);
+
+/*
+ * QEMU is up (its connection was answered): close our copy of the
+ * listening socket, find the sandboxed child and hold it.
+ */
 void virtiofsd_connected(struct virtiofsd *d);
 
 /* Readable once the monitor (the process we spawned) exited. */

@@ -185,7 +185,7 @@ pod_pids() {
 		case $cmd in
 		*containerd-shim-husk-v2*" -id $id") ;;
 		*qemu-system*"-name sandbox-$id "*) ;;
-		*virtiofsd*"/$id/vhost-fs.sock"*) ;;
+		*virtiofsd*"/$id/shared"*) ;;
 		*) continue ;;
 		esac
 		echo "$p"

@@ -274,9 +274,11 @@ for kind in refuses hangs; do
 		"$IMG" "fs-$kind" echo never 2>&1)
 	rc=$?
 	if [ $kind = refuses ]; then
-		pat='virtiofsd failed to start: virtiofsd \(pid [0-9]+\) exited with status 1; its log .*stand-in: cannot serve this source'
+		pat='VM failed to boot: virtiofsd \(pid [0-9]+\) exited with status 1; its log .*stand-in: cannot serve this source'
 	else
-		pat='virtiofsd \(pid [0-9]+\): no socket .*vhost-fs.sock within 5000 ms; its log .*stand-in: hanging before the socket'
+		# The shim listens on the socket itself (--fd): QEMU's
+		# connection waits there for an accept() that never comes.
+		pat="VM failed to boot: virtiofsd \\(pid [0-9]+\\): did not accept QEMU's connection on .*vhost-fs.sock within 5000 ms; its log .*stand-in: hanging before the socket"
 	fi
 	if [ "$rc" -ne 0 ] && echo "$out" | grep -qE "$pat"; then
 		ok "virtiofsd that $kind: Create fails naming it and quoting its log"

@@ -539,11 +539,12 @@ TEST(virtiofsd_argv_c)
 
 	config_defaults(&cfg);
 	cfg.virtio_fs_extra_args = extra;
-	v = virtiofsd_build_argv(&cfg, VIRTIOFSD_C, "/run/p/vhost-fs.sock",
-				 "/run/p/shared");
+	v = virtiofsd_build_argv(&cfg, VIRTIOFSD_C, 3, "/run/p/shared");
 	ASSERT_NE(NULL, v);
 	EXPECT_STREQ("/usr/lib/qemu/virtiofsd", v[0]);
-	EXPECT_STREQ("--socket-path=/run/p/vhost-fs.sock", v[1]);
+	/* The shim's listening socket, not a path the daemon binds. */
+	EXPECT_STREQ("--fd=3", v[1]);
+	EXPECT_EQ(-1, find_arg(v, "--socket-path"));
 	EXPECT_LE(0, find_pair(v, "-o", "source=/run/p/shared"));
 	EXPECT_LE(0, find_pair(v, "-o", "sandbox=namespace"));
 	EXPECT_LE(0, find_pair(v, "-o", "cache=auto"));
@@ -570,11 +571,12 @@ TEST(virtiofsd_argv_c)
 	cfg.virtio_fs_extra_args = NULL;
 	free(cfg.virtio_fs_cache);
 	cfg.virtio_fs_cache = xstrdup("none");
-	v = virtiofsd_build_argv(&cfg, VIRTIOFSD_C, "/s", "/d");
+	v = virtiofsd_build_argv(&cfg, VIRTIOFSD_C, 3, "/d");
 	EXPECT_LE(0, find_pair(v, "-o", "cache=none"));
 	strv_free(v);
 	/* The Rust daemon's spelling when that is what is installed. */
-	v = virtiofsd_build_argv(&cfg, VIRTIOFSD_RUST, "/s", "/d");
+	v = virtiofsd_build_argv(&cfg, VIRTIOFSD_RUST, 4, "/d");
+	EXPECT_LE(0, find_arg(v, "--fd=4"));
 	EXPECT_LE(0, find_arg(v, "--shared-dir=/d"));
 	EXPECT_LE(0, find_arg(v, "--cache=never"));
 	EXPECT_LE(0, find_arg(v, "--sandbox=namespace"));
@@ -654,6 +656,10 @@ TEST(virtiofsd_child_found_and_stop_ends_both)
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock);
 	c = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	ASSERT_EQ(0, connect(c, (struct sockaddr *)&sa, sizeof(sa)));
+	/* Pending until the daemon accepts it: then no longer an error. */
+	for (int i = 0; i < 500 && virtiofsd_check_accepted(d, &err); i++)
+		usleep(10 * 1000);
+	EXPECT_EQ(0, virtiofsd_check_accepted(d, &err)) TH_LOG("%s", err.msg);
 	virtiofsd_connected(d);
 	child = virtiofsd_child_pid(d);
 	ASSERT_LT(0, child);
@@ -697,11 +703,56 @@ TEST(virtiofsd_start_failures)
 		free(cfg.virtio_fs_daemon);
 		cfg.virtio_fs_daemon = xstrdup("/usr/lib/qemu/virtiofsd");
 		snprintf(src, sizeof(src), "%s/gone", dir);
-		EXPECT_EQ(-1, virtiofsd_start(&cfg, dir, src, &d, &err));
-		EXPECT_NE(NULL, strstr(err.msg, "virtiofsd failed to start"))
+		/* Not waited for: it exits on its own, its log says why. */
+		ASSERT_EQ(0, virtiofsd_start(&cfg, dir, src, &d, &err))
+		TH_LOG("%s", err.msg);
+		EXPECT_EQ(1, hv_pidfd_wait(virtiofsd_pidfd(d), 5000));
+		EXPECT_TRUE(virtiofsd_failed(d));
+		virtiofsd_error(d, &err);
+		EXPECT_NE(NULL, strstr(err.msg, "virtiofsd (pid "))
 		TH_LOG("%s", err.msg);
 		EXPECT_NE(NULL, strstr(err.msg, "failed to stat source"))
 		TH_LOG("%s", err.msg);
+		virtiofsd_stop(d);
+		d = NULL;
+	}
+	/* One that never accepts QEMU's connection is named, then stopped. */
+	{
+		char stand_in[96], sock[96];
+		struct sockaddr_un sa = { .sun_family = AF_UNIX };
+		FILE *f;
+		int c;
+
+		snprintf(stand_in, sizeof(stand_in), "%s.hang", dir);
+		f = fopen(stand_in, "w");
+		ASSERT_NE(NULL, f);
+		fprintf(f, "#!/bin/sh\n[ \"$1\" = --version ] && "
+			   "{ echo 'virtiofsd version 7.2.0 (stand-in)'; "
+			   "exit 0; }\necho stand-in: hanging >&2\n"
+			   "exec sleep 30\n");
+		fclose(f);
+		ASSERT_EQ(0, chmod(stand_in, 0755));
+		free(cfg.virtio_fs_daemon);
+		cfg.virtio_fs_daemon = xstrdup(stand_in);
+		ASSERT_EQ(0, virtiofsd_start(&cfg, dir, dir, &d, &err))
+		TH_LOG("%s", err.msg);
+		/* No connection yet: nothing waits for it. */
+		EXPECT_EQ(0, virtiofsd_check_accepted(d, &err));
+		snprintf(sock, sizeof(sock), "%s/" VM_FS_SOCK, dir);
+		snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock);
+		c = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		ASSERT_EQ(0, connect(c, (struct sockaddr *)&sa, sizeof(sa)));
+		usleep(300 * 1000);
+		EXPECT_EQ(-1, virtiofsd_check_accepted(d, &err));
+		EXPECT_NE(NULL,
+			  strstr(err.msg, "did not accept QEMU's connection"))
+		TH_LOG("%s", err.msg);
+		EXPECT_NE(NULL, strstr(err.msg, "stand-in: hanging"))
+		TH_LOG("%s", err.msg);
+		virtiofsd_stop(d);
+		d = NULL;
+		close(c);
+		unlink(stand_in);
 	}
 	/* No socket, no log. */
 	dh = opendir(dir);

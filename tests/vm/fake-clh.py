@@ -291,13 +291,8 @@ def hvsock_serve(path):
                          daemon=True).start()
 
 
-def exported_dir(conn):
-    """The directory the virtiofsd at the other end of @conn exports."""
-    cred = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED,
-                           struct.calcsize("3i"))
-    pid = struct.unpack("3i", cred)[0]
-    with open("/proc/%d/cmdline" % pid, "rb") as f:
-        args = f.read().decode().split("\0")
+def shared_dir_of(args):
+    """The directory a virtiofsd command line exports, or None."""
     for i, a in enumerate(args):
         if a.startswith("--shared-dir="):
             return a[len("--shared-dir="):]
@@ -306,6 +301,43 @@ def exported_dir(conn):
         for opt in a.split(","):
             if opt.startswith("source="):
                 return opt[len("source="):]
+    return None
+
+
+def cmdline(pid):
+    try:
+        with open("/proc/%d/cmdline" % pid, "rb") as f:
+            return f.read().decode().split("\0")
+    except OSError:
+        return []
+
+
+def exported_dir(conn):
+    """The directory the virtiofsd at the other end of @conn exports.
+
+    The peer is whoever listened: the shim, which made the socket and
+    handed it to virtiofsd (--fd); the daemon is then its child (it may
+    not have exec'd yet: wait a little)."""
+    cred = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED,
+                           struct.calcsize("3i"))
+    pid = struct.unpack("3i", cred)[0]
+    args = cmdline(pid)
+    end = time.time() + 5
+    while shared_dir_of(args) is None and time.time() < end:
+        try:
+            with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
+                kids = [int(k) for k in f.read().split()]
+        except OSError:
+            kids = []
+        for k in kids:
+            if "virtiofsd" in " ".join(cmdline(k)) and shared_dir_of(cmdline(k)):
+                args = cmdline(k)
+                break
+        else:
+            time.sleep(0.01)
+    d = shared_dir_of(args)
+    if d is not None:
+        return d
     raise OSError("virtiofsd pid %d: no shared directory in %r" % (pid, args))
 
 
