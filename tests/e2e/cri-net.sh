@@ -299,15 +299,6 @@ net_leftovers() {
 	echo "$out"
 }
 
-# The QEMU of the pod POD (its command line names the sandbox id).
-pod_qemu() {
-	local p
-	for p in $(test_pids); do
-		tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null |
-			grep -q "qemu-system.*$1" && echo "$p"
-	done
-}
-
 # The configuration the default handler uses, explicit; a second one
 # with macvtap for the husk-macvtap handler ([runtime] ends the file).
 echo 'internetworking_model = "tcfilter"' >>"$T/husk.toml"
@@ -346,7 +337,7 @@ if husk_pod husk-a husk 18081; then
 		bns=$(cri podnetns "$bpod" 2>&1)
 		hold "$bns"
 		bhold=$HELD
-		q=$(pod_qemu "$bpod")
+		q=$(pod_qemu_pid "$bpod")
 		if [ -n "$q" ]; then
 			kill -KILL "$q"
 			ok "husk-b's QEMU ($q) SIGKILLed"

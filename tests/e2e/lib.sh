@@ -189,8 +189,17 @@ test_pids() {
 	done | grep -vx "$$"
 }
 
+# The QEMU of the pod whose sandbox id is ID (its -name), if it runs.
+pod_qemu_pid() {
+	local p
+	for p in $(test_pids); do
+		tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null |
+			grep -q "qemu-system.* -name sandbox-$1 " && echo "$p"
+	done | head -n 1
+}
+
 # Shims, hypervisors and virtiofsd (monitor and sandboxed child: both
-# name the socket under $T) of this test still running.
+# name the shared directory under $T) of this test still running.
 # Processes of this test that must be gone after a cleanup: the command
 # lines LEFTOVER_PATTERN (an extended regex) matches.
 LEFTOVER_PATTERN=${LEFTOVER_PATTERN:-'containerd-shim|qemu-system|virtiofsd'}

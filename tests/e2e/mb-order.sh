@@ -34,15 +34,6 @@ VOL="type=bind,src=$V,dst=/v,options=rbind:ro"
 IDS=(mb-barrier mb-control)
 note_ids "${IDS[@]}"
 
-# qemu_of ID: the PID of the pod's QEMU.
-qemu_of() {
-	local p
-	for p in $(test_pids); do
-		tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null |
-			grep -q "qemu-system.* -name sandbox-$1 " && echo "$p"
-	done | head -n 1
-}
-
 # litmus ID [nofence]: "rounds N both_old M" from sbhost against sbguest
 # in pod ID (empty on a failure, said in $T/err.ID); the pod is removed.
 litmus() {
@@ -50,7 +41,7 @@ litmus() {
 	shift
 	if ctr_t 180 run -d --runtime "$RUNTIME" --mount "$VOL" "$IMG" "$id" \
 		/v/sbguest "$cookie" "$@" >/dev/null 2>"$T/err.$id"; then
-		q=$(qemu_of "$id")
+		q=$(pod_qemu_pid "$id")
 		# Until the guest has written its cookie (bounded: 20 s).
 		for _ in $(seq 100); do
 			out=$("$SBHOST" "$q" "$cookie" "$ROUNDS" 2>>"$T/err.$id") &&
