@@ -149,8 +149,7 @@ static void print_vm(const struct husk_config *cfg, bool kvm, bool sandbox,
 			put_str("virtiofsd_error", err.msg);
 			return;
 		}
-		/* The shim listens on <run_dir>/vhost-fs.sock, hands it as 3.
-		 */
+		/* The shim listens on the socket and hands it over as fd 3. */
 		argv = virtiofsd_build_argv(cfg, fl, 3, "<shared_dir>");
 		put_str("virtiofsd_socket", "<run_dir>/" VM_FS_SOCK " (fd 3)");
 		printf("virtiofsd_command = [\n");
