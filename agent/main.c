@@ -27,15 +27,18 @@
 #include "init.h"
 #include "log.h"
 #include "storage.h"
+#include "unix-sock.h"
 #include "util.h"
 
 /* Why the loop stopped, for the power-off message (init mode). */
 static const char *stop_reason;
 
 static const char usage[] =
-	"usage: husk-agent [--listen unix:PATH] [--state-dir DIR] [--log-level LEVEL]\n"
+	"usage: husk-agent [--listen unix:PATH] [--state-dir DIR] [--log-level "
+	"LEVEL]\n"
 	"                  [--cgroup-parent PATH]\n"
-	"  --listen unix:PATH   serve the agent API on a unix socket (host mode)\n"
+	"  --listen unix:PATH   serve the agent API on a unix socket (host "
+	"mode)\n"
 	"  --state-dir DIR      per-container state (default /run/husk-agent,\n"
 	"                       /run/kata-containers as PID 1)\n"
 	"  --cgroup-parent PATH cgroup parent of containers without\n"
@@ -44,31 +47,7 @@ static const char usage[] =
 	"  --virtio-fs TAG=DIR  host mode: virtio-fs storage TAG is a bind\n"
 	"                       mount of DIR (tests without a VM)\n";
 
-static int listen_unix(const char *path, struct herr *err)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd;
-
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return herr_set(err, GRPC_INVALID_ARGUMENT, 0,
-				"--listen unix:%s: path too long", path);
-	strcpy(sa.sun_path, path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		return herr_errno(err, errno, "socket");
-	unlink(path);
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    chmod(path, 0600) < 0 || listen(fd, 64) < 0) {
-		int e = errno;
-
-		close(fd);
-		return herr_errno(err, e, "listen on %s", path);
-	}
-	return fd;
-}
-
-static void on_signal(struct evloop *loop, int fd, uint32_t events,
-		      void *data)
+static void on_signal(struct evloop *loop, int fd, uint32_t events, void *data)
 {
 	struct agent *a = data;
 	struct signalfd_siginfo si;
@@ -148,7 +127,8 @@ int main(int argc, char **argv)
 	bool init_mode;
 
 	log_init(2, CONFIG_DEFAULT_LOG_LEVEL);
-	while ((c = getopt_long(argc, argv, "l:s:c:L:F:hV", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "l:s:c:L:F:hV", opts, NULL)) !=
+	       -1) {
 		switch (c) {
 		case 'l':
 			listen_addr = optarg;
@@ -160,7 +140,8 @@ int main(int argc, char **argv)
 			/* Agents side by side on a host: each its own. */
 			if (optarg[0] != '/') {
 				fprintf(stderr,
-					"husk-agent: --cgroup-parent %s: not an absolute path\n",
+					"husk-agent: --cgroup-parent %s: not "
+					"an absolute path\n",
 					optarg);
 				return 2;
 			}
@@ -168,7 +149,8 @@ int main(int argc, char **argv)
 			break;
 		case 'L':
 			if (log_level_parse(optarg) < 0) {
-				fprintf(stderr, "husk-agent: unknown log level %s\n",
+				fprintf(stderr,
+					"husk-agent: unknown log level %s\n",
 					optarg);
 				return 2;
 			}
@@ -178,7 +160,8 @@ int main(int argc, char **argv)
 			eq = strchr(optarg, '=');
 			if (!eq || eq[1] != '/') {
 				fprintf(stderr,
-					"husk-agent: --virtio-fs %s: want TAG=/DIR\n",
+					"husk-agent: --virtio-fs %s: want "
+					"TAG=/DIR\n",
 					optarg);
 				return 2;
 			}
@@ -227,8 +210,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (!state_dir)
-		state_dir = init_mode ? "/run/kata-containers" :
-					"/run/husk-agent";
+		state_dir =
+			init_mode ? "/run/kata-containers" : "/run/husk-agent";
 	if (agent_init(&agent, loop, state_dir, &err) < 0) {
 		if (init_mode)
 			init_fatal("%s", err.msg);
@@ -271,8 +254,13 @@ int main(int argc, char **argv)
 		listen_addr += 5;
 		if (!strncmp(listen_addr, "//", 2))
 			listen_addr += 2;
-		lfd = listen_unix(listen_addr, &err);
-		if (lfd < 0 || ttrpc_server_listen_fd(agent.srv, lfd, &err) < 0) {
+		lfd = unix_listen(listen_addr, SOCK_STREAM | SOCK_NONBLOCK, 64,
+				  UNIX_LISTEN_REPLACE | UNIX_LISTEN_PRIVATE,
+				  &err);
+		if (lfd < 0)
+			herr_prefix(&err, "--listen unix:%s", listen_addr);
+		if (lfd < 0 ||
+		    ttrpc_server_listen_fd(agent.srv, lfd, &err) < 0) {
 			log_error("%s", err.msg);
 			goto out;
 		}
@@ -296,8 +284,8 @@ int main(int argc, char **argv)
 		state_dir);
 	r = evloop_run(loop) < 0;
 	if (init_mode)
-		init_shutdown(stop_reason ? stop_reason :
-					    "the agent's event loop stopped");
+		init_shutdown(stop_reason ? stop_reason
+					  : "the agent's event loop stopped");
 out:
 	if (init_mode)
 		init_fatal("the agent could not start");

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "runtime.h"
+#include "unix-sock.h"
 #include "util.h"
 
 static int dir_addr(const char *dir, struct sockaddr_un *sa, int *dfd,
@@ -40,18 +41,11 @@ int rt_ctl_listen(const char *dir, struct herr *err)
 
 	if (dir_addr(dir, &sa, &dfd, err) < 0)
 		return -1;
-	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0) {
-		herr_set(err, 0, errno, "socket");
-	} else {
-		unlink(sa.sun_path);
-		if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-		    listen(fd, 16) < 0) {
-			herr_set(err, 0, errno, "listen on %s/ctl.sock", dir);
-			close(fd);
-			fd = -1;
-		}
-	}
+	fd = unix_listen(sa.sun_path, SOCK_SEQPACKET | SOCK_NONBLOCK, 16,
+			 UNIX_LISTEN_REPLACE, err);
+	if (fd < 0)
+		/* Name the directory, not the /proc/self/fd path. */
+		herr_set(err, 0, err->errnum, "listen on %s/ctl.sock", dir);
 	close(dfd);
 	return fd;
 }

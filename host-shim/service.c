@@ -32,6 +32,7 @@
 #include "service.h"
 #include "shim.h"
 #include "start.h"
+#include "unix-sock.h"
 #include "util.h"
 
 /* How long queued events may delay the exit after Shutdown. */
@@ -211,7 +212,6 @@ static int setup_signals(struct shim *s, struct herr *err)
 /* -socket PATH (not used by containerd 1.6, handy by hand) or fd 3. */
 static int listener(const struct shim_flags *f, struct herr *err)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	int fd;
 
 	if (!*f->socket) {
@@ -224,20 +224,10 @@ static int listener(const struct shim_flags *f, struct herr *err)
 		fcntl(3, F_SETFD, FD_CLOEXEC);
 		return 3;
 	}
-	if (strlen(f->socket) >= sizeof(sa.sun_path))
-		return herr_set(err, GRPC_INVALID_ARGUMENT, 0,
-				"-socket %s: path too long", f->socket);
-	strcpy(sa.sun_path, shim_socket_path(f->socket));
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	fd = unix_listen(shim_socket_path(f->socket), SOCK_STREAM, 64,
+			 UNIX_LISTEN_REPLACE | UNIX_LISTEN_PRIVATE, err);
 	if (fd < 0)
-		return herr_errno(err, errno, "socket");
-	unlink(sa.sun_path);
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    listen(fd, 64) < 0) {
-		herr_errno(err, errno, "listen on %s", sa.sun_path);
-		close(fd);
-		return -1;
-	}
+		herr_prefix(err, "-socket %s", f->socket);
 	return fd;
 }
 

@@ -22,6 +22,7 @@
 
 #include "spec.h"
 #include "start.h"
+#include "unix-sock.h"
 #include "util.h"
 
 char *go_path_clean(const char *path)
@@ -186,19 +187,6 @@ pid_t read_pid_file(const char *dir, const char *name)
 	return v > 1 && v < (1 << 22) ? (pid_t)v : 0;
 }
 
-static int fill_sockaddr(const char *path, struct sockaddr_un *sa,
-			 struct herr *err)
-{
-	memset(sa, 0, sizeof(*sa));
-	sa->sun_family = AF_UNIX;
-	if (strlen(path) >= sizeof(sa->sun_path))
-		return herr_set(err, GRPC_INVALID_ARGUMENT, 0,
-				"socket path %s: longer than %zu bytes", path,
-				sizeof(sa->sun_path) - 1);
-	strcpy(sa->sun_path, path);
-	return 0;
-}
-
 static bool socket_answers(const char *path)
 {
 	_cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -206,7 +194,7 @@ static bool socket_answers(const char *path)
 	struct herr err;
 	int r;
 
-	if (fd < 0 || fill_sockaddr(path, &sa, &err) < 0)
+	if (fd < 0 || unix_sockaddr(path, &sa, &err) < 0)
 		return false;
 	do
 		r = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
@@ -216,37 +204,24 @@ static bool socket_answers(const char *path)
 
 static int listen_at(const char *path, struct herr *err)
 {
-	_cleanup_close_ int fd = -1;
-	struct sockaddr_un sa;
+	const unsigned int priv = UNIX_LISTEN_PRIVATE;
+	int fd;
 
-	if (fill_sockaddr(path, &sa, err) < 0)
-		return -1;
 	if (mkdir(SHIM_SOCKET_DIR, 0711) < 0 && errno != EEXIST) {
 		if (mkdir("/run/containerd", 0711) < 0 && errno != EEXIST)
 			return herr_errno(err, errno, "mkdir /run/containerd");
 		if (mkdir(SHIM_SOCKET_DIR, 0711) < 0 && errno != EEXIST)
 			return herr_errno(err, errno, "mkdir " SHIM_SOCKET_DIR);
 	}
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return herr_errno(err, errno, "socket");
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		if (errno != EADDRINUSE)
-			return herr_errno(err, errno, "bind %s", path);
-		/* A live shim already serves this id: refuse to steal it. */
-		if (socket_answers(path))
-			return herr_set(err, GRPC_ALREADY_EXISTS, 0,
-					"a shim already serves %s", path);
-		unlink(path);
-		if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-			return herr_errno(err, errno, "bind %s", path);
-	}
-	if (chmod(path, 0600) < 0 || listen(fd, 64) < 0) {
-		herr_errno(err, errno, "listen on %s", path);
-		unlink(path);
-		return -1;
-	}
-	return steal_fd(&fd);
+	fd = unix_listen(path, SOCK_STREAM, 64, priv, err);
+	if (fd >= 0 || err->errnum != EADDRINUSE)
+		return fd;
+	/* A live shim already serves this id: refuse to steal it. */
+	if (socket_answers(path))
+		return herr_set(err, GRPC_ALREADY_EXISTS, 0,
+				"a shim already serves %s", path);
+	return unix_listen(path, SOCK_STREAM, 64, priv | UNIX_LISTEN_REPLACE,
+			   err);
 }
 
 /*

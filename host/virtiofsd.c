@@ -26,6 +26,7 @@
 
 #include "hv.h"
 #include "log.h"
+#include "unix-sock.h"
 #include "util.h"
 #include "virtiofsd.h"
 
@@ -214,31 +215,6 @@ int virtiofsd_error(struct virtiofsd *d, struct herr *err)
 			how, d->log, *tail ? tail : "(empty)");
 }
 
-/* The daemon's socket, bound and listening before it runs (0600). */
-static int listen_socket(const char *path, struct herr *err)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	_cleanup_close_ int fd = -1;
-
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return herr_set(err, GRPC_INVALID_ARGUMENT, 0,
-				"virtiofsd: socket path %s: longer than %zu "
-				"bytes",
-				path, sizeof(sa.sun_path) - 1);
-	strcpy(sa.sun_path, path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return herr_errno(err, errno, "virtiofsd: socket");
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-		return herr_errno(err, errno, "virtiofsd: bind %s", path);
-	if (chmod(path, 0600) < 0 || listen(fd, 1) < 0) {
-		herr_errno(err, errno, "virtiofsd: listen on %s", path);
-		unlink(path);
-		return -1;
-	}
-	return steal_fd(&fd);
-}
-
 int virtiofsd_start(const struct husk_config *cfg, const char *run_dir,
 		    const char *source, struct virtiofsd **out,
 		    struct herr *err)
@@ -267,10 +243,12 @@ int virtiofsd_start(const struct husk_config *cfg, const char *run_dir,
 	if (asprintf(&d->sock, "%s/" VM_FS_SOCK, run_dir) < 0 ||
 	    asprintf(&d->log, "%s/" VIRTIOFSD_LOG, run_dir) < 0)
 		abort();
-	/* A crashed shim's socket would make the bind fail. */
-	unlink_quiet(d->sock);
-	d->listen_fd = listen_socket(d->sock, err);
+	/* Replace: a crashed shim's socket would make the bind fail. */
+	d->listen_fd =
+		unix_listen(d->sock, SOCK_STREAM, 1,
+			    UNIX_LISTEN_REPLACE | UNIX_LISTEN_PRIVATE, err);
 	if (d->listen_fd < 0) {
+		herr_prefix(err, "virtiofsd");
 		free_daemon(d);
 		return -1;
 	}

@@ -2,7 +2,7 @@
 # ttRPC runtime, rtnetlink plumbing) plus the generated protobuf-c code.
 
 LIB_SRCS += lib/err.c lib/log.c lib/util.c lib/evloop.c lib/path.c lib/pb.c \
-	lib/netlink.c lib/proc-task.c
+	lib/netlink.c lib/proc-task.c lib/unix-sock.c
 
 libhusk = $(call objdir,$(1))/libhusk.a
 
@@ -24,5 +24,8 @@ UNIT_TESTS += lib_netlink
 
 # /proc task state for the diagnostics of a hang.
 UNIT_TESTS += lib_proc_task
+
+# Listening unix sockets (shim, agent, virtiofsd, husk-runtime).
+UNIT_TESTS += lib_unix_sock
 
 ALL_TARGETS += $(call libhusk,host) $(call libhusk,musl)

@@ -55,3 +55,8 @@ $(SHIM_SAN_BIN): $(call objs,san,$(SHIM_SRCS)) $(call host_lib,san) \
 shim-san: $(SHIM_SAN_BIN)
 
 .PHONY: shim-san
+
+# The start action's socket: private, never stolen from a live daemon,
+# replaced when stale, removed on SIGTERM (no containerd, no VM).
+CHECK_PROGS += tests/e2e/shim-start.sh
+CHECK_DEPS += $(SHIM_BIN)
