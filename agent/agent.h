@@ -233,9 +233,12 @@ void loop_stall_report(long long busy_ms);
 #define LOOP_STALL_MS 15000
 int loop_watchdog_start(struct evloop *loop);
 
-/* mounts.c, in the container child: everything up to pivot_root. */
+/*
+ * mounts.c, in the container child: everything up to pivot_root.
+ * @own_cgroupns: the child is in a cgroup namespace other than the agent's.
+ */
 int mounts_setup_rootfs(const Grpc__Spec *spec, const char *cid,
-			struct herr *err);
+			bool own_cgroupns, struct herr *err);
 /* After pivot_root: masked/readonly paths, ro root. */
 int mounts_finish(const Grpc__Spec *spec, struct herr *err);
 int mount_validate(const Grpc__Mount *m, size_t i, struct herr *err);

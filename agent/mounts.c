@@ -208,17 +208,44 @@ static int mount_cgroup_v1(const char *dst, unsigned long flags,
 	return 0;
 }
 
-static int mount_cgroup(const char *dst, unsigned long flags, struct herr *err)
+/*
+ * cgroup2.  A new cgroup2 mount made from the initial cgroup namespace sets
+ * the hierarchy's root options (nsdelegate, memory_recursiveprot, ...) to
+ * its own: without them, it turns nsdelegate off for the whole guest.  A
+ * container in the agent's cgroup namespace would see the agent's tree
+ * anyway, so it gets a bind of the agent's mount, which configures
+ * nothing.  In a namespace of its own a new mount shows that namespace's
+ * root, and there the kernel leaves the root options alone.
+ */
+static int mount_cgroup2(const char *dst, unsigned long flags, bool own_ns,
+			 struct herr *err)
 {
-	char buf[256];
+	static const char agent_cg[] = "/sys/fs/cgroup";
 
-	if (read_file_str("/sys/fs/cgroup/cgroup.controllers", buf,
-			  sizeof(buf)) > 1) {
+	if (own_ns) {
 		if (mount("cgroup2", dst, "cgroup2", flags, NULL) < 0)
 			return herr_errno(err, errno, "mount cgroup2 on %s",
 					  dst);
 		return 0;
 	}
+	if (mount(agent_cg, dst, NULL, MS_BIND, NULL) < 0)
+		return herr_errno(err, errno, "bind %s on %s", agent_cg, dst);
+	flags &= ~MS_REC;
+	if (flags &&
+	    mount(NULL, dst, NULL,
+		  MS_REMOUNT | MS_BIND | locked_flags(dst) | flags, NULL) < 0)
+		return herr_errno(err, errno, "remount cgroup2 on %s", dst);
+	return 0;
+}
+
+static int mount_cgroup(const char *dst, unsigned long flags, bool own_ns,
+			struct herr *err)
+{
+	char buf[256];
+
+	if (read_file_str("/sys/fs/cgroup/cgroup.controllers", buf,
+			  sizeof(buf)) > 1)
+		return mount_cgroup2(dst, flags, own_ns, err);
 	return mount_cgroup_v1(dst, flags, err);
 }
 
@@ -250,7 +277,8 @@ static int make_dest(const char *dst, bool file, struct herr *err)
 	return 0;
 }
 
-static int do_mount(const char *root, const Grpc__Mount *m, struct herr *err)
+static int do_mount(const char *root, const Grpc__Mount *m, bool own_cgroupns,
+		    struct herr *err)
 {
 	_cleanup_free_ char *data = NULL;
 	unsigned long flags = 0, prop = 0;
@@ -286,7 +314,7 @@ static int do_mount(const char *root, const Grpc__Mount *m, struct herr *err)
 		if (make_dest(dst, false, err) < 0)
 			return -1;
 		if (!strcmp(m->type, "cgroup") || !strcmp(m->type, "cgroup2")) {
-			if (mount_cgroup(dst, flags, err) < 0)
+			if (mount_cgroup(dst, flags, own_cgroupns, err) < 0)
 				return -1;
 		} else if (mount(m->source && *m->source ? m->source : m->type,
 				 dst, m->type, flags, data) < 0) {
@@ -509,7 +537,7 @@ static int do_pivot_root(const char *root, struct herr *err)
 }
 
 int mounts_setup_rootfs(const Grpc__Spec *spec, const char *cid,
-			struct herr *err)
+			bool own_cgroupns, struct herr *err)
 {
 	const char *root = spec->root->path;
 	const char *name = spec->linux->rootfspropagation;
@@ -532,7 +560,7 @@ int mounts_setup_rootfs(const Grpc__Spec *spec, const char *cid,
 	if (mount(rootbuf, rootbuf, NULL, MS_BIND | MS_REC, NULL) < 0)
 		return herr_errno(err, errno, "bind rootfs %s", rootbuf);
 	for (size_t i = 0; i < spec->n_mounts; i++)
-		if (do_mount(rootbuf, spec->mounts[i], err) < 0)
+		if (do_mount(rootbuf, spec->mounts[i], own_cgroupns, err) < 0)
 			return herr_prefix(err, "oci.mounts[%zu] %s", i,
 					   spec->mounts[i]->destination);
 	if (setup_dev(rootbuf, spec, err) < 0)

@@ -104,6 +104,8 @@ struct child_ctx {
 	int n_ns;
 	int unshare_flags;
 	bool new_cgroupns, new_uts;
+	dev_t agent_cgns_dev; /* the agent's cgroup namespace (0: none) */
+	ino_t agent_cgns_ino;
 	int stdio[3];
 	bool tty;
 	const Grpc__Box *console;
@@ -364,6 +366,17 @@ static int check_root(const Grpc__Spec *spec, struct herr *err)
 	return 0;
 }
 
+/* Is the child in a cgroup namespace other than the agent's? */
+static bool own_cgroupns(const struct child_ctx *cx)
+{
+	struct stat st;
+
+	if (stat("/proc/self/ns/cgroup", &st) < 0)
+		return false; /* no cgroup namespaces: the agent's is the one */
+	return st.st_dev != cx->agent_cgns_dev ||
+	       st.st_ino != cx->agent_cgns_ino;
+}
+
 static __attribute__((noreturn)) void child_main(struct child_ctx *cx)
 {
 	const Grpc__Process *proc = cx->proc;
@@ -387,7 +400,8 @@ static __attribute__((noreturn)) void child_main(struct child_ctx *cx)
 			herr_errno(&err, errno, "unshare cgroup namespace");
 			goto fail;
 		}
-		if (mounts_setup_rootfs(cx->spec, cx->cid, &err) < 0)
+		if (mounts_setup_rootfs(cx->spec, cx->cid, own_cgroupns(cx),
+					&err) < 0)
 			goto fail;
 		if (hooks_run(cx->spec, cx->cid, NULL,
 			      HOOK_CREATE_CONTAINER, getpid(), "created", &err) < 0)
@@ -869,6 +883,7 @@ int spawn_process(struct spawn_req *sr, struct herr *err)
 	struct child_ctx cx = { 0 };
 	int sv[2];
 	struct spawn *sp;
+	struct stat st;
 	int cg_fd, r;
 
 	cx.init = sr->init;
@@ -884,6 +899,10 @@ int spawn_process(struct spawn_req *sr, struct herr *err)
 		cx.stdio[i] = p->io.child[i];
 	if (plan_namespaces(sr, &cx, err) < 0)
 		goto out_ns;
+	if (cx.init && stat("/proc/self/ns/cgroup", &st) == 0) {
+		cx.agent_cgns_dev = st.st_dev;
+		cx.agent_cgns_ino = st.st_ino;
+	}
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
 		herr_errno(err, errno, "container %s: socketpair", sr->c->id);
 		goto out_ns;

@@ -209,8 +209,12 @@ int ttrpc_conn_send(struct ttrpc_conn *c, uint32_t stream_id, uint8_t type,
 		c->out_head = b;
 	c->out_tail = b;
 	c->out_bytes += flen;
-	/* Try at once: most frames go out without waiting for EPOLLOUT. */
-	if (c->out_head == b && !c->busy)
+	/*
+	 * Write at once, also from inside on_frame: a reply must not wait for
+	 * the later frames of the same read to be handled.  Behind a partial
+	 * write the frame just queues (EPOLLOUT, or the next frame, flushes).
+	 */
+	if (c->out_head == b)
 		flush_out(c, false);
 	else
 		update_watch(c);
@@ -265,6 +269,9 @@ static void handle_input(struct ttrpc_conn *c)
 					c->in_masked = false;
 					update_watch(c);
 				}
+				/* A full socket may have drained since. */
+				if (!c->closed && c->out_head)
+					flush_out(c, true);
 			}
 		}
 	}
@@ -288,7 +295,7 @@ static void conn_io(struct evloop *loop, int fd, uint32_t events, void *data)
 		   (events & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP))) {
 		handle_input(c);
 	}
-	/* Output queued by callbacks while busy is flushed here. */
+	/* Output a nested wakeup or a full socket left queued. */
 	if (!c->closed && c->out_head)
 		flush_out(c, true);
 	c->busy--;

@@ -3,11 +3,14 @@
  * The malformed-request table: each bad request and the gRPC code and
  * message fragment the agent must answer with, then proof the agent is
  * still serving.  Also checks that a parked long call does not block
- * others on the same connection.  Prints TAP.
+ * others on the same connection, and that a reply is written as soon as
+ * it is ready, not after the next request read with it.  Prints TAP.
  *
  * usage: agent_malformed unix:SOCKET ROOTFS
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +23,8 @@
 #include "health.pb-c.h"
 #include "oci.pb-c.h"
 #include "ttrpc/client.h"
+#include "ttrpc/frame.h"
+#include "ttrpc.pb-c.h"
 #include "util.h"
 
 static struct evloop *loop;
@@ -400,11 +405,149 @@ static void state_cases(void)
 	       &rm.base, 0, NULL);
 }
 
+/* Append a request frame for @method carrying @msg to @buf. */
+static uint8_t *append_frame(uint8_t *buf, size_t *len, uint32_t id,
+			     const char *service, const char *method,
+			     const ProtobufCMessage *msg)
+{
+	Ttrpc__Request rq = TTRPC__REQUEST__INIT;
+	size_t plen = protobuf_c_message_get_packed_size(msg), blen, flen;
+	uint8_t *payload = xmalloc(plen ? plen : 1), *body, *f;
+
+	protobuf_c_message_pack(msg, payload);
+	rq.service = (char *)service;
+	rq.method = (char *)method;
+	rq.payload.data = payload;
+	rq.payload.len = plen;
+	blen = ttrpc__request__get_packed_size(&rq);
+	body = xmalloc(blen);
+	ttrpc__request__pack(&rq, body);
+	f = ttrpc_frame_build(id, TTRPC_TYPE_REQUEST, 0, body, blen, &flen);
+	if (!f)
+		abort();
+	buf = realloc(buf, *len + flen);
+	if (!buf)
+		abort();
+	memcpy(buf + *len, f, flen);
+	*len += flen;
+	free(f);
+	free(body);
+	free(payload);
+	return buf;
+}
+
+/*
+ * Read the next whole frame from @fd within @ms.  Returns the decoded
+ * Response (its stream id in *@id), or NULL on a timeout, EOF or bad frame.
+ */
+static Ttrpc__Response *next_response(int fd, struct ttrpc_decoder *dec,
+				      uint32_t *id, int ms)
+{
+	long long end = now_ms() + ms;
+
+	for (;;) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		long long left = end - now_ms();
+		Ttrpc__Response *r;
+		struct herr err;
+		uint8_t byte, *data;
+		size_t used;
+		int n;
+
+		if (left <= 0 || poll(&pfd, 1, (int)left) <= 0)
+			return NULL;
+		/* One byte at a time: what follows stays in the socket. */
+		if (read(fd, &byte, 1) != 1)
+			return NULL;
+		n = ttrpc_decoder_feed(dec, &byte, 1, &used, &err);
+		if (n < 0)
+			return NULL;
+		if (n == 0)
+			continue;
+		*id = dec->hdr.stream_id;
+		data = ttrpc_decoder_take(dec);
+		r = ttrpc__response__unpack(NULL, dec->hdr.len, data);
+		free(data);
+		return r;
+	}
+}
+
+/*
+ * A Check and a CreateContainer in one write, on a connection of their
+ * own.  The create waits in the agent's loop for a device node that does
+ * not exist yet; the Check's reply must come while it waits, not once every
+ * frame of that read is handled.  The helper then creates the node, so the
+ * create goes on to its mount (of a file system that does not exist) and
+ * fails there rather than on the 3 s wait.
+ */
+static void pipelined_case(const struct sockaddr_un *sa, const char *dir)
+{
+	Grpc__CheckRequest chk = GRPC__CHECK_REQUEST__INIT;
+	Grpc__Storage st = GRPC__STORAGE__INIT, *sts[1] = { &st };
+	char dev[256], mnt[256], *msg = NULL;
+	Ttrpc__Response *r;
+	struct ttrpc_decoder dec;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	uint32_t id = 0;
+	bool check_first;
+	int fd, code = -1;
+
+	snprintf(dev, sizeof(dev), "%s/pipeline.dev", dir);
+	snprintf(mnt, sizeof(mnt), "%s/pipeline.mnt", dir);
+	unlink(dev);
+	create_req("pipe1");
+	st.driver = "mmioblk";
+	st.source = dev;
+	st.fstype = "husk-nofs";
+	st.mount_point = mnt;
+	ccr.storages = sts;
+	ccr.n_storages = 1;
+	buf = append_frame(buf, &len, 1, "grpc.Health", "Check", &chk.base);
+	buf = append_frame(buf, &len, 3, AGENT, "CreateContainer", &ccr.base);
+	ccr.storages = NULL;
+	ccr.n_storages = 0;
+
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) ||
+	    write(fd, buf, len) != (ssize_t)len) {
+		tap(false, "pipelined: connect and write: %s", strerror(errno));
+		goto out;
+	}
+	ttrpc_decoder_init(&dec);
+	r = next_response(fd, &dec, &id, 10000);
+	check_first = r && id == 1 && r->status && !r->status->code;
+	if (r)
+		ttrpc__response__free_unpacked(r, NULL);
+	/* Let the create go on (a no-op if it gave up already). */
+	close(open(dev, O_CREAT | O_WRONLY | O_CLOEXEC, 0600));
+	r = next_response(fd, &dec, &id, 10000);
+	if (r && id == 3 && r->status) {
+		code = r->status->code;
+		msg = xstrdup(r->status->message ? r->status->message : "");
+	}
+	if (r)
+		ttrpc__response__free_unpacked(r, NULL);
+	tap(check_first, "pipelined: Check answered first");
+	tap(code > 0 && msg && strstr(msg, "husk-nofs"),
+	    "pipelined: Check answered while CreateContainer still waited "
+	    "(create: %s \"%s\")",
+	    grpc_code_name(code), msg ? msg : "no reply");
+	ttrpc_decoder_reset(&dec);
+out:
+	if (fd >= 0)
+		close(fd);
+	unlink(dev);
+	free(msg);
+	free(buf);
+}
+
 int main(int argc, char **argv)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	Grpc__CheckRequest chk = GRPC__CHECK_REQUEST__INIT;
-	const char *path;
+	char dir[sizeof(sa.sun_path)];
+	const char *path, *slash;
 	int fd;
 
 	if (argc != 3 || strncmp(argv[1], "unix:", 5)) {
@@ -424,6 +567,10 @@ int main(int argc, char **argv)
 	create_cases();
 	other_cases();
 	state_cases();
+	slash = strrchr(path, '/');
+	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - path) : 1,
+		 slash ? path : ".");
+	pipelined_case(&sa, dir);
 	expect("after all that", "grpc.Health", "Check", &chk.base, 0, NULL);
 	ttrpc_client_free(cl);
 	evloop_free(loop);

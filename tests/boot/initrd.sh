@@ -12,8 +12,20 @@ run_e2e initrd mmio "$TSC" '^rootfs / rootfs ' "${machine[@]}"
 vm_start busy mmio "$TSC" "${machine[@]}"
 if vm_wait_ready; then
 	make_rootfs "$VM_DIR/share/c2/rootfs"
+	# A cgroup namespace of its own: the container's cgroup mount is a
+	# new cgroup2 mount rooted at its cgroup (only a non-root cgroup has
+	# cgroup.type), and nsdelegate stays on (the kernel ignores root
+	# options outside the initial namespace).  Without one it is a bind
+	# of the agent's (tests/e2e/resources.sh).
 	out=$(ctl create-sandbox --storage "$STORAGE" 2>&1 &&
-		ctl create --id c2 --rootfs "$SHARED/c2/rootfs" -- /bin/sleep 1000 2>&1 &&
+		ctl create --id c3 --cgroupns --rootfs "$SHARED/c2/rootfs" -- \
+			/bin/sh -c 'cat /proc/self/cgroup; ls /sys/fs/cgroup/cgroup.type; sed -n "s/.* - cgroup2 [^ ]* //p" /proc/self/mountinfo' 2>&1 &&
+		ctl start --id c3 2>&1 && ctl read-stdout --id c3 2>&1)
+	case $(echo $out) in
+	"0::/ /sys/fs/cgroup/cgroup.type "*nsdelegate*) ok "busy: cgroupns: cgroup2 rooted at the container's cgroup, nsdelegate on" ;;
+	*) not_ok "busy: cgroupns: want '0::/ /sys/fs/cgroup/cgroup.type ...nsdelegate', got '$out'" ;;
+	esac
+	out=$(ctl create --id c2 --rootfs "$SHARED/c2/rootfs" -- /bin/sleep 1000 2>&1 &&
 		ctl start --id c2 2>&1 && ctl destroy-sandbox 2>&1)
 	expect "busy: DestroySandbox with a running container answers" "" "$out"
 	vm_wait_exit

@@ -94,12 +94,24 @@ RUN_OPTS=()
 # The container's cgroup in the guest has the limits as given: the VM's
 # default_memory is on top, never taken from the container's share.
 # (Half a CPU: one vCPU, away from the 2-vCPU problem above.)
+# The container has no cgroup namespace of its own, and its cgroup2 mount
+# must not reset the hierarchy's root options: nsdelegate (set by init,
+# shown by every cgroup2 mount) is still on once it is made.
 RUN_OPTS=(--memory-limit "$MIB512" --cpus 0.5 --mount
 	type=cgroup2,src=cgroup2,dst=/sys/fs/cgroup,options=ro:nosuid)
-out=$(husk_run r-cg sh -c 'c=/sys/fs/cgroup$(cut -d: -f3 /proc/self/cgroup); cat $c/memory.max $c/cpu.max' 2>&1)
+out=$(husk_run r-cg sh -c 'c=/sys/fs/cgroup$(cut -d: -f3 /proc/self/cgroup); cat $c/memory.max $c/cpu.max; grep " /sys/fs/cgroup .* - cgroup2 " /proc/self/mountinfo' 2>&1)
 expect "the guest cgroup's memory.max and cpu.max are the limits as given" \
 	"$MIB512
-50000 100000" "$out"
+50000 100000" "$(head -2 <<<"$out")"
+mi=$(grep ' - cgroup2 ' <<<"$out")
+case ",$(awk '{ print $NF }' <<<"$mi")," in
+*,nsdelegate,*) ok "the container's cgroup2 mount leaves the guest's nsdelegate on" ;;
+*) not_ok "nsdelegate after the container's cgroup2 mount (mountinfo: '$mi')" ;;
+esac
+case ,$(awk '{ print $6 }' <<<"$mi"), in
+*,ro,*nosuid*) ok "the container's cgroup2 mount is ro,nosuid as asked" ;;
+*) not_ok "the container's cgroup2 mount is ro,nosuid (mountinfo: '$mi')" ;;
+esac
 RUN_OPTS=()
 
 # Above the caps: Create fails naming the cap; no VM, nothing left.

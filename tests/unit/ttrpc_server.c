@@ -760,6 +760,95 @@ TEST_F(srv, dispatch_raw_replies_to_sink)
 	EXPECT_EQ(0, self->peer.n);
 }
 
+/* Append the frame of a test.Echo request for @method to @stream. */
+static uint8_t *append_request(uint8_t *stream, size_t *len, uint32_t id,
+			       const char *method,
+			       const ProtobufCMessage *payload)
+{
+	size_t blen, flen;
+	uint8_t *body = request_body("test.Echo", method, payload, &blen);
+	uint8_t *f =
+		ttrpc_frame_build(id, TTRPC_TYPE_REQUEST, 0, body, blen, &flen);
+
+	free(body);
+	if (!f)
+		abort();
+	stream = realloc(stream, *len + flen);
+	if (!stream)
+		abort();
+	memcpy(stream + *len, f, flen);
+	*len += flen;
+	free(f);
+	return stream;
+}
+
+/*
+ * Two requests in one write: the first one's reply is on the wire before the
+ * second handler runs, not held until every frame read in that wakeup is
+ * handled (a Check behind a slow CreateContainer waited for it).
+ */
+TEST_F(srv, reply_written_before_next_handler)
+{
+	Ttrpc__Request in = TTRPC__REQUEST__INIT;
+	struct raw_frame *f;
+	uint8_t *stream;
+	size_t len = 0;
+
+	in.service = "pipelined";
+	stream = append_request(NULL, &len, 1, "Echo", &in.base);
+	stream = append_request(stream, &len, 3, "Peek", NULL);
+	self->svc.peek_fd = self->peer.fd;
+	self->svc.peeked = -2;
+	ASSERT_EQ(0, raw_peer_write(&self->peer, stream, len));
+	free(stream);
+	ASSERT_TRUE(RUN_UNTIL(self->loop, self->peer.n == 2, 5000));
+	EXPECT_EQ(2, self->svc.calls);
+	f = raw_peer_find(&self->peer, 1);
+	ASSERT_NE(NULL, f);
+	EXPECT_EQ(&self->peer.frames[0], f);
+	/* Exactly the first reply, whole, was waiting when Peek ran. */
+	EXPECT_EQ(TTRPC_HDR_LEN + f->hdr.len, self->svc.peeked);
+	EXPECT_EQ(GRPC_OK, wait_status(&self->peer, 3, NULL, 0));
+}
+
+/*
+ * The same behind a reply that does not fit the socket: the replies still
+ * go out whole and in order, the later one queued behind the partial write.
+ */
+TEST_F(srv, reply_queued_behind_partial_write_keeps_order)
+{
+	const size_t big = 1u << 20;
+	Ttrpc__KeyValue kv = TTRPC__KEY_VALUE__INIT;
+	Ttrpc__Request *out;
+	uint8_t *stream;
+	size_t len = 0;
+	char size[32];
+
+	ASSERT_EQ(0, connect_peer(self, &self->peer2, 4096));
+	snprintf(size, sizeof(size), "%zu", big);
+	kv.key = "";
+	kv.value = size;
+	stream = append_request(NULL, &len, 1, "Big", &kv.base);
+	stream = append_request(stream, &len, 3, "Peek", NULL);
+	stream = append_request(stream, &len, 5, "Empty", NULL);
+	self->svc.peek_fd = self->peer2.fd;
+	ASSERT_EQ(0, raw_peer_write(&self->peer2, stream, len));
+	free(stream);
+	ASSERT_TRUE(RUN_UNTIL(self->loop, self->peer2.n == 3, 10000));
+	/* Peek ran while the big reply was only partly written. */
+	EXPECT_GT(self->svc.peeked, 0);
+	EXPECT_LT(self->svc.peeked, big);
+	EXPECT_EQ(1, self->peer2.frames[0].hdr.stream_id);
+	EXPECT_EQ(3, self->peer2.frames[1].hdr.stream_id);
+	EXPECT_EQ(5, self->peer2.frames[2].hdr.stream_id);
+	EXPECT_FALSE(self->peer2.bad);
+	out = wait_reply(&self->peer2, 1, &ttrpc__request__descriptor);
+	ASSERT_NE(NULL, out);
+	ASSERT_EQ(big, out->payload.len);
+	EXPECT_EQ(big, check_pattern(out->payload.data, big, 1));
+	ttrpc__request__free_unpacked(out, NULL);
+}
+
 /* Ten requests in one write, and one frame split over two writes. */
 TEST_F(srv, pipelined_and_split_requests)
 {

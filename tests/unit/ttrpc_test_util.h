@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 
 #include "err.h"
@@ -388,6 +389,9 @@ struct svc {
 	/* Proxy: where it makes its nested synchronous call */
 	struct ttrpc_client *proxy_to;
 	int proxy_code;
+	/* Peek: bytes waiting on @peek_fd when the handler ran (-1: none) */
+	int peek_fd;
+	int peeked;
 };
 
 static inline void svc_echo(struct ttrpc_call *call, const void *req, void *ctx)
@@ -584,6 +588,22 @@ static inline void svc_proxy(struct ttrpc_call *call, const void *req,
 	ttrpc_call_reply(call, NULL);
 }
 
+/*
+ * Note how many bytes the peer has not read yet on @peek_fd (the far end of
+ * the connection), i.e. what the server wrote before this handler ran.
+ */
+static inline void svc_peek(struct ttrpc_call *call, const void *req, void *ctx)
+{
+	struct svc *s = ctx;
+	int n = -1;
+
+	s->calls++;
+	if (ioctl(s->peek_fd, FIONREAD, &n) < 0)
+		n = -1;
+	s->peeked = n;
+	ttrpc_call_reply(call, NULL);
+}
+
 static const struct ttrpc_method svc_methods[] __attribute__((unused)) = {
 	{ "test.Echo", "Echo", &ttrpc__request__descriptor, svc_echo },
 	{ "test.Echo", "Empty", NULL, svc_empty },
@@ -597,6 +617,7 @@ static const struct ttrpc_method svc_methods[] __attribute__((unused)) = {
 	{ "test.Echo", "FailErr", NULL, svc_fail_err },
 	{ "test.Echo", "Big", &ttrpc__key_value__descriptor, svc_big },
 	{ "test.Echo", "Proxy", NULL, svc_proxy },
+	{ "test.Echo", "Peek", NULL, svc_peek },
 	{ "test.Other", "Echo", &ttrpc__request__descriptor, svc_echo },
 };
 
