@@ -5,8 +5,9 @@
  * library's pod (the same code as the shim), creates the container,
  * relays the stdio it inherited (or the pty whose master went over
  * --console-socket) to the agent, serves later invocations on
- * <root>/<id>/ctl.sock, and when the container's init exits it removes
- * the container, stops the VM and exits with the init's status (128+n
+ * <root>/<id>/ctl.sock, and when the container's init exits it tears the
+ * VM down (DestroySandbox removes the container in the guest), removes
+ * the container's host side and exits with the init's status (128+n
  * for a signal), so its caller (containerd's runc shim or conmon, both
  * subreapers) reaps exactly what runc's init would have given it.
  *
@@ -428,17 +429,38 @@ static void on_container_removed(void *resp, const struct herr *err, void *data)
 	release(m);
 }
 
-static void finish_now(struct evloop *loop, void *data)
+/* DestroySandbox removed the container with the VM: its host side goes. */
+static void last_torn_down(void *data)
 {
 	struct mon *m = data;
 
+	log_msg(LOG_INFO, "container removed with its sandbox", "container=%s",
+		m->id);
+	pod_container_release_host(m->c);
+	pod_remove_container(m->pod, m->c);
+	m->done = true;
+}
+
+static void finish_now(struct evloop *loop, void *data)
+{
+	struct mon *m = data;
+	bool created = m->c->state == POD_CONTAINER_READY;
+
 	(void)loop;
 	m->c->state = POD_CONTAINER_FAILED;
-	if (pod_usable(m->pod))
+	if (!pod_usable(m->pod))
+		release(m);
+	else if (created && m->pod->n_containers == 1 &&
+		 m->pod->containers == m->c)
+		/*
+		 * The VM's only container, as the shim's last one: no
+		 * RemoveContainer first, DestroySandbox removes it (kills
+		 * and waits for what is left of it, then syncs).
+		 */
+		pod_teardown(m->pod, last_torn_down, m);
+	else
 		agent_remove_container(m->pod->agent, m->id,
 				       on_container_removed, m);
-	else
-		release(m);
 }
 
 /* The init exited (or the container is being destroyed): the monitor

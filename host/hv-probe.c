@@ -364,179 +364,95 @@ static int run_probe(const char *qemu, const char *accel, bool sandbox,
 			accel, WEXITSTATUS(status), *text ? ": " : "", text);
 }
 
-/* One cached answer per question and binary. */
+/*
+ * This process's answers, one per binary as it is now (hv_cache_key(), or
+ * the path alone when it has no key), a few binaries at most: a test or
+ * "husk env" may ask about several.
+ */
+#define PROC_CACHE_ENTRIES 4
+
 struct cached {
 	char *path;
-	bool known, ok;
+	char key[HV_CACHE_KEY_MAX];
+	bool ok;
 	struct herr why;
 };
 
-static bool cached_get(struct cached *c, const char *path, struct herr *why,
-		       bool *ok)
+struct proc_cache {
+	struct cached e[PROC_CACHE_ENTRIES];
+	unsigned int next;
+};
+
+static void binary_key(const char *path, char *key, size_t cap)
 {
-	if (!c->known || strcmp(c->path, path))
-		return false;
-	*ok = c->ok;
-	if (why && !c->ok)
-		*why = c->why;
-	return true;
+	if (!hv_cache_key(path, key, cap))
+		key[0] = '\0';
 }
 
-static bool cached_put(struct cached *c, const char *path, bool ok,
-		       const struct herr *w, struct herr *why)
+static bool cached_get(struct proc_cache *c, const char *path, const char *key,
+		       struct herr *why, bool *ok)
 {
-	free(c->path);
-	c->path = xstrdup(path);
-	c->known = true;
-	c->ok = ok;
+	for (size_t i = 0; i < ARRAY_SIZE(c->e); i++) {
+		struct cached *e = &c->e[i];
+
+		if (!e->path || strcmp(e->path, path) || strcmp(e->key, key))
+			continue;
+		*ok = e->ok;
+		if (why && !e->ok)
+			*why = e->why;
+		return true;
+	}
+	return false;
+}
+
+static bool cached_put(struct proc_cache *c, const char *path, const char *key,
+		       bool ok, const struct herr *w, struct herr *why)
+{
+	struct cached *e = NULL;
+
+	/* The binary's older answer goes, else the oldest slot. */
+	for (size_t i = 0; i < ARRAY_SIZE(c->e) && !e; i++)
+		if (c->e[i].path && !strcmp(c->e[i].path, path))
+			e = &c->e[i];
+	if (!e)
+		e = &c->e[c->next++ % ARRAY_SIZE(c->e)];
+	free(e->path);
+	e->path = xstrdup(path);
+	snprintf(e->key, sizeof(e->key), "%s", key);
+	e->ok = ok;
 	if (!ok) {
-		c->why = *w;
+		e->why = *w;
 		if (why)
 			*why = *w;
 	}
 	return ok;
 }
 
-/*
- * Every shim is its own process, and a KVM that does not work costs the
- * whole probe timeout (and even a working -sandbox check boots a guest),
- * so answers are also kept in files for the rest of this boot: the key is
- * the boot id and QEMU's binary (device, inode, size, mtime); /run is a
- * tmpfs, so a reboot or a new QEMU probes again.  HUSK_PROBE_CACHE names
- * the files' prefix ("" disables them): <prefix>-kvm, <prefix>-sandbox.
- */
-/* Beside, not inside, the shims' run root /run/husk, which they own. */
-#define PROBE_CACHE_DEFAULT "/run/husk-probe"
-
-/* The cache file for probe @what in @buf, or NULL when disabled. */
-static const char *probe_cache_path(const char *what, char *buf, size_t cap)
+/* A probe's answer from the boot's cache file: 1/0, -1 when none. */
+static int probe_cache_read(const char *what, const char *qemu, struct herr *w)
 {
-	const char *p = getenv("HUSK_PROBE_CACHE");
+	char msg[HERR_MSG_MAX], path[PATH_MAX];
+	bool ok;
 
-	if (p && !*p)
-		return NULL;
-	snprintf(buf, cap, "%s-%s", p ? p : PROBE_CACHE_DEFAULT, what);
-	return buf;
-}
-
-static bool probe_key(const char *qemu, char *key, size_t cap)
-{
-	char boot[64] = "";
-	struct stat st;
-	int fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
-	ssize_t n = fd < 0 ? -1 : read(fd, boot, sizeof(boot) - 1);
-
-	if (fd >= 0)
-		close(fd);
-	if (n <= 0 || stat(qemu, &st) < 0)
-		return false;
-	boot[n] = '\0';
-	boot[strcspn(boot, "\n")] = '\0';
-	snprintf(key, cap, "%s %llx:%llx:%llx:%llx", boot,
-		 (unsigned long long)st.st_dev, (unsigned long long)st.st_ino,
-		 (unsigned long long)st.st_size,
-		 (unsigned long long)st.st_mtime);
-	return true;
-}
-
-/*
- * "KEY\nOK\nTEXT\n": 1/0 (OK) when the key matches, with TEXT in @text,
- * -1 otherwise; the file's path in @pbuf.
- */
-static int cache_file_read(const char *what, const char *key, char *pbuf,
-			   size_t pcap, char *text, size_t cap)
-{
-	const char *path = probe_cache_path(what, pbuf, pcap);
-	char buf[HERR_MSG_MAX + 256], *ok, *msg;
-	ssize_t n;
-	int fd;
-
-	if (!path)
+	if (!hv_cache_lookup(what, qemu, &ok, msg, sizeof(msg)))
 		return -1;
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = '\0';
-	ok = strchr(buf, '\n');
 	if (!ok)
-		return -1;
-	*ok++ = '\0';
-	msg = strchr(ok, '\n');
-	if (strcmp(buf, key) || !msg || (*ok != '0' && *ok != '1'))
-		return -1;
-	msg++;
-	msg[strcspn(msg, "\n")] = '\0';
-	snprintf(text, cap, "%s", msg);
-	return *ok == '1';
-}
-
-/* A probe's cached answer: 1/0, -1 when there is none for @key. */
-static int probe_cache_read(const char *what, const char *key, struct herr *w)
-{
-	char path[PATH_MAX], msg[HERR_MSG_MAX];
-	int rc = cache_file_read(what, key, path, sizeof(path), msg,
-				 sizeof(msg));
-
-	if (rc == 0)
 		herr_set(w, GRPC_UNAVAILABLE, 0,
-			 "%s (cached for this boot in %s)", msg, path);
-	return rc;
+			 "%s (cached for this boot in %s)", msg,
+			 hv_cache_file(what, path, sizeof(path)));
+	return ok;
 }
 
-static void cache_file_write(const char *what, const char *key, bool ok,
-			     const char *msg)
-{
-	char pbuf[PATH_MAX];
-	const char *path = probe_cache_path(what, pbuf, sizeof(pbuf));
-	_cleanup_free_ char *tmp = NULL, *text = NULL;
-	int fd, len;
-
-	if (!path)
-		return;
-	len = asprintf(&text, "%s\n%d\n%.*s\n", key, ok,
-		       (int)strcspn(msg, "\n"), msg);
-	if (len < 0 || asprintf(&tmp, "%s.%d", path, (int)getpid()) < 0)
-		abort();
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
-		  0644);
-	if (fd < 0)
-		return; /* not root: just no cache */
-	if (write_all(fd, text, (size_t)len) < 0 || close(fd) < 0 ||
-	    rename(tmp, path) < 0)
-		unlink(tmp);
-}
-
-static void probe_cache_write(const char *what, const char *key, bool ok,
+static void probe_cache_write(const char *what, const char *qemu, bool ok,
 			      const struct herr *w)
 {
-	cache_file_write(what, key, ok, ok ? "" : w->msg);
-}
-
-bool hv_cache_get(const char *what, const char *binary, char *text, size_t cap)
-{
-	char key[160], path[PATH_MAX];
-
-	return probe_key(binary, key, sizeof(key)) &&
-	       cache_file_read(what, key, path, sizeof(path), text, cap) == 1;
-}
-
-void hv_cache_put(const char *what, const char *binary, const char *text)
-{
-	char key[160];
-
-	if (probe_key(binary, key, sizeof(key)))
-		cache_file_write(what, key, true, text);
+	hv_cache_store(what, qemu, ok, ok ? "" : w->msg);
 }
 
 bool hv_probe_guest(const char *qemu_path, const char *accel, long long *ms_out,
 		    struct herr *why)
 {
 	long long ms = 0;
-	char key[160];
 	struct herr w;
 	bool ok = run_probe(qemu_path, accel, false, &ms, &w) == 0;
 
@@ -545,60 +461,56 @@ bool hv_probe_guest(const char *qemu_path, const char *accel, long long *ms_out,
 	if (!ok && why)
 		*why = w;
 	/* A fresh answer ("husk check") replaces the cached one. */
-	if (!strcmp(accel, "kvm") && probe_key(qemu_path, key, sizeof(key)))
-		probe_cache_write("kvm", key, ok, &w);
+	if (!strcmp(accel, "kvm"))
+		probe_cache_write("kvm", qemu_path, ok, &w);
 	return ok;
 }
 
 bool kvm_usable(const char *qemu_path, struct herr *why)
 {
-	static struct cached c;
-	char key[160];
-	bool have_key;
+	static struct proc_cache c;
+	char key[HV_CACHE_KEY_MAX];
 	struct herr w;
 	long long ms;
 	bool ok;
 	int rc;
 
-	if (cached_get(&c, qemu_path, why, &ok))
+	binary_key(qemu_path, key, sizeof(key));
+	if (cached_get(&c, qemu_path, key, why, &ok))
 		return ok;
 	if (access("/dev/kvm", R_OK | W_OK) < 0) {
 		herr_errno(&w, errno, "/dev/kvm");
-		return cached_put(&c, qemu_path, false, &w, why);
+		return cached_put(&c, qemu_path, key, false, &w, why);
 	}
-	have_key = probe_key(qemu_path, key, sizeof(key));
-	rc = have_key ? probe_cache_read("kvm", key, &w) : -1;
+	rc = probe_cache_read("kvm", qemu_path, &w);
 	if (rc >= 0)
-		return cached_put(&c, qemu_path, rc == 1, &w, why);
+		return cached_put(&c, qemu_path, key, rc == 1, &w, why);
 	ok = run_probe(qemu_path, "kvm", false, &ms, &w) == 0;
 	if (ok)
 		log_debug("KVM probe: test guest finished in %lld ms", ms);
-	if (have_key)
-		probe_cache_write("kvm", key, ok, &w);
-	return cached_put(&c, qemu_path, ok, &w, why);
+	probe_cache_write("kvm", qemu_path, ok, &w);
+	return cached_put(&c, qemu_path, key, ok, &w, why);
 }
 
 bool qemu_sandbox_usable(const char *qemu_path, struct herr *why)
 {
-	static struct cached c;
-	char key[160];
-	bool have_key;
+	static struct proc_cache c;
+	char key[HV_CACHE_KEY_MAX];
 	struct herr w;
 	long long ms;
 	bool ok;
 	int rc;
 
-	if (cached_get(&c, qemu_path, why, &ok))
+	binary_key(qemu_path, key, sizeof(key));
+	if (cached_get(&c, qemu_path, key, why, &ok))
 		return ok;
-	have_key = probe_key(qemu_path, key, sizeof(key));
-	rc = have_key ? probe_cache_read("sandbox", key, &w) : -1;
+	rc = probe_cache_read("sandbox", qemu_path, &w);
 	if (rc >= 0)
-		return cached_put(&c, qemu_path, rc == 1, &w, why);
+		return cached_put(&c, qemu_path, key, rc == 1, &w, why);
 	/* The TCG test guest with -sandbox: accepted and still working. */
 	ok = run_probe(qemu_path, "tcg", true, &ms, &w) == 0;
-	if (have_key)
-		probe_cache_write("sandbox", key, ok, &w);
-	return cached_put(&c, qemu_path, ok, &w, why);
+	probe_cache_write("sandbox", qemu_path, ok, &w);
+	return cached_put(&c, qemu_path, key, ok, &w, why);
 }
 
 const char *qemu_version(const char *qemu_path, struct herr *why)

@@ -128,8 +128,8 @@ void vm_free(struct vm *vm);
  * Whether hardware acceleration really works here: runs a tiny guest under
  * KVM with a timeout (opening /dev/kvm is not enough).  Cached per process
  * and, because a broken KVM costs the whole timeout (3 s), for the rest of
- * the boot in /run/husk-kvm-probe (HUSK_PROBE_CACHE overrides the path,
- * "" turns it off); "husk check" always probes afresh.
+ * the boot in /run/husk-probe-kvm (hv_cache_lookup() below); "husk check"
+ * always probes afresh.
  */
 bool kvm_usable(const char *qemu_path, struct herr *why);
 
@@ -186,10 +186,27 @@ bool hv_probe_guest(const char *qemu_path, const char *accel, long long *ms_out,
 		    struct herr *why);
 
 /*
- * One line of @text about the program @binary, kept for this boot beside
- * the probes' answers (<prefix>-@what, keyed by the boot and the binary's
- * device, inode, size and mtime): what every shim would otherwise ask the
- * program again.  get: true and @text filled when there is one.
+ * The probes' answers kept for this boot (hv-cache.c): <prefix>-@what
+ * holds one line per binary, at most HV_CACHE_ENTRIES, keyed by the boot
+ * and the binary's device, inode, size, mtime and ctime; HUSK_PROBE_CACHE
+ * names the prefix (default /run/husk-probe, "" disables the files).
+ * lookup: 1 with @ok and @text (one line) when there is an answer for the
+ * binary as it is now, else 0.  store: replaces the binary's line.
+ */
+#define HV_CACHE_ENTRIES 8
+#define HV_CACHE_KEY_MAX 192
+bool hv_cache_key(const char *binary, char *key, size_t cap);
+/* The file for @what in @buf, or NULL when the files are disabled. */
+const char *hv_cache_file(const char *what, char *buf, size_t cap);
+int hv_cache_lookup(const char *what, const char *binary, bool *ok, char *text,
+		    size_t cap);
+void hv_cache_store(const char *what, const char *binary, bool ok,
+		    const char *text);
+
+/*
+ * One line of @text about the program @binary (an answer that is always
+ * "ok"): what every shim would otherwise ask the program again.  get:
+ * true and @text filled when there is one.
  */
 bool hv_cache_get(const char *what, const char *binary, char *text, size_t cap);
 void hv_cache_put(const char *what, const char *binary, const char *text);

@@ -47,6 +47,50 @@ expect_res echo state_exited stopped "state after exit: stopped"
 expect_res echo delete 0 "delete of a stopped container"
 rt_assert_clean "echo"
 
+# --- what the container wrote just before its exit is on the host -------
+# The init's exit ends the VM with DestroySandbox alone, no RemoveContainer
+# first (as the shim ends a pod's last container): the agent removes the
+# container and syncs before it answers, then QEMU is killed.  A shared
+# mapping left dirty, 4 MiB without a sync, a last small write, into the
+# rootfs (shared with the VM); checked once the --pid-file process is gone,
+# before delete (its monitor.log says which way the container went).
+FSOPS=${FSOPS:-$TOP/$BUILD/tests/boot/fsops}
+if [ -x "$FSOPS" ]; then
+	cp "$FSOPS" "$T/rootfs/fsops"
+	cat >"$T/rootfs/write-last.sh" <<'EOF'
+/fsops mmap-dirty /w-mapped by-a-mapping &&
+	head -c 4194304 /dev/urandom >/w-random &&
+	sha256sum /w-random | cut -d" " -f1 && echo last >/w-echoed
+EOF
+	make_bundle "$T/b-last" false '["sh","/write-last.sh"]'
+	rt create --bundle "$T/b-last" --pid-file "$T/last.pid" last \
+		</dev/null >"$T/last.out" 2>"$T/last.err"
+	expect "written before exit: create" 0 $?
+	rt start last
+	expect "written before exit: start" 0 $?
+	mpid=$(cat "$T/last.pid" 2>/dev/null)
+	for _ in $(seq 1200); do
+		[ -n "$mpid" ] && kill -0 "$mpid" 2>/dev/null || break
+		sleep 0.1
+	done
+	expect "written before exit: a dirty shared mapping is on the host" \
+		by-a-mapping "$(cat "$T/rootfs/w-mapped" 2>&1)"
+	expect "written before exit: 4 MiB are on the host" "$(cat "$T/last.out")" \
+		"$(sha256sum <"$T/rootfs/w-random" | cut -d' ' -f1)"
+	expect "written before exit: the last write is on the host" last \
+		"$(cat "$T/rootfs/w-echoed" 2>&1)"
+	check "the init's exit ends the VM with DestroySandbox alone (monitor.log)" \
+		grep -q 'msg="container removed with its sandbox"' "$T/state/last/monitor.log"
+	check "no RemoveContainer warning in monitor.log" \
+		sh -c "! grep -q RemoveContainer '$T/state/last/monitor.log'"
+	rt delete last
+	expect "written before exit: delete" 0 $?
+	rm -f "$T"/rootfs/w-* "$T/rootfs/fsops" "$T/rootfs/write-last.sh"
+else
+	not_ok "$FSOPS is missing (make $FSOPS)"
+fi
+rt_assert_clean "written before exit"
+
 # --- stdin round trip, 1 MiB byte-exact --------------------------------
 head -c 1048576 /dev/urandom >"$T/in.bin"
 make_bundle "$T/b-cat" false '["cat"]'

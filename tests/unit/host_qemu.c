@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -1064,6 +1065,262 @@ TEST_F(tmp, kvm_usable_is_bounded)
 	t0 = now_ms();
 	EXPECT_EQ(ok, kvm_usable("/usr/bin/qemu-system-x86_64", NULL));
 	EXPECT_LT(now_ms() - t0, 50);
+}
+
+/* ---- the probe cache: one answer per binary, shared by every shim ---- */
+
+/*
+ * A fake QEMU @name whose -sandbox test guest finishes (or, @works false,
+ * fails), counting its runs in <dir>/n-@name after waiting for <dir>/go
+ * when @wait_go; its path in @out.
+ */
+static void fake_qemu(FIXTURE_DATA(tmp) * self, const char *name, bool works,
+		      bool wait_go, char *out, size_t cap)
+{
+	char body[512];
+
+	snprintf(body, sizeof(body),
+		 "%secho x >>%s/n-%s\n"
+		 "case \"$*\" in *-sandbox*) exit %d;; esac; exit 1\n",
+		 wait_go ? "while [ ! -e \"$(dirname \"$0\")/go\" ]; do "
+			   "sleep 0.01; done\n"
+			 : "",
+		 self->dir, name, works ? 85 : 1);
+	snprintf(out, cap, "%s", script(self, name, body));
+}
+
+/* How many times fake QEMU @name ran. */
+static long runs(FIXTURE_DATA(tmp) * self, const char *name)
+{
+	char path[200];
+	long n;
+
+	snprintf(path, sizeof(path), "%s/n-%s", self->dir, name);
+	n = file_size(path);
+	return n < 0 ? 0 : n / 2;
+}
+
+/* qemu_sandbox_usable() in a new process, as a new shim: 0 when usable. */
+static pid_t sandbox_child_start(const char *qemu)
+{
+	pid_t pid = fork();
+
+	if (pid == 0)
+		_exit(qemu_sandbox_usable(qemu, NULL) ? 0 : 1);
+	return pid;
+}
+
+static int sandbox_in_child(const char *qemu)
+{
+	pid_t pid = sandbox_child_start(qemu);
+	int status;
+
+	if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status);
+}
+
+static int file_lines(const char *path)
+{
+	char buf[1 << 16];
+	ssize_t n = read_file_str(path, buf, sizeof(buf));
+	int lines = 0;
+
+	for (ssize_t i = 0; i < n; i++)
+		lines += buf[i] == '\n';
+	return n < 0 ? -1 : lines;
+}
+
+/*
+ * Two QEMUs in turn (two runtime classes, or a test alternating
+ * wrappers): each is probed once, whichever shim asks; a changed binary
+ * is probed again, the other keeps its answer; a failure is kept too.
+ */
+TEST_F(tmp, probe_cache_one_answer_per_binary)
+{
+	char prefix[128], a[160], b[160], c[160], file[160], body[512];
+	struct herr why;
+
+	snprintf(prefix, sizeof(prefix), "%s/probe", self->dir);
+	setenv("HUSK_PROBE_CACHE", prefix, 1);
+	fake_qemu(self, "qa", true, false, a, sizeof(a));
+	fake_qemu(self, "qb", true, false, b, sizeof(b));
+	for (int i = 0; i < 3; i++) {
+		EXPECT_EQ(0, sandbox_in_child(a));
+		EXPECT_EQ(0, sandbox_in_child(b));
+	}
+	EXPECT_EQ(1, runs(self, "qa"));
+	EXPECT_EQ(1, runs(self, "qb"));
+	snprintf(file, sizeof(file), "%s-sandbox", prefix);
+	EXPECT_EQ(2, file_lines(file));
+	/* One process asking about both: no probe either. */
+	for (int i = 0; i < 2; i++) {
+		EXPECT_TRUE(qemu_sandbox_usable(a, NULL));
+		EXPECT_TRUE(qemu_sandbox_usable(b, NULL));
+	}
+	EXPECT_EQ(1, runs(self, "qa"));
+	EXPECT_EQ(1, runs(self, "qb"));
+
+	/* A new binary at the same path (another size): probed again. */
+	snprintf(body, sizeof(body),
+		 "echo x >>%s/n-qa\n# a new build\n"
+		 "case \"$*\" in *-sandbox*) exit 85;; esac; exit 1\n",
+		 self->dir);
+	script(self, "qa", body);
+	EXPECT_EQ(0, sandbox_in_child(a));
+	EXPECT_EQ(2, runs(self, "qa"));
+	EXPECT_EQ(0, sandbox_in_child(b));
+	EXPECT_EQ(1, runs(self, "qb"));
+	EXPECT_TRUE(qemu_sandbox_usable(a, NULL));
+	EXPECT_EQ(2, runs(self, "qa"))
+	TH_LOG("this process kept the old answer");
+	/* The same bytes written again in place (same size, same inode). */
+	usleep(20 * 1000);
+	script(self, "qa", body);
+	EXPECT_EQ(0, sandbox_in_child(a));
+	EXPECT_EQ(3, runs(self, "qa"));
+	EXPECT_EQ(2, file_lines(file)) TH_LOG("the old line of qa stayed");
+
+	/* A QEMU whose -sandbox fails: the reason is kept, not re-probed. */
+	fake_qemu(self, "qc", false, false, c, sizeof(c));
+	EXPECT_EQ(1, sandbox_in_child(c));
+	EXPECT_EQ(1, sandbox_in_child(c));
+	EXPECT_EQ(1, runs(self, "qc"));
+	EXPECT_FALSE(qemu_sandbox_usable(c, &why));
+	EXPECT_NE(NULL, strstr(why.msg, "cached for this boot in"))
+	TH_LOG("%s", why.msg);
+	EXPECT_NE(NULL, strstr(why.msg, "qemu exited with status 1"));
+	EXPECT_EQ(0, sandbox_in_child(a));
+	EXPECT_EQ(0, sandbox_in_child(b));
+	EXPECT_EQ(3, runs(self, "qa"));
+	EXPECT_EQ(1, runs(self, "qb"));
+	setenv("HUSK_PROBE_CACHE", "", 1);
+}
+
+/* The file keeps the newest HV_CACHE_ENTRIES binaries, no more. */
+TEST_F(tmp, probe_cache_is_bounded)
+{
+	char prefix[128], file[160], name[16], q[HV_CACHE_ENTRIES + 2][160];
+	const int n = HV_CACHE_ENTRIES + 2;
+
+	snprintf(prefix, sizeof(prefix), "%s/probe", self->dir);
+	setenv("HUSK_PROBE_CACHE", prefix, 1);
+	snprintf(file, sizeof(file), "%s-sandbox", prefix);
+	for (int i = 0; i < n; i++) {
+		snprintf(name, sizeof(name), "q%d", i);
+		fake_qemu(self, name, true, false, q[i], sizeof(q[i]));
+		EXPECT_EQ(0, sandbox_in_child(q[i]));
+	}
+	EXPECT_EQ(HV_CACHE_ENTRIES, file_lines(file));
+	/* The newest are answered from the file, the two oldest are not. */
+	for (int i = n - 1; i >= 0; i--) {
+		snprintf(name, sizeof(name), "q%d", i);
+		EXPECT_EQ(0, sandbox_in_child(q[i]));
+		EXPECT_EQ(i < 2 ? 2 : 1, runs(self, name)) TH_LOG("q%d", i);
+	}
+	EXPECT_EQ(HV_CACHE_ENTRIES, file_lines(file));
+	setenv("HUSK_PROBE_CACHE", "", 1);
+}
+
+/*
+ * Shims that start together and probe different QEMUs at once: every
+ * answer is in the file afterwards (no writer's line lost to another's
+ * rename), and none is probed again.
+ */
+TEST_F(tmp, probe_cache_concurrent_shims)
+{
+	char prefix[128], file[160], name[16], go[160], q[6][160];
+	pid_t pid[6];
+	int status, fd;
+
+	snprintf(prefix, sizeof(prefix), "%s/probe", self->dir);
+	setenv("HUSK_PROBE_CACHE", prefix, 1);
+	snprintf(file, sizeof(file), "%s-sandbox", prefix);
+	for (int i = 0; i < 6; i++) {
+		snprintf(name, sizeof(name), "q%d", i);
+		fake_qemu(self, name, true, true, q[i], sizeof(q[i]));
+	}
+	for (int i = 0; i < 6; i++)
+		pid[i] = sandbox_child_start(q[i]);
+	/* All six wait inside their probe: release them together. */
+	usleep(300 * 1000);
+	snprintf(go, sizeof(go), "%s/go", self->dir);
+	fd = open(go, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	ASSERT_LE(0, fd);
+	close(fd);
+	for (int i = 0; i < 6; i++) {
+		ASSERT_LT(0, pid[i]);
+		ASSERT_EQ(pid[i], waitpid(pid[i], &status, 0));
+		EXPECT_EQ(0, status);
+	}
+	EXPECT_EQ(6, file_lines(file));
+	for (int i = 0; i < 6; i++) {
+		snprintf(name, sizeof(name), "q%d", i);
+		EXPECT_EQ(0, sandbox_in_child(q[i]));
+		EXPECT_EQ(1, runs(self, name)) TH_LOG("q%d probed again", i);
+	}
+	setenv("HUSK_PROBE_CACHE", "", 1);
+}
+
+/*
+ * The read-modify-write is under <file>.lock: a shim that finished its
+ * probe while another writes waits for it and keeps the other's line; a
+ * lock held too long costs the cache, never the shim's start.
+ */
+TEST_F(tmp, probe_cache_writers_take_turns)
+{
+	char prefix[128], file[160], lock[170], tmp[180], a[160], b[160];
+	char key[HV_CACHE_KEY_MAX], line[512], text[64];
+	long long t0;
+	pid_t pid;
+	int lfd, fd, status;
+	bool ok;
+
+	snprintf(prefix, sizeof(prefix), "%s/probe", self->dir);
+	setenv("HUSK_PROBE_CACHE", prefix, 1);
+	snprintf(file, sizeof(file), "%s-sandbox", prefix);
+	snprintf(lock, sizeof(lock), "%s.lock", file);
+	fake_qemu(self, "qa", true, false, a, sizeof(a));
+	fake_qemu(self, "qb", true, false, b, sizeof(b));
+
+	/* Another writer holds the lock while qa's shim probes. */
+	lfd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	ASSERT_LE(0, lfd);
+	ASSERT_EQ(0, flock(lfd, LOCK_EX));
+	pid = sandbox_child_start(a);
+	ASSERT_LT(0, pid);
+	usleep(400 * 1000);
+	EXPECT_EQ(1, runs(self, "qa"));
+	EXPECT_EQ(-1, file_lines(file)) TH_LOG("written under another's lock");
+	/* ... and writes qb's answer, as hv_cache_store() does. */
+	ASSERT_TRUE(hv_cache_key(b, key, sizeof(key)));
+	snprintf(line, sizeof(line), "%s\t1\t%s\tfrom the other\n", key, b);
+	snprintf(tmp, sizeof(tmp), "%s.x", file);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, write_all(fd, line, strlen(line)));
+	close(fd);
+	ASSERT_EQ(0, rename(tmp, file));
+	ASSERT_EQ(0, flock(lfd, LOCK_UN));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_EQ(0, status);
+	/* Both lines, newest first: nothing lost. */
+	EXPECT_EQ(2, file_lines(file));
+	EXPECT_EQ(1, hv_cache_lookup("sandbox", b, &ok, text, sizeof(text)));
+	EXPECT_STREQ("from the other", text);
+	EXPECT_EQ(1, hv_cache_lookup("sandbox", a, &ok, text, sizeof(text)));
+	EXPECT_TRUE(ok);
+
+	/* A lock never released: qb is probed, answered, not written. */
+	ASSERT_EQ(0, unlink(file));
+	ASSERT_EQ(0, flock(lfd, LOCK_EX));
+	t0 = now_ms();
+	EXPECT_EQ(0, sandbox_in_child(b));
+	EXPECT_LT(now_ms() - t0, 5000);
+	EXPECT_EQ(1, runs(self, "qb")) TH_LOG("its line was not used");
+	EXPECT_EQ(-1, file_lines(file));
+	close(lfd);
+	setenv("HUSK_PROBE_CACHE", "", 1);
 }
 
 static int dir_entries(const char *dir)
