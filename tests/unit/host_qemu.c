@@ -1150,6 +1150,18 @@ TEST_F(tmp, firmware_qboot_present_absent_explicit)
 	EXPECT_STREQ(want, fw);
 	free(fw);
 
+	/* A guest without ACPI: qboot would leave its PCI BARs to a guess. */
+	free(cfg.kernel_params);
+	cfg.kernel_params = xstrdup("quiet acpi=off");
+	fw = (char *)"untouched";
+	ASSERT_EQ(0, qemu_firmware(&cfg, &fw, &err));
+	EXPECT_EQ(NULL, fw);
+	free(cfg.kernel_params);
+	cfg.kernel_params = xstrdup("xacpi=off acpi=offx");
+	ASSERT_EQ(0, qemu_firmware(&cfg, &fw, &err));
+	EXPECT_STREQ(want, fw);
+	free(fw);
+
 	/* Configured: that file, on every machine. */
 	cfg.firmware = path_join(data, "qboot.rom");
 	ASSERT_EQ(0, qemu_firmware(&cfg, &fw, &err)) TH_LOG("%s", err.msg);
