@@ -164,6 +164,27 @@ static void check_machine(struct report *r, const struct husk_config *cfg)
 		     sizing_max_vcpus(cfg));
 }
 
+/* What -bios the VM gets (hv-qemu.c's choice, said with its reason). */
+static void check_firmware(struct report *r, const struct husk_config *cfg)
+{
+	_cleanup_free_ char *fw = NULL;
+	struct herr err;
+
+	if (qemu_firmware(cfg, &fw, &err) < 0)
+		item(r, "FAIL", "firmware", "%s", err.msg);
+	else if (cfg->firmware)
+		item(r, "ok", "firmware", "%s (configured)", fw);
+	else if (fw)
+		item(r, "ok", "firmware", "%s (qboot, found beside QEMU)", fw);
+	else if (!strcmp(cfg->machine_type, "microvm"))
+		item(r, "ok", "firmware", "microvm's own (qboot)");
+	else
+		item(r, "warn", "firmware",
+		     "no qboot.rom beside QEMU or in " QEMU_DATADIR
+		     ": %s boots SeaBIOS, slower (Debian: qemu-system-data)",
+		     cfg->machine_type);
+}
+
 static void check_kernel(struct report *r, const struct husk_config *cfg)
 {
 	unsigned char h[1024];
@@ -447,6 +468,7 @@ int check_main(int argc, char **argv)
 			     "virtio-serial",
 			     err.msg);
 		check_machine(&r, &cfg);
+		check_firmware(&r, &cfg);
 	}
 	check_kernel(&r, &cfg);
 	if (cfg.initrd)

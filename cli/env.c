@@ -109,6 +109,7 @@ static void print_vm(const struct husk_config *cfg, bool kvm, bool sandbox,
 			       .run_dir = "<run_dir>",
 			       .shared_dir = "<shared_dir>",
 			       .console_fd = -1 };
+	_cleanup_free_ char *firmware = NULL;
 	struct herr err;
 	char release[65];
 	char *cmdline = qemu_kernel_cmdline(cfg, &h);
@@ -117,6 +118,13 @@ static void print_vm(const struct husk_config *cfg, bool kvm, bool sandbox,
 	printf("\n# What a VM gets (paths in <> are per sandbox).\n[vm]\n");
 	put_str("accel", kvm ? "kvm" : "tcg");
 	put_str("agent_channel", vsock ? "vsock" : "virtio-serial");
+	if (qemu_firmware(cfg, &firmware, &err) < 0) {
+		put_str("firmware_error", err.msg);
+	} else {
+		/* "": QEMU's own (SeaBIOS; microvm's is qboot). */
+		put_str("firmware", firmware);
+		h.firmware = firmware;
+	}
 	guest_kernel_release(cfg->kernel, release, sizeof(release));
 	put_str("guest_kernel", *release ? release : "unknown");
 	put_str("kernel_cmdline", cmdline);

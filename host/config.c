@@ -69,6 +69,7 @@ static const struct keydef hv_keys[] = {
 	{ "kernel", K_PATH, F(kernel), false, 0, 0, NULL },
 	{ "initrd", K_PATH, F(initrd), true, 0, 0, NULL },
 	{ "image", K_PATH, F(image), true, 0, 0, NULL },
+	{ "firmware", K_PATH, F(firmware), true, 0, 0, NULL },
 	{ "machine_type", K_CHOICE, F(machine_type), false, 0, 0, machines },
 	{ "kernel_params", K_STR, F(kernel_params), false, 0, 0, NULL },
 	{ "default_vcpus", K_UINT, F(default_vcpus), false, 1, 255, NULL },
@@ -352,6 +353,7 @@ void config_free(struct husk_config *cfg)
 	free(cfg->kernel);
 	free(cfg->initrd);
 	free(cfg->image);
+	free(cfg->firmware);
 	free(cfg->machine_type);
 	free(cfg->kernel_params);
 	free(cfg->internetworking_model);
@@ -548,6 +550,12 @@ int config_validate(const struct husk_config *cfg, struct herr *err)
 		return herr_set(err, GRPC_INVALID_ARGUMENT, 0,
 				"configuration: [hypervisor.clh]: %s",
 				CONFIG_CLH_NO_9P);
+	/* Said, not ignored: the operator expects that file to boot. */
+	if (config_is_clh(cfg) && cfg->firmware)
+		return herr_set(err, GRPC_INVALID_ARGUMENT, 0,
+				"configuration: [hypervisor.clh]: firmware %s: "
+				"not supported (the kernel boots directly)",
+				cfg->firmware);
 	return 0;
 }
 
@@ -705,6 +713,7 @@ void config_dump(const struct husk_config *cfg, FILE *f)
 	dump_str(f, "kernel", cfg->kernel);
 	dump_str(f, "initrd", cfg->initrd);
 	dump_str(f, "image", cfg->image);
+	dump_str(f, "firmware", cfg->firmware);
 	dump_str(f, "machine_type", cfg->machine_type);
 	dump_str(f, "kernel_params", cfg->kernel_params);
 	fprintf(f, "default_vcpus = %u\n", cfg->default_vcpus);

@@ -32,6 +32,8 @@ struct husk_config {
 	char *kernel; /* kernel */
 	char *initrd; /* initrd (either initrd or image) */
 	char *image; /* image: DAX rootfs on nvdimm */
+	/* firmware: -bios FILE; NULL: qboot on q35/pc if QEMU ships it */
+	char *firmware;
 	char *machine_type; /* machine_type: "microvm", "q35", "pc" */
 	char *kernel_params; /* kernel_params, appended */
 	unsigned int default_vcpus; /* default_vcpus */

@@ -6,6 +6,8 @@
  *
  *   machine   microvm (default: fastest boot) or q35/pc (needed for the
  *             nvdimm that carries a DAX rootfs image; microvm has none)
+ *   firmware  the configured one, else on q35/pc qboot where QEMU keeps
+ *             it (qemu_firmware), else QEMU's default (SeaBIOS)
  *   accel     KVM when a test guest really runs under it (hv-probe.c),
  *             else TCG with a warning; -cpu host only with KVM; under
  *             TCG a 1-vCPU VM may have a second (never started), so
@@ -162,6 +164,14 @@ static char *opt_escape(const char *s)
 	return out;
 }
 
+/* The last component of @path. */
+static const char *file_name(const char *path)
+{
+	const char *s = strrchr(path, '/');
+
+	return s ? s + 1 : path;
+}
+
 static bool is_microvm(const struct husk_config *cfg)
 {
 	return !cfg->machine_type || !strcmp(cfg->machine_type, "microvm");
@@ -226,6 +236,73 @@ char *qemu_kernel_cmdline(const struct husk_config *cfg,
 	*o = '\0';
 	strv_free(sv.v);
 	return out;
+}
+
+/*
+ * qboot, where QEMU finds its own data files.  On q35/pc it boots the
+ * kernel straight from fw_cfg with QEMU's ACPI tables (the nvdimm's NFIT,
+ * the hotplug methods): no POST, no option ROMs, 180 ms less than SeaBIOS
+ * to a trivial init's power-off under TCG.
+ */
+static char *qboot_in(const char *dir)
+{
+	_cleanup_free_ char *path = path_join(dir, "qboot.rom");
+
+	if (access(path, R_OK) < 0)
+		return NULL;
+	return realpath(path, NULL);
+}
+
+char *qemu_find_qboot(const char *qemu_path, const char *datadir)
+{
+	_cleanup_free_ char *exe = realpath(qemu_path, NULL);
+	_cleanup_free_ char *dir = NULL;
+	char *slash = exe ? strrchr(exe, '/') : NULL;
+	char *found = NULL;
+
+	if (slash) {
+		*slash = '\0';
+		dir = path_join(exe, "../share/qemu");
+		found = qboot_in(dir);
+	}
+	if (!found && datadir)
+		found = qboot_in(datadir);
+	return found;
+}
+
+/* Whether @word is one of the space-separated words of @cmdline. */
+static bool cmdline_has(const char *cmdline, const char *word)
+{
+	size_t n = strlen(word);
+
+	for (const char *p = cmdline; p && *p; p += strcspn(p, " ")) {
+		p += strspn(p, " ");
+		if (!strncmp(p, word, n) && (p[n] == ' ' || !p[n]))
+			return true;
+	}
+	return false;
+}
+
+int qemu_firmware(const struct husk_config *cfg, char **out, struct herr *err)
+{
+	*out = NULL;
+	if (cfg->firmware) {
+		if (hv_check_file("firmware", cfg->firmware, R_OK, err) < 0)
+			return -1;
+		*out = xstrdup(cfg->firmware);
+		return 0;
+	}
+	/*
+	 * qboot assigns no PCI BARs: Linux does, inside the windows of
+	 * QEMU's ACPI tables.  With acpi=off it guessed, put a 64-bit BAR
+	 * where DIMMs go, and lost the device when one was plugged
+	 * (tests/e2e/resize.sh); SeaBIOS places them itself.
+	 */
+	if (is_microvm(cfg) || cmdline_has(cfg->kernel_params, "acpi=off"))
+		return 0;
+	/* Absent, QEMU's default (SeaBIOS) boots it too, only slower. */
+	*out = qemu_find_qboot(cfg->hypervisor_path, QEMU_DATADIR);
+	return 0;
 }
 
 /* The boot size: sizing.h's, else the configuration's defaults. */
@@ -347,11 +424,17 @@ static void add_nics(struct strv *sv, const struct vm_params *p,
 		sv_add(sv, "-netdev");
 		sv_addf(sv, "tap,id=net%zu,fd=%d,vhost=%s", i,
 			h->nic_fd0 + (int)i, h->vhost_net ? "on" : "off");
+		/*
+		 * romfile=: no iPXE ROM (efi-virtio.rom) read into each
+		 * VM's memory for a PXE boot that never happens, nor run
+		 * by SeaBIOS at every boot.  virtio-mmio has no ROM.
+		 */
 		sv_add(sv, "-device");
 		sv_addf(sv,
-			"%s,netdev=net%zu,mac=%02x:%02x:%02x:%02x:%02x:%02x",
+			"%s,netdev=net%zu,mac=%02x:%02x:%02x:%02x:%02x:%02x%s",
 			virtio_dev(p->cfg, "virtio-net"), i, m[0], m[1], m[2],
-			m[3], m[4], m[5]);
+			m[3], m[4], m[5],
+			is_microvm(p->cfg) ? "" : ",romfile=");
 	}
 }
 
@@ -397,9 +480,10 @@ char **qemu_build_argv(const struct vm_params *p, const struct qemu_host *h,
 			vfs ? ",memory-backend=mem0" : "");
 	else
 		/*
-		 * q35 without SMM, the AHCI controller and the SMBus: SeaBIOS
-		 * has no SMM to set up, and the guest two PCI functions
-		 * fewer to probe (no driver in our kernel uses them).
+		 * q35 without SMM, the AHCI controller and the SMBus: the
+		 * firmware has no SMM to set up (SeaBIOS would), and the
+		 * guest two PCI functions fewer to probe (no driver in our
+		 * kernel uses them).
 		 */
 		sv_addf(&sv, "%s%s%s%s", cfg->machine_type,
 			strcmp(cfg->machine_type, "q35")
@@ -407,6 +491,10 @@ char **qemu_build_argv(const struct vm_params *p, const struct qemu_host *h,
 				: ",smm=off,sata=off,smbus=off",
 			cfg->image ? ",nvdimm=on" : "",
 			vfs ? ",memory-backend=mem0" : "");
+	if (h->firmware) {
+		sv_add(&sv, "-bios");
+		sv_add(&sv, h->firmware);
+	}
 	/*
 	 * libvhost-user (virtiofsd) refuses legacy virtio: without this
 	 * the daemon aborts and the guest hangs.  Every virtio-mmio device
@@ -929,6 +1017,7 @@ static int vm_launch(const struct vm_params *p, struct vm **out, bool wait,
 {
 	const struct husk_config *cfg = p->cfg;
 	struct qemu_host h = { .vsock_fd = -1, .console_fd = -1 };
+	_cleanup_free_ char *firmware = NULL;
 	_cleanup_close_ int log = -1;
 	int fds[3 + VM_NICS_MAX], n_fds = 0;
 	struct herr why;
@@ -982,6 +1071,10 @@ static int vm_launch(const struct vm_params *p, struct vm **out, bool wait,
 			return herr_errno(err, ENOTDIR, "shared directory %s",
 					  p->shared_dir);
 	}
+
+	if (qemu_firmware(cfg, &firmware, err) < 0)
+		return -1;
+	h.firmware = firmware;
 
 	vm = vm_new(p);
 	h.kvm = choose_kvm(cfg);
@@ -1086,13 +1179,14 @@ static int vm_launch(const struct vm_params *p, struct vm **out, bool wait,
 				: vm->vcpus;
 	vm->hotplug = !is_microvm(cfg);
 	snprintf(vm->desc, sizeof(vm->desc),
-		 "qemu %s %s %u vCPU %u MiB %s %s %s%s",
+		 "qemu %s %s %u vCPU %u MiB %s %s %s%s%s%s",
 		 cfg->machine_type ? cfg->machine_type : "microvm",
 		 h.kvm ? "kvm" : "tcg", boot_vcpus(p), boot_mem_mib(p),
 		 cfg->image ? "nvdimm-image" : "initrd",
 		 vm->channel == CH_VSOCK ? "vsock" : "virtio-serial",
 		 config_shared_fs_name(cfg->shared_fs),
-		 h.sandbox ? " sandbox" : "");
+		 h.sandbox ? " sandbox" : "", firmware ? " bios " : "",
+		 firmware ? file_name(firmware) : "");
 	*out = vm;
 	return 0;
 fail:

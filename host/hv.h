@@ -288,7 +288,25 @@ struct qemu_host {
 	unsigned long long image_size; /* bytes, for the nvdimm */
 	int nic_fd0; /* child's fd number of p->nics[0]; the rest follow */
 	bool vhost_net; /* /dev/vhost-net opens: vhost=on */
+	const char *firmware; /* -bios FILE; NULL: QEMU's default */
 };
+
+/*
+ * The firmware a VM boots (-bios): the configured one, which must be a
+ * readable file (else -1 with an error naming the key and path); unset,
+ * qboot on q35/pc when QEMU ships it (qemu_find_qboot), else NULL:
+ * QEMU's default (SeaBIOS; microvm's own bios-microvm.bin is qboot).
+ * *@out is NULL or a path to free.
+ */
+int qemu_firmware(const struct husk_config *cfg, char **out, struct herr *err);
+/*
+ * qboot.rom where QEMU finds its data: <dir of @qemu_path, symlinks
+ * resolved>/../share/qemu, else @datadir (QEMU's built-in data dir, for a
+ * @qemu_path that is a wrapper script); NULL if neither has it.
+ */
+char *qemu_find_qboot(const char *qemu_path, const char *datadir);
+/* QEMU's data directory of a /usr install (Debian's qemu-system-data). */
+#define QEMU_DATADIR "/usr/share/qemu"
 
 /* NULL-terminated argv for QEMU; free with strv_free(). */
 char **qemu_build_argv(const struct vm_params *p, const struct qemu_host *h,

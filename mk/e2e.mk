@@ -55,7 +55,7 @@ bench-net: $(E2E_DEPS)
 
 # Start phases (the shim's start timeline), 1/5/10 pods at once, host
 # memory per idle pod (tests/bench/start.sh).
-bench-start: $(E2E_DEPS) $(ROOTFS_IMAGE) $(TRIVIAL_INIT) $(TRIVIAL_INITRD)
+bench-start: $(E2E_DEPS) $(BIN)/husk $(ROOTFS_IMAGE) $(TRIVIAL_INIT) $(TRIVIAL_INITRD)
 	BUILD=$(BUILD) IMAGES=$(IMAGES) tests/bench/start.sh
 
 # Not in make check: SOAK_RUNS ctr run --rm cycles and SOAK_PODS CRI pod

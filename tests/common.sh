@@ -71,3 +71,12 @@ stop_pid() {
 	fi
 	reap_pid "$1" "${2:-50}"
 }
+
+# husk_firmware HUSK CONFIG: the firmware (-bios) husk boots CONFIG's VMs
+# with, as "husk env" says in [vm] (the configuration's own key comes
+# first): a path, or nothing for QEMU's own.  The benchmarks' floors boot
+# the same, so that they compare like with like.
+husk_firmware() {
+	"$1" env --config "$2" 2>/dev/null |
+		sed -n '/^\[vm\]$/,$ s/^firmware = "\(.*\)"$/\1/p'
+}

@@ -9,6 +9,9 @@
 #     init that powers off at once (spawn to QEMU exit), and Debian's
 #     generic kernel with that init (downloaded once with apt-get download
 #     into the cache, never installed);
+#   * every q35 case boots the firmware husk boots q35 with ("husk env":
+#     qboot where QEMU ships it, else QEMU's SeaBIOS; BENCH_FIRMWARE=PATH
+#     or "" overrides), named in the table's title;
 #   * sizes of vmlinux, bzImage, initrd and image; guest memory in use when
 #     the agent is ready (MemTotal - MemFree, from its boot marker).
 #
@@ -69,8 +72,19 @@ dev_args() { # mv|pci SOCK
 		"-fsdev local,id=fs0,path=$T/share,security_model=none" \
 		"-device $p,fsdev=fs0,mount_tag=kataShared"
 }
+# The firmware of husk's q35 VMs, asked of husk with a q35 configuration.
+{
+	printf '[hypervisor.qemu]\npath = "%s"\nkernel = "%s"\n' \
+		"$(command -v "$QEMU")" "$(realpath "$VMLINUX")"
+	printf 'image = "%s"\nmachine_type = "q35"\nshared_fs = "none"\n' \
+		"$(realpath "$IMAGE")"
+} >"$T/husk.toml"
+FIRMWARE=${BENCH_FIRMWARE-$(husk_firmware "$HUSK" "$T/husk.toml")}
+BIOS=()
+[ -n "$FIRMWARE" ] && BIOS=(-bios "$FIRMWARE")
+fw_name() { if [ -n "$FIRMWARE" ]; then basename "$FIRMWARE"; else echo "QEMU's default (SeaBIOS)"; fi; }
 nvdimm_args() { # IMAGE
-	echo "-M q35,nvdimm=on -m 256M,slots=2,maxmem=1G" \
+	echo "-M q35,nvdimm=on ${BIOS[*]} -m 256M,slots=2,maxmem=1G" \
 		"-object memory-backend-file,id=mem0,share=on,mem-path=$1,size=$(stat -c %s "$1"),readonly=on" \
 		"-device nvdimm,id=nv0,memdev=mem0,unarmed=on"
 }
@@ -169,12 +183,12 @@ for _ in $(seq "$RUNS"); do
 	# shellcheck disable=SC2046
 	sample floor-dax floor floor-dax "$VMLINUX" pci "$DAX_APPEND" \
 		$(nvdimm_args "$T/trivial-rootfs.img")
-	sample floor-q35 floor floor-q35 "$VMLINUX" pci "" -M q35 -m 256M \
+	sample floor-q35 floor floor-q35 "$VMLINUX" pci "" -M q35 "${BIOS[@]}" -m 256M \
 		-initrd "$TRIVIAL_INITRD"
 	[ -n "$deb_kernel" ] || continue
 	sample deb-mv floor debian-microvm "$deb_kernel" mv "$TSC" \
 		-M microvm,x-option-roms=off,pcie=on -m 256M -initrd "$TRIVIAL_INITRD"
-	sample deb-q35 floor debian-q35 "$deb_kernel" pci "" -M q35 -m 256M \
+	sample deb-q35 floor debian-q35 "$deb_kernel" pci "" -M q35 "${BIOS[@]}" -m 256M \
 		-initrd "$TRIVIAL_INITRD"
 done
 initrd_s=$(med initrd) initrd_mem=$(med initrd.2) initrd_fail=$(fails initrd)
@@ -198,7 +212,7 @@ r_initrd=$(ratio "$initrd_s" "$floor_mv")
 r_dax=$(ratio "$dax_s" "$floor_dax")
 
 echo
-echo "## Boot (QEMU 7.2, TCG, 1 vCPU, 256 MiB; median of $RUNS; host wall seconds)"
+echo "## Boot (QEMU 7.2, TCG, 1 vCPU, 256 MiB; median of $RUNS; host wall seconds; q35 firmware: $(fw_name))"
 echo
 echo "| case | machine | seconds | floor | ratio | target |"
 echo "| --- | --- | --- | --- | --- | --- |"

@@ -53,6 +53,9 @@ awk -v img="$IMAGE_FILE" '/^(initrd|machine_type) = / { next } { print }
 	$0 == "[hypervisor.qemu]" { print "image = \"" img "\""; print "machine_type = \"q35\"" }' \
 	"$T/husk.toml" >"$T/husk-dax.toml"
 accel=$(sed -n 's/^accel = "\(.*\)"/\1/p' "$T/husk.toml")
+# The firmware husk boots the DAX pod with, which its floor boots too.
+FIRMWARE=$(husk_firmware "$TOP/$BUILD/bin/husk" "$T/husk-dax.toml")
+fw_name() { if [ -n "$FIRMWARE" ]; then basename "$FIRMWARE"; else echo "QEMU's default (SeaBIOS)"; fi; }
 
 # ---- 1. sequential starts ---------------------------------------------
 
@@ -90,6 +93,7 @@ floor_case() {
 			-append "console=ttyS0 quiet panic=-1 $TSC")
 	else
 		m=(-M q35,nvdimm=on -m 256M,slots=2,maxmem=1G
+			${FIRMWARE:+-bios "$FIRMWARE"}
 			-object "memory-backend-file,id=mem0,share=on,mem-path=$T/trivial.img,size=$(stat -c %s "$T/trivial.img"),readonly=on"
 			-device nvdimm,id=nv0,memdev=mem0,unarmed=on
 			-append "console=ttyS0 quiet panic=-1 root=/dev/pmem0p1 rootflags=dax ro rootfstype=ext4 init=/sbin/init")
@@ -138,7 +142,7 @@ nfail() { if [ -f "$T/$1.fail" ]; then wc -l <"$T/$1.fail"; else echo 0; fi; }
 w_init=$(med wall.init) w_dax=$(med wall.dax) w_runc=$(med wall.runc)
 f_mv=$(med wall.floor-mv) f_dax=$(med wall.floor-dax)
 echo
-echo "## ctr run --rm IMG ID true: $RUNS interleaved rounds, medians in ms (QEMU ${accel^^}, 1 vCPU, 256 MiB)"
+echo "## ctr run --rm IMG ID true: $RUNS interleaved rounds, medians in ms (QEMU ${accel^^}, 1 vCPU, 256 MiB; q35 firmware: $(fw_name))"
 echo
 if phase_table "$T" init "initrd, microvm" "$w_init" dax "DAX image, q35" "$w_dax"; then
 	echo
@@ -159,7 +163,8 @@ printf "| husk, DAX image, q35 + nvdimm | %s | %s | %s | %s |\n" "$w_dax" "$(rat
 printf "| runc | %s | 1.00 | | |\n" "$w_runc"
 echo
 echo "(Boot floor: bench-boot's figure, the same kernel and machine with a trivial"
-echo "init that powers off at once, QEMU spawn to exit, measured in the same rounds.)"
+echo "init that powers off at once, QEMU spawn to exit, measured in the same rounds;"
+echo "the q35 floor boots the DAX pod's firmware.)"
 for c in init dax runc floor-mv floor-dax; do
 	[ -f "$T/$c.fail" ] && { echo "failures of $c: $(nfail "$c")"; sed 's/^/  /' "$T/$c.fail"; }
 done

@@ -44,6 +44,7 @@ static void round_trip(const struct husk_config *a)
 	same_str(a->kernel, b.kernel);
 	same_str(a->initrd, b.initrd);
 	same_str(a->image, b.image);
+	same_str(a->firmware, b.firmware);
 	same_str(a->machine_type, b.machine_type);
 	same_str(a->kernel_params, b.kernel_params);
 	same_str(a->virtio_fs_daemon, b.virtio_fs_daemon);

@@ -37,6 +37,7 @@ TEST(every_key)
 		"path = \"/opt/qemu/bin/qemu-system-x86_64\"   # trailing\n"
 		"kernel = '/k/vmlinux'\n"
 		"image = \"/k/rootfs.img\"\n"
+		"firmware = \"/usr/share/seabios/bios-256k.bin\"\n"
 		"machine_type = \"q35\"\n"
 		"kernel_params = \"a=1 b\\t\\\"c\\\" \\u00e9\\U0001F600\"\n"
 		"default_vcpus = 4\n"
@@ -70,6 +71,7 @@ TEST(every_key)
 	EXPECT_STREQ("/k/rootfs.img", cfg.image);
 	/* Choosing the image in a file drops the default initrd. */
 	EXPECT_EQ(NULL, cfg.initrd);
+	EXPECT_STREQ("/usr/share/seabios/bios-256k.bin", cfg.firmware);
 	EXPECT_STREQ("q35", cfg.machine_type);
 	EXPECT_STREQ("a=1 b\t\"c\" \xc3\xa9\xf0\x9f\x98\x80",
 		     cfg.kernel_params);
@@ -109,6 +111,8 @@ TEST(defaults)
 	EXPECT_STREQ(HUSK_PREFIX "/share/husk/vmlinux-husk", cfg.kernel);
 	EXPECT_STREQ(HUSK_PREFIX "/share/husk/husk-initrd.img", cfg.initrd);
 	EXPECT_EQ(NULL, cfg.image);
+	/* Unset: hv-qemu.c picks qboot on q35/pc where QEMU ships it. */
+	EXPECT_EQ(NULL, cfg.firmware);
 	EXPECT_STREQ("microvm", cfg.machine_type);
 	EXPECT_STREQ("auto", cfg.accel);
 	EXPECT_EQ(SHARED_FS_9P, (int)cfg.shared_fs);
@@ -187,6 +191,18 @@ TEST(clh)
 	EXPECT_NE(NULL, strstr(err.msg, "needs virtiofsd"))
 	TH_LOG("%s", err.msg);
 	EXPECT_NE(NULL, strstr(err.msg, exe)) TH_LOG("%s", err.msg);
+	config_free(&cfg);
+
+	/* A firmware is refused by name, not silently unused. */
+	config_defaults(&cfg);
+	ASSERT_EQ(0, parse("[hypervisor.clh]\nshared_fs = \"none\"\n"
+			   "firmware = \"/fw/hypervisor-fw\"\n",
+			   &cfg, &err));
+	EXPECT_EQ(-1, config_validate(&cfg, &err));
+	EXPECT_STREQ("configuration: [hypervisor.clh]: firmware "
+		     "/fw/hypervisor-fw: not supported (the kernel boots "
+		     "directly)",
+		     err.msg);
 	config_free(&cfg);
 
 	/* shared_fs = "none" needs no daemon. */
@@ -314,6 +330,7 @@ TEST(kata_style_file)
 		"kernel = \"/usr/share/kata-containers/vmlinux.container\"\n"
 		"image = \"/usr/share/kata-containers/kata-containers.img\"\n"
 		"machine_type = \"q35\"\n"
+		"firmware = \"\"\n"
 		"confidential_guest = false\n"
 		"enable_annotations = [\"enable_iommu\", "
 		"\"virtio_fs_extra_args\", \"kernel_params\"]\n"
@@ -355,6 +372,8 @@ TEST(kata_style_file)
 		     cfg.image);
 	EXPECT_EQ(NULL, cfg.initrd);
 	EXPECT_STREQ("cgroup_no_v1=all", cfg.kernel_params);
+	/* Kata's firmware = "": QEMU's choice, as unset. */
+	EXPECT_EQ(NULL, cfg.firmware);
 	EXPECT_EQ(2048U, cfg.default_memory);
 	EXPECT_EQ(45U, cfg.dial_timeout);
 	EXPECT_EQ(0, config_validate(&cfg, &err)) TH_LOG("%s", err.msg);
@@ -479,6 +498,9 @@ static const struct bad_case bad_cases[] = {
 	  "array" },
 	{ "[hypervisor.qemu]\nkernel = \"vmlinux\"",
 	  "t.toml:2: key 'hypervisor.qemu.kernel': \"vmlinux\" is not an "
+	  "absolute path" },
+	{ "[hypervisor.qemu]\nfirmware = \"qboot.rom\"",
+	  "t.toml:2: key 'hypervisor.qemu.firmware': \"qboot.rom\" is not an "
 	  "absolute path" },
 	{ "[hypervisor.qemu]\npath = \"\"",
 	  "t.toml:2: key 'hypervisor.qemu.path': \"\" is not an absolute "
@@ -794,6 +816,7 @@ TEST(dump_reads_back)
 		  parse("[hypervisor.qemu]\nkernel_params = \"x=\\\"1\\\" \\\\ "
 			"\\u0007\"\n"
 			"image = \"/i\"\nmachine_type = \"pc\"\n"
+			"firmware = \"/fw/bios.bin\"\n"
 			"enable_debug = true\ntcg_tb_size = 0\n"
 			"reclaim_guest_freed_memory = false\n"
 			"[agent.husk]\ndial_timeout = 7\n"
@@ -809,6 +832,7 @@ TEST(dump_reads_back)
 	TH_LOG("%s\n%s", err.msg, text);
 	EXPECT_STREQ(a.kernel_params, b.kernel_params);
 	EXPECT_STREQ(a.image, b.image);
+	EXPECT_STREQ("/fw/bios.bin", b.firmware);
 	EXPECT_EQ(NULL, b.initrd);
 	EXPECT_STREQ(a.machine_type, b.machine_type);
 	EXPECT_EQ(a.enable_debug, b.enable_debug);

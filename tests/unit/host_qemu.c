@@ -23,6 +23,7 @@
 
 #include "hv.h"
 #include "log.h"
+#include "path.h"
 #include "util.h"
 #include "virtiofsd.h"
 /* After util.h, whose ARRAY_SIZE the harness then keeps. */
@@ -236,6 +237,21 @@ TEST_F(argv, q35_nvdimm_image)
 	c = qemu_kernel_cmdline(&self->cfg, &self->h);
 	EXPECT_EQ(NULL, strstr(c, "tsc"));
 	free(c);
+}
+
+/* -bios only when the driver chose a firmware (qemu_firmware). */
+TEST_F(argv, bios_from_the_chosen_firmware)
+{
+	use_image(self, "q35");
+	self->v = qemu_build_argv(&self->p, &self->h, &self->err);
+	ASSERT_NE(NULL, self->v) TH_LOG("%s", self->err.msg);
+	EXPECT_EQ(-1, find_arg(self->v, "-bios"));
+	strv_free(self->v);
+	self->h.firmware = "/usr/share/qemu/qboot.rom";
+	self->v = qemu_build_argv(&self->p, &self->h, &self->err);
+	ASSERT_NE(NULL, self->v) TH_LOG("%s", self->err.msg);
+	EXPECT_EQ(1, count_arg(self->v, "-bios"));
+	EXPECT_LE(0, find_pair(self->v, "-bios", "/usr/share/qemu/qboot.rom"));
 }
 
 TEST_F(argv, pc_image_and_microvm_refused)
@@ -460,10 +476,10 @@ TEST_F(argv, nics_by_fd_with_their_macs)
 	EXPECT_EQ(1, count_arg(self->v, "-netdev"));
 	EXPECT_LE(0,
 		  find_pair(self->v, "-netdev", "tap,id=net0,fd=5,vhost=on"));
-	EXPECT_LE(
-		0,
-		find_pair(self->v, "-device",
-			  "virtio-net-pci,netdev=net0,mac=0a:58:0a:63:00:05"));
+	/* No iPXE ROM to load (or for SeaBIOS to run): romfile=. */
+	EXPECT_LE(0, find_pair(self->v, "-device",
+			       "virtio-net-pci,netdev=net0,mac=0a:58:0a:63:00:"
+			       "05,romfile="));
 }
 
 TEST_F(argv, virtio_fs_and_none)
@@ -1323,6 +1339,115 @@ TEST_F(tmp, probe_cache_writers_take_turns)
 	setenv("HUSK_PROBE_CACHE", "", 1);
 }
 
+/* An empty file @dir/@name, made with its directories. */
+static void touch_in(FIXTURE_DATA(tmp) * self, const char *name, mode_t mode)
+{
+	char cmd[512];
+
+	snprintf(cmd, sizeof(cmd), "mkdir -p \"$(dirname '%s/%s')\"", self->dir,
+		 name);
+	if (system(cmd))
+		abort();
+	tmp_file(self, name, mode, "", "");
+}
+
+/*
+ * The firmware: qboot beside QEMU (the data dir of its real binary, found
+ * through a symlink), else in QEMU's built-in data dir (a wrapper script's
+ * QEMU), else none; never on microvm unless configured; a configured one
+ * must exist, named with its key when it does not.
+ */
+TEST_F(tmp, firmware_qboot_present_absent_explicit)
+{
+	struct husk_config cfg;
+	struct herr err;
+	char qemu[160], link[160], want[192], data[160], empty[160];
+	char *fw;
+
+	touch_in(self, "opt/bin/qemu-system-x86_64", 0755);
+	snprintf(qemu, sizeof(qemu), "%s/opt/bin/qemu-system-x86_64",
+		 self->dir);
+	snprintf(link, sizeof(link), "%s/qemu-link", self->dir);
+	ASSERT_EQ(0, symlink(qemu, link));
+	snprintf(empty, sizeof(empty), "%s/empty", self->dir);
+	ASSERT_EQ(0, mkdir(empty, 0755));
+	touch_in(self, "data/qboot.rom", 0644);
+	snprintf(data, sizeof(data), "%s/data", self->dir);
+
+	/* Absent beside QEMU and in the data dir: QEMU's default. */
+	EXPECT_EQ(NULL, qemu_find_qboot(qemu, empty));
+	EXPECT_EQ(NULL, qemu_find_qboot(qemu, NULL));
+	/* A wrapper script's QEMU finds it in its data dir. */
+	fw = qemu_find_qboot(qemu, data);
+	snprintf(want, sizeof(want), "%s/data/qboot.rom", self->dir);
+	EXPECT_STREQ(want, fw);
+	free(fw);
+	/* Beside QEMU wins, through the symlink, as a clean path. */
+	touch_in(self, "opt/share/qemu/qboot.rom", 0644);
+	snprintf(want, sizeof(want), "%s/opt/share/qemu/qboot.rom", self->dir);
+	fw = qemu_find_qboot(link, data);
+	EXPECT_STREQ(want, fw);
+	free(fw);
+	EXPECT_EQ(NULL, qemu_find_qboot("/nonexistent/qemu", empty));
+
+	config_defaults(&cfg);
+	free(cfg.hypervisor_path);
+	cfg.hypervisor_path = xstrdup(qemu);
+	/* microvm: its own firmware (bios-microvm.bin is qboot). */
+	ASSERT_EQ(0, qemu_firmware(&cfg, &fw, &err));
+	EXPECT_EQ(NULL, fw);
+	free(cfg.machine_type);
+	cfg.machine_type = xstrdup("q35");
+	ASSERT_EQ(0, qemu_firmware(&cfg, &fw, &err)) TH_LOG("%s", err.msg);
+	EXPECT_STREQ(want, fw);
+	free(fw);
+	free(cfg.machine_type);
+	cfg.machine_type = xstrdup("pc");
+	ASSERT_EQ(0, qemu_firmware(&cfg, &fw, &err));
+	EXPECT_STREQ(want, fw);
+	free(fw);
+
+	/* A guest without ACPI: qboot would leave its PCI BARs to a guess. */
+	free(cfg.kernel_params);
+	cfg.kernel_params = xstrdup("quiet acpi=off");
+	fw = (char *)"untouched";
+	ASSERT_EQ(0, qemu_firmware(&cfg, &fw, &err));
+	EXPECT_EQ(NULL, fw);
+	free(cfg.kernel_params);
+	cfg.kernel_params = xstrdup("xacpi=off acpi=offx");
+	ASSERT_EQ(0, qemu_firmware(&cfg, &fw, &err));
+	EXPECT_STREQ(want, fw);
+	free(fw);
+
+	/* Configured: that file, on every machine. */
+	cfg.firmware = path_join(data, "qboot.rom");
+	ASSERT_EQ(0, qemu_firmware(&cfg, &fw, &err)) TH_LOG("%s", err.msg);
+	EXPECT_STREQ(cfg.firmware, fw);
+	free(fw);
+	free(cfg.machine_type);
+	cfg.machine_type = xstrdup("microvm");
+	ASSERT_EQ(0, qemu_firmware(&cfg, &fw, &err));
+	EXPECT_STREQ(cfg.firmware, fw);
+	free(fw);
+
+	/* Configured but missing: an error with the key and the path. */
+	free(cfg.firmware);
+	cfg.firmware = xstrdup("/nonexistent/bios-256k.bin");
+	fw = (char *)"untouched";
+	ASSERT_EQ(-1, qemu_firmware(&cfg, &fw, &err));
+	EXPECT_EQ(NULL, fw);
+	EXPECT_STREQ("firmware /nonexistent/bios-256k.bin: No such file or "
+		     "directory",
+		     err.msg);
+	/* A directory is no firmware either. */
+	free(cfg.firmware);
+	cfg.firmware = xstrdup(empty);
+	ASSERT_EQ(-1, qemu_firmware(&cfg, &fw, &err));
+	EXPECT_NE(NULL, strstr(err.msg, "not a regular file"))
+	TH_LOG("%s", err.msg);
+	config_free(&cfg);
+}
+
 static int dir_entries(const char *dir)
 {
 	DIR *d = opendir(dir);
@@ -1376,6 +1501,17 @@ TEST_F(tmp, vm_start_failures_leave_nothing)
 	fd = open(initrd, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
 	ASSERT_LE(0, fd);
 	close(fd);
+
+	/* A configured firmware that is not there: named, nothing runs. */
+	cfg.firmware = xstrdup("/nonexistent/qboot.rom");
+	ASSERT_EQ(-1, vm_start(&p, &vm, &err));
+	EXPECT_STREQ("firmware /nonexistent/qboot.rom: No such file or "
+		     "directory",
+		     err.msg);
+	EXPECT_EQ(0, dir_entries(run));
+	free(cfg.firmware);
+	cfg.firmware = NULL;
+
 	free(cfg.hypervisor_path);
 	cfg.hypervisor_path =
 		xstrdup(script(self, "qemu",

@@ -3,7 +3,9 @@
 # here), through tests/vm/vm_driver.c, plus "husk check" and "husk env":
 #   boot       microvm + initrd: vm_start, vm_connect_agent, Health.Check
 #              SERVING, DestroySandbox, graceful vm_stop
-#   dax        q35 + the DAX image on nvdimm, the same (if the image exists)
+#   dax        q35 + the DAX image on nvdimm, the same, with the firmware
+#              husk picks (qboot where QEMU ships it): the guest's clock
+#              stays on the TSC; dax-seabios the same with SeaBIOS by name
 #   failures   missing initrd (fails fast, names the file), a kernel QEMU
 #              cannot load (QEMU's message quoted), a guest that dies before
 #              the agent (fails fast, console quoted), an agent that never
@@ -124,6 +126,42 @@ boot_case dax "$(conf dax "image = \"$image\"" 'machine_type = "q35"' \
 check "$(grep -aq 'EXT4-fs (pmem0p1)' "$work/dax.console" &&
 	grep -aq 'rootflags=dax' "$work/dax.console" && echo 0)" \
 	"dax: root mounted from /dev/pmem0p1 with rootflags=dax"
+# qboot where QEMU keeps its data (the default QEMU here is /usr/bin's).
+qemu_bin=$(realpath /usr/bin/qemu-system-x86_64)
+qboot=
+for d in "$(dirname "$qemu_bin")/../share/qemu" /usr/share/qemu; do
+	[ -r "$d/qboot.rom" ] && { qboot=$(realpath "$d/qboot.rom"); break; }
+done
+if [ -n "$qboot" ]; then
+	check "$([[ "$(get vm)" == *" bios qboot.rom"* ]] &&
+		! grep -aq SeaBIOS "$work/dax.console" && echo 0)" \
+		"dax: booted qboot ($qboot), not SeaBIOS"
+else
+	check "$(grep -aq SeaBIOS "$work/dax.console" && echo 0)" \
+		"dax: no qboot.rom here, so QEMU's SeaBIOS booted it"
+fi
+# Under TCG the TSC from tsc_early_khz, never the emulated HPET, with
+# either firmware; the VM powered off by ACPI (DestroySandbox above).
+tsc_clock() { # CONSOLE
+	grep -aq 'tsc: Detected .* MHz processor' "$1" &&
+		grep -aq 'clocksource: Switched to clocksource tsc' "$1" &&
+		! grep -aq 'Switched to clocksource hpet' "$1" &&
+		! grep -aqi 'tsc.*unstable' "$1"
+}
+check "$(tsc_clock "$work/dax.console" && echo 0)" \
+	"dax: the guest's clock is the TSC (tsc_early_khz), no HPET fallback"
+seabios=/usr/share/seabios/bios-256k.bin
+if [ -r "$seabios" ]; then
+	boot_case dax-seabios "$(conf dax-seabios "image = \"$image\"" \
+		'machine_type = "q35"' 'enable_debug = true' "firmware = \"$seabios\"")"
+	check "$([[ "$(get vm)" == *" bios bios-256k.bin"* ]] &&
+		grep -aq SeaBIOS "$work/dax-seabios.console" &&
+		grep -aq 'EXT4-fs (pmem0p1)' "$work/dax-seabios.console" &&
+		tsc_clock "$work/dax-seabios.console" && echo 0)" \
+		"dax-seabios: firmware = $seabios booted SeaBIOS, DAX root, TSC clock"
+else
+	ok "# SKIP dax-seabios: no $seabios (package seabios)"
+fi
 
 # The event loop's path (host/pod.c): vm_spawn, then vm_agent_poll until
 # the agent's channel is up, QEMU's own start included.
@@ -191,8 +229,20 @@ check "$(echo "$chk" | grep -Eq '^ok +machine +microvm: the VM is sized at boot 
 	"husk check: says microvm sizes at boot only (no hotplug)"
 printf '[hypervisor.qemu]\nkernel = "%s"\ninitrd = "%s"\nmachine_type = "q35"\ndefault_maxmemory = 4096\n' \
 	"$kernel" "$initrd" >"$work/q35.toml"
-check "$("$husk" check --config "$work/q35.toml" 2>&1 | grep -Eq '^ok +machine +q35: .*grown by hotplug .*up to 4096 MiB' && echo 0)" \
+chk=$("$husk" check --config "$work/q35.toml" 2>&1)
+check "$(echo "$chk" | grep -Eq '^ok +machine +q35: .*grown by hotplug .*up to 4096 MiB' && echo 0)" \
 	"husk check: says q35 grows by hotplug up to default_maxmemory"
+if [ -n "$qboot" ]; then
+	check "$(echo "$chk" | grep -Eq "^ok +firmware +$qboot \(qboot" && echo 0)" \
+		"husk check: q35 boots qboot ($qboot)"
+else
+	check "$(echo "$chk" | grep -Eq '^warn +firmware +no qboot.rom' && echo 0)" \
+		"husk check: no qboot.rom, so q35 boots SeaBIOS (a warning)"
+fi
+printf 'firmware = "%s"\n' "$work/no-such-bios.bin" >>"$work/q35.toml"
+chk=$("$husk" check --config "$work/q35.toml" 2>&1)
+check "$([ $? = 1 ] && echo "$chk" | grep -Eq "^FAIL +firmware +firmware $work/no-such-bios.bin: No such file" && echo 0)" \
+	"husk check: a configured firmware that is missing FAILs, naming key and path"
 check "$(echo "$chk" | grep -Eq '^ok +shared_fs +(virtio-fs via .*virtiofsd version|virtio-9p: default: no virtiofsd at)' && echo 0)" \
 	"husk check: says which shared filesystem (virtio-fs with the daemon's version, or 9p and why)"
 chk=$("$husk" check --config "$work/missing.toml" 2>&1)
@@ -219,5 +269,18 @@ check "$([ $? = 0 ] && echo "$env_out" | grep -q "^kernel = \"$kernel\"" &&
 	echo "$env_out" | grep -q "^  \"-initrd\"," &&
 	echo "$env_out" | grep -q "^#   $good" && echo 0)" \
 	"husk env: effective configuration, versions, the QEMU command line"
+env_out=$("$husk" env --config "$work/dax.toml" 2>&1)
+if [ -n "$qboot" ]; then
+	check "$(echo "$env_out" | grep -qx "firmware = \"$qboot\"" &&
+		echo "$env_out" | grep -A1 -x '  "-bios",' | grep -qx "  \"$qboot\"," && echo 0)" \
+		"husk env: a q35 VM gets firmware $qboot (-bios)"
+else
+	check "$(echo "$env_out" | grep -qx 'firmware = ""' &&
+		! echo "$env_out" | grep -q '"-bios"' && echo 0)" \
+		"husk env: no qboot.rom, so no -bios (QEMU's SeaBIOS)"
+fi
+env_out=$("$husk" env --config "$good" 2>&1)
+check "$(echo "$env_out" | grep -qx 'firmware = ""' && ! echo "$env_out" | grep -q '"-bios"' && echo 0)" \
+	"husk env: microvm gets no -bios (its own qboot)"
 
 finish
