@@ -9,7 +9,9 @@
  *   accel     KVM when a test guest really runs under it (hv-probe.c),
  *             else TCG with a warning; -cpu host only with KVM; under
  *             TCG a 1-vCPU VM may have a second (never started), so
- *             that its memory barriers are kept (tcg_needs_second_cpu)
+ *             that its memory barriers are kept (tcg_needs_second_cpu),
+ *             and a q35/pc VM that may grow has every vCPU from the
+ *             start, offline until onlined (tcg_vcpus_precreated)
  *   agent     virtio-serial port agent.channel.0 on <run_dir>/agent.sock
  *             (PCI, also on microvm), or vhost-vsock (port 1024) where
  *             /dev/vhost-vsock exists
