@@ -304,16 +304,16 @@ TEST_F(argv, tcg_default_cache_no_balloon)
 	strv_free(self->v);
 
 	/*
-	 * A q35 VM that may grow: a share per boot vCPU and one more (24
+	 * A q35 VM that may grow: a share per boot vCPU, two at least (16
 	 * MiB), and 2 vCPU threads that start offline, each holding a region
-	 * of QEMU's: 14 regions of 2 MiB in 28 MiB, 2 held, leave 24.
+	 * of QEMU's: 10 regions of 2 MiB in 20 MiB, 2 held, leave 16.
 	 */
 	self->cfg.tcg_tb_size = 8;
 	self->p.vcpus = 2;
 	self->p.max_vcpus = 4;
 	self->v = qemu_build_argv(&self->p, &self->h, &self->err);
 	ASSERT_NE(NULL, self->v);
-	EXPECT_LE(0, find_pair(self->v, "-accel", "tcg,tb-size=28"));
+	EXPECT_LE(0, find_pair(self->v, "-accel", "tcg,tb-size=20"));
 	EXPECT_LE(0, find_pair(self->v, "-device",
 			       "virtio-balloon-pci,id=balloon0,"
 			       "free-page-reporting=on"));
