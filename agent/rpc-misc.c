@@ -4,12 +4,14 @@
  * ReseedRandomDev, CopyFile.  In host mode the ones that would change the
  * host itself (its clock) are refused.
  */
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/random.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
 #include <sys/ioctl.h>
 #include <time.h>
 
@@ -82,41 +84,113 @@ void rpc_set_guest_date_time(struct ttrpc_call *call, const void *msg,
 	ttrpc_call_reply(call, NULL);
 }
 
-/* Write "1"/"online" to every offline entry of a sysfs directory. */
-static int online_all(const char *dir, const char *prefix, const char *file,
-		      const char *value, unsigned int max)
+/* Write "online" to every offline memory block. */
+static void online_memory(void)
 {
+	const char *dir = "/sys/devices/system/memory";
 	DIR *d = opendir(dir);
 	struct dirent *de;
-	unsigned int done = 0;
 
 	if (!d)
-		return 0;
-	while ((de = readdir(d)) && (!max || done < max)) {
+		return;
+	while ((de = readdir(d))) {
 		char path[512], cur[32] = "";
 		int fd;
-		ssize_t n;
 
-		if (strncmp(de->d_name, prefix, strlen(prefix)))
+		if (strncmp(de->d_name, "memory", 6))
 			continue;
-		snprintf(path, sizeof(path), "%s/%s/%s", dir, de->d_name, file);
+		snprintf(path, sizeof(path), "%s/%s/state", dir, de->d_name);
 		fd = open(path, O_RDWR | O_CLOEXEC);
 		if (fd < 0)
 			continue;
-		n = read(fd, cur, sizeof(cur) - 1);
-		if (n > 0 && (cur[0] == '0' || !strncmp(cur, "offline", 7))) {
-			if (pwrite(fd, value, strlen(value), 0) > 0)
-				done++;
-		}
+		if (read(fd, cur, sizeof(cur) - 1) > 0 &&
+		    !strncmp(cur, "offline", 7))
+			(void)!pwrite(fd, "online", 6, 0);
 		close(fd);
 	}
 	closedir(d);
+}
+
+static bool cpu_offline(unsigned int n)
+{
+	char path[64], cur[8] = "";
+	int fd;
+	ssize_t r;
+
+	snprintf(path, sizeof(path), "/sys/devices/system/cpu/cpu%u/online", n);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	r = read(fd, cur, sizeof(cur) - 1);
+	close(fd);
+	return r > 0 && cur[0] == '0';
+}
+
+static int cmp_uint(const void *a, const void *b)
+{
+	unsigned int x = *(const unsigned int *)a, y = *(const unsigned int *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * Online @want offline CPUs, lowest numbers first: a VM may have more
+ * offline than were added (under TCG husk's host starts them all, the
+ * guest boots with maxcpus=).  Returns how many came online.
+ */
+static unsigned int online_cpus(unsigned int want, int *err)
+{
+	static unsigned int ids[4096];
+	DIR *d = opendir("/sys/devices/system/cpu");
+	struct dirent *de;
+	unsigned int n = 0, done = 0;
+
+	*err = 0;
+	if (!d) {
+		*err = errno;
+		return 0;
+	}
+	while ((de = readdir(d)) && n < ARRAY_SIZE(ids)) {
+		char *end;
+		unsigned long v;
+
+		if (strncmp(de->d_name, "cpu", 3) ||
+		    !isdigit((unsigned char)de->d_name[3]))
+			continue;
+		v = strtoul(de->d_name + 3, &end, 10);
+		if (*end || v >= 1UL << 20 || !cpu_offline((unsigned int)v))
+			continue;
+		ids[n++] = (unsigned int)v;
+	}
+	closedir(d);
+	qsort(ids, n, sizeof(ids[0]), cmp_uint);
+	for (unsigned int i = 0; i < n && done < want; i++) {
+		char path[64];
+		int fd;
+
+		snprintf(path, sizeof(path),
+			 "/sys/devices/system/cpu/cpu%u/online", ids[i]);
+		fd = open(path, O_WRONLY | O_CLOEXEC);
+		if (fd < 0 || write(fd, "1", 1) != 1)
+			*err = errno;
+		else
+			done++;
+		if (fd >= 0)
+			close(fd);
+	}
 	return done;
 }
 
+/*
+ * Kata's OnlineCPUMem: nb_cpus is how many CPUs were added and are to be
+ * onlined (0: none), fewer is an error as in Kata's agent; memory blocks
+ * all, unless cpu_only.
+ */
 void rpc_online_cpu_mem(struct ttrpc_call *call, const void *msg, void *ctx)
 {
 	const Grpc__OnlineCPUMemRequest *req = msg;
+	unsigned int done;
+	int e;
 
 	if (req->nb_cpus > 4096) {
 		ttrpc_call_fail(call, GRPC_INVALID_ARGUMENT,
@@ -125,12 +199,19 @@ void rpc_online_cpu_mem(struct ttrpc_call *call, const void *msg, void *ctx)
 	}
 	if (rpc_dry_run(ctx, call))
 		return;
-	if (req->nb_cpus)
-		online_all("/sys/devices/system/cpu", "cpu", "online", "1",
-			   req->nb_cpus);
+	if (req->nb_cpus) {
+		done = online_cpus(req->nb_cpus, &e);
+		if (done < req->nb_cpus) {
+			ttrpc_call_fail(
+				call, GRPC_INTERNAL,
+				"online %u CPUs: only %u came online%s%s",
+				req->nb_cpus, done, e ? ": " : "",
+				e ? strerror(e) : "");
+			return;
+		}
+	}
 	if (!req->cpu_only)
-		online_all("/sys/devices/system/memory", "memory", "state",
-			   "online", 0);
+		online_memory();
 	ttrpc_call_reply(call, NULL);
 }
 

@@ -113,7 +113,8 @@ void agent_update_container(struct agent_client *a, const char *cid,
 /* Reply: Grpc__StatsContainerResponse. */
 void agent_stats_container(struct agent_client *a, const char *cid, agent_cb cb,
 			   void *data);
-/* Online hot-added CPUs (at most @nb_cpus) and memory blocks. */
+/* Online @nb_cpus offline CPUs (Kata: the number added) and every
+ * offline memory block. */
 void agent_online_cpu_mem(struct agent_client *a, uint32_t nb_cpus, agent_cb cb,
 			  void *data);
 /* Reply: Grpc__OOMEvent. No timeout. */

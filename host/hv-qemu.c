@@ -11,7 +11,9 @@
  *   accel     KVM when a test guest really runs under it (hv-probe.c),
  *             else TCG with a warning; -cpu host only with KVM; under
  *             TCG a 1-vCPU VM may have a second (never started), so
- *             that its memory barriers are kept (tcg_needs_second_cpu)
+ *             that its memory barriers are kept (tcg_needs_second_cpu),
+ *             and a q35/pc VM that may grow has every vCPU from the
+ *             start, offline until onlined (tcg_vcpus_precreated)
  *   agent     virtio-serial port agent.channel.0 on <run_dir>/agent.sock
  *             (PCI, also on microvm), or vhost-vsock (port 1024) where
  *             /dev/vhost-vsock exists
@@ -107,6 +109,8 @@ struct vm {
 	/* Size and hotplug (vm_resize): what the guest has now and the most
 	 * QEMU was told it may get; DIMMs and vCPUs added so far. */
 	bool hotplug, kvm, shared_mem;
+	/* Under TCG: the vCPUs to grow to are there, offline in the guest. */
+	bool vcpus_precreated;
 	unsigned int mem_mib, max_mem_mib, vcpus, max_vcpus;
 	unsigned int n_dimms;
 	char ost_dev[32]; /* last ACPI_DEVICE_OST: device and status */
@@ -187,8 +191,9 @@ static const char *virtio_dev(const struct husk_config *cfg, const char *base)
 	return buf;
 }
 
-char *qemu_kernel_cmdline(const struct husk_config *cfg,
-			  const struct qemu_host *h)
+/* @online: the vCPUs the guest brings up at boot, 0 for all. */
+static char *kernel_cmdline(const struct husk_config *cfg,
+			    const struct qemu_host *h, unsigned int online)
 {
 	struct strv sv = { 0 };
 	size_t len = 0;
@@ -225,6 +230,9 @@ char *qemu_kernel_cmdline(const struct husk_config *cfg,
 		       "root=/dev/pmem0p1 rootflags=dax ro rootfstype=ext4");
 	if (cfg->agent_debug || cfg->enable_debug)
 		sv_add(&sv, "agent.log=debug");
+	/* The others stay present and offline until onlined (x86). */
+	if (online)
+		sv_addf(&sv, "maxcpus=%u", online);
 	/* The operator's parameters come last so that they win. */
 	if (cfg->kernel_params && *cfg->kernel_params)
 		sv_add(&sv, cfg->kernel_params);
@@ -305,6 +313,12 @@ int qemu_firmware(const struct husk_config *cfg, char **out, struct herr *err)
 	return 0;
 }
 
+char *qemu_kernel_cmdline(const struct husk_config *cfg,
+			  const struct qemu_host *h)
+{
+	return kernel_cmdline(cfg, h, 0);
+}
+
 /* The boot size: sizing.h's, else the configuration's defaults. */
 static unsigned int boot_mem_mib(const struct vm_params *p)
 {
@@ -321,28 +335,80 @@ static unsigned int boot_vcpus(const struct vm_params *p)
 }
 
 /*
- * A VM that may get vCPUs by hotplug runs TCG in one thread: with a
- * thread per vCPU, a running vCPU can take every region of the code cache
- * before the new one starts, and QEMU 7.2 then aborts in
- * tcg_region_initial_alloc__locked (seen in resize.sh with an 8 MiB cache).
+ * Under TCG a q35/pc VM that may grow gets every vCPU it may have at start
+ * (-smp MAX,maxcpus=MAX), the guest brings up the boot number of them
+ * (maxcpus=N) and growing onlines more (vm_resize, the agent's
+ * OnlineCPUMem): no vCPU is created later.  QEMU 7.2 then runs a thread
+ * per vCPU (MTTCG) translating for parallel vCPUs, the guest's memory
+ * barriers kept (tcg_needs_second_cpu).  A vCPU hot-added to MTTCG
+ * aborted QEMU 7.2: each vCPU thread takes its first region of the code
+ * cache when it is created, a running one may have taken them all by
+ * then (tcg_region_initial_alloc__locked: assertion failed, seen in
+ * resize.sh).  With KVM, vCPUs are hot-added (ACPI).
  */
-static bool tcg_single_thread(const struct vm_params *p)
+static bool tcg_vcpus_precreated(const struct vm_params *p,
+				 const struct qemu_host *h)
 {
-	return !is_microvm(p->cfg) && p->max_vcpus > boot_vcpus(p);
+	return !h->kvm && !is_microvm(p->cfg) && p->max_vcpus > boot_vcpus(p);
+}
+
+/*
+ * QEMU 7.2's count of code cache regions under MTTCG (tcg/region.c,
+ * tcg_n_regions): 2 MiB ones, at least one and at most 8 per vCPU thread.
+ */
+static unsigned int tcg_regions(unsigned int tb_mib, unsigned int threads)
+{
+	unsigned int n = tb_mib / 2;
+
+	if (threads <= 1)
+		return 1;
+	if (n <= threads)
+		return threads;
+	return n < threads * 8 ? n : threads * 8;
+}
+
+/*
+ * The smallest cache that leaves @want MiB to the running vCPUs when each
+ * of @offline idle vCPU threads holds one region it never writes (its
+ * pages are never touched: they cost no host memory).  The regions are
+ * tb / n, page-aligned down; their 4 KiB guard pages are not counted.
+ */
+static unsigned int tcg_tb_beside_offline(unsigned int want,
+					  unsigned int threads,
+					  unsigned int offline)
+{
+	unsigned int tb;
+
+	for (tb = want; tb < 2048; tb++) {
+		unsigned long long kib = (unsigned long long)tb << 10;
+		unsigned long long region =
+			kib / tcg_regions(tb, threads) / 4 * 4;
+
+		if (kib - offline * region >= (unsigned long long)want << 10)
+			break;
+	}
+	return tb;
 }
 
 /*
  * TCG's cache: with a thread per vCPU each translates into its own
- * regions of it, so tcg_tb_size per vCPU.  The one thread of a q35/pc VM
- * gets two shares: its boot translates more code (ACPI, PCI, the nvdimm:
+ * regions of it, so tcg_tb_size per vCPU.  A q35/pc VM that may grow
+ * gets two shares at least, what its one TCG thread had before
+ * (thread=single): its boot translates more code (ACPI, PCI, the nvdimm:
  * 37.6 MB to a container's start against microvm's 32.6), and at one
- * share a DAX start flushed the cache 4 times (info jit), at two once.
+ * share a DAX start flushed the cache 4 times (info jit), at two once;
+ * and a region for each vCPU that starts offline.
  */
-static unsigned int tcg_tb_mib(const struct vm_params *p)
+static unsigned int tcg_tb_mib(const struct vm_params *p,
+			       const struct qemu_host *h)
 {
-	if (tcg_single_thread(p))
-		return p->cfg->tcg_tb_size * 2;
-	return p->cfg->tcg_tb_size * boot_vcpus(p);
+	unsigned int n = boot_vcpus(p);
+
+	if (tcg_vcpus_precreated(p, h))
+		return tcg_tb_beside_offline(p->cfg->tcg_tb_size *
+						     (n < 2 ? 2 : n),
+					     p->max_vcpus, p->max_vcpus - n);
+	return p->cfg->tcg_tb_size * n;
 }
 
 /* Room for memory hotplug (MiB above the boot size): q35 and pc only. */
@@ -386,24 +452,30 @@ static void add_memory(struct strv *sv, const struct vm_params *p,
  * (c914d46d0a "tcg: Do not elide memory barriers for !CF_PARALLEL in
  * system mode").  A second possible vCPU, never started, makes QEMU
  * translate for parallel vCPUs, barriers and atomics included.  One
- * thread for all vCPUs (thread=single) is never parallel: still exposed.
+ * thread for all vCPUs (thread=single) would never be: not used.
  */
 static bool tcg_needs_second_cpu(const struct vm_params *p,
 				 const struct qemu_host *h)
 {
-	return !h->kvm && !tcg_single_thread(p) && boot_vcpus(p) == 1;
+	return !h->kvm && !tcg_vcpus_precreated(p, h) && boot_vcpus(p) == 1;
 }
 
-/* -smp: vCPUs to hot-add are present but off until QMP adds them. */
+/*
+ * -smp: with KVM, vCPUs to hot-add are possible but absent until QMP adds
+ * them; under TCG they are all there, offline (tcg_vcpus_precreated).
+ */
 static void add_smp(struct strv *sv, const struct vm_params *p,
 		    const struct qemu_host *h)
 {
-	unsigned int n = boot_vcpus(p);
+	unsigned int n = boot_vcpus(p), m = p->max_vcpus;
 
 	/* One core per socket: vCPU k is socket-id k (vm_resize). */
-	if (!is_microvm(p->cfg) && p->max_vcpus > n)
-		sv_addf(sv, "%u,maxcpus=%u,sockets=%u,cores=1,threads=1", n,
-			p->max_vcpus, p->max_vcpus);
+	if (tcg_vcpus_precreated(p, h))
+		sv_addf(sv, "%u,maxcpus=%u,sockets=%u,cores=1,threads=1", m, m,
+			m);
+	else if (!is_microvm(p->cfg) && m > n)
+		sv_addf(sv, "%u,maxcpus=%u,sockets=%u,cores=1,threads=1", n, m,
+			m);
 	else if (tcg_needs_second_cpu(p, h))
 		sv_addf(sv, "%u,maxcpus=2", n);
 	else
@@ -512,9 +584,9 @@ char **qemu_build_argv(const struct vm_params *p, const struct qemu_host *h,
 		char tb[32] = "";
 
 		if (cfg->tcg_tb_size)
-			snprintf(tb, sizeof(tb), ",tb-size=%u", tcg_tb_mib(p));
-		sv_addf(&sv, "tcg%s%s", tb,
-			tcg_single_thread(p) ? ",thread=single" : "");
+			snprintf(tb, sizeof(tb), ",tb-size=%u",
+				 tcg_tb_mib(p, h));
+		sv_addf(&sv, "tcg%s", tb);
 	}
 	if (h->kvm) {
 		sv_add(&sv, "-cpu");
@@ -564,7 +636,8 @@ char **qemu_build_argv(const struct vm_params *p, const struct qemu_host *h,
 		sv_add(&sv, "-initrd");
 		sv_add(&sv, cfg->initrd);
 	}
-	cmdline = qemu_kernel_cmdline(cfg, h);
+	cmdline = kernel_cmdline(
+		cfg, h, tcg_vcpus_precreated(p, h) ? boot_vcpus(p) : 0);
 	sv_add(&sv, "-append");
 	sv_add(&sv, cmdline);
 	free(cmdline);
@@ -1178,6 +1251,7 @@ static int vm_launch(const struct vm_params *p, struct vm **out, bool wait,
 				? p->max_vcpus
 				: vm->vcpus;
 	vm->hotplug = !is_microvm(cfg);
+	vm->vcpus_precreated = tcg_vcpus_precreated(p, &h);
 	snprintf(vm->desc, sizeof(vm->desc),
 		 "qemu %s %s %u vCPU %u MiB %s %s %s%s%s%s",
 		 cfg->machine_type ? cfg->machine_type : "microvm",
@@ -1593,7 +1667,9 @@ const char *vm_describe(const struct vm *vm)
  * Memory as pc-dimm DIMMs (ACPI memory hotplug: no guest driver beyond
  * what hotplug.config has; onlined by the kernel, MEMORY_HOTPLUG_DEFAULT_
  * ONLINE), each backed by its own memfd, shared when virtiofsd must map it;
- * vCPUs by device_add of the next socket.  Each addition waits for the
+ * vCPUs by device_add of the next socket, or under TCG none: they are
+ * there from the start, offline (tcg_vcpus_precreated), and the agent
+ * onlines them.  Each addition waits for the
  * guest's ACPI _OST answer (QMP ACPI_DEVICE_OST), so a guest that never
  * takes the device is an error, not a silent half-grown VM.  QMP is
  * synchronous here: the caller's loop waits (each step is short unless
@@ -1744,6 +1820,8 @@ int vm_resize(struct vm *vm, unsigned int mem_mib, unsigned int vcpus,
 		if (add_dimm(vm, mem_mib - vm->mem_mib, deadline, err) < 0)
 			return herr_prefix(err, "VM %s", vm->id);
 	}
+	if (vm->vcpus_precreated && vcpus > vm->vcpus)
+		vm->vcpus = vcpus;
 	while (vm->vcpus < vcpus)
 		if (add_vcpu(vm, deadline, err) < 0)
 			return herr_prefix(err, "VM %s", vm->id);

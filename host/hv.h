@@ -154,10 +154,11 @@ bool vm_child_reaped(struct vm *vm, pid_t pid, int wait_status);
 /*
  * Grow a running VM to @mem_mib and @vcpus (q35, pc): DIMMs and vCPUs
  * added over QMP, each waited for until the guest's ACPI answer, within
- * @timeout_ms.  Memory needs whole 128 MiB guest blocks to be usable: the
- * caller rounds.  The CPUs come up offline: the agent onlines them
- * (OnlineCPUMem).  On error nothing QEMU refused stays; a device the guest
- * did not take in time stays plugged (it counts in vm_size()).
+ * @timeout_ms; under TCG the vCPUs are there from the start, offline.
+ * Memory needs whole 128 MiB guest blocks to be usable: the caller
+ * rounds.  The CPUs are offline: the agent onlines as many as were added
+ * (OnlineCPUMem's nb_cpus).  On error nothing QEMU refused stays; a device the
+ * guest did not take in time stays plugged (it counts in vm_size()).
  */
 int vm_resize(struct vm *vm, unsigned int mem_mib, unsigned int vcpus,
 	      long long timeout_ms, struct herr *err);

@@ -134,6 +134,7 @@ static void hotplug(struct grow_op *op, const struct vm_size *want)
 {
 	struct pod *pod = op->c->pod;
 	unsigned int mem = pod->size.mem_mib, cpus = pod->size.vcpus;
+	unsigned int old_cpus = cpus;
 	unsigned int max = sizing_max_memory(pod->cfg);
 
 	/* Whole guest memory blocks: a partial one could not be onlined. */
@@ -156,7 +157,10 @@ static void hotplug(struct grow_op *op, const struct vm_size *want)
 		grow_later(op);
 		return;
 	}
-	agent_online_cpu_mem(pod->agent, pod->size.vcpus, on_onlined, op);
+	/* Kata's nb_cpus: how many were added, for the agent to online (the
+	 * VM may have more offline: hv.h, vm_resize). */
+	agent_online_cpu_mem(pod->agent, pod->size.vcpus - old_cpus, on_onlined,
+			     op);
 }
 
 static void grow(struct pod_container *c, const struct workload *w,

@@ -6,14 +6,17 @@
 # old value a kick or an interrupt is lost, and the request waits for ever
 # (issue #12: a CreateContainer with no reply, about 2 in 2,400 parallel
 # starts).  Under TCG, QEMU 7.2 drops a 1-vCPU guest's barriers unless it
-# translates for parallel vCPUs (host/hv-qemu.c, tcg_needs_second_cpu).
+# translates for parallel vCPUs (host/hv-qemu.c, tcg_needs_second_cpu),
+# and a q35 VM that may grow its vCPUs only since it runs a TCG thread per
+# vCPU (tcg_vcpus_precreated; before, thread=single).
 #
 # A store-buffering litmus test between a container in a husk pod
 # (sbguest: a = k; smp_mb(); r1 = b) and a host process on the VM's RAM
 # (sbhost: b = k; mfence; r2 = a), MB_ORDER_ROUNDS rounds (default
 # 100000): r1 and r2 both old must never happen.  The control runs the
 # guest without its barrier, where it must happen, or the test could not
-# tell (then SKIP).  Each run keeps a vCPU and a host core busy.
+# tell (then SKIP).  The same with the barrier in a q35 pod with
+# default_maxvcpus = 2.  Each run keeps a vCPU and a host core busy.
 . "$(dirname "$0")/lib.sh"
 
 SBGUEST=${SBGUEST:-$TOP/$BUILD/tests/e2e/sbguest}
@@ -31,15 +34,21 @@ V=$T/vol
 mkdir -p "$V"
 cp "$SBGUEST" "$V/sbguest"
 VOL="type=bind,src=$V,dst=/v,options=rbind:ro"
-IDS=(mb-barrier mb-control)
+IDS=(mb-barrier mb-control mb-q35)
 note_ids "${IDS[@]}"
+# A q35 VM with a vCPU it may grow to.
+HUSK_E2E_MACHINE=q35 write_husk_config "$T/husk-q35.toml" \
+	"default_maxvcpus = 2"
 
 # litmus ID [nofence]: "rounds N both_old M" from sbhost against sbguest
 # in pod ID (empty on a failure, said in $T/err.ID); the pod is removed.
+# LITMUS_OPTS: more ctr run options.
+LITMUS_OPTS=()
 litmus() {
 	local id=$1 cookie=husk-sb-$1-$$ q out=""
 	shift
-	if ctr_t 180 run -d --runtime "$RUNTIME" --mount "$VOL" "$IMG" "$id" \
+	if ctr_t 180 run -d --runtime "$RUNTIME" "${LITMUS_OPTS[@]}" \
+		--mount "$VOL" "$IMG" "$id" \
 		/v/sbguest "$cookie" "$@" >/dev/null 2>"$T/err.$id"; then
 		q=$(pod_qemu_pid "$id")
 		# Until the guest has written its cookie (bounded: 20 s).
@@ -65,8 +74,12 @@ with=$(litmus mb-barrier)
 t1=$(now_ms)
 without=$(litmus mb-control nofence)
 t2=$(now_ms)
+LITMUS_OPTS=(--runtime-config-path "$T/husk-q35.toml")
+q35=$(litmus mb-q35)
+t3=$(now_ms)
 echo "# with the barrier: $with ($((t1 - t0)) ms); without: $without" \
-	"($((t2 - t1)) ms); load $(cut -d' ' -f1 /proc/loadavg)"
+	"($((t2 - t1)) ms); q35 that may grow, with it: $q35 ($((t3 - t2)) ms);" \
+	"load $(cut -d' ' -f1 /proc/loadavg)"
 
 if [ -z "$with" ] || [ -z "$without" ]; then
 	not_ok "the litmus test ran in both pods (with: '$with', without: '$without')"
@@ -81,6 +94,18 @@ else
 	not_ok "a 1-vCPU guest's smp_mb() let $(both_old "$with") rounds in" \
 		"$ROUNDS reorder against a host thread (without it: $without):" \
 		"virtqueue kicks and interrupts can be lost"
+fi
+if [ -z "$q35" ] || [ -z "$without" ]; then
+	not_ok "q35 with a vCPU to grow to: the litmus test ran (got '$q35')"
+	tail -n 5 "$T"/err.mb-q35 2>/dev/null | diag
+elif [ "$(both_old "$without")" = 0 ]; then
+	ok "# SKIP q35: without the barrier no round reordered: cannot tell"
+elif [ "$(both_old "$q35")" = 0 ]; then
+	ok "q35 with a vCPU to grow to: smp_mb() orders its store and load" \
+		"against a host thread ($q35)"
+else
+	not_ok "q35 with a vCPU to grow to: smp_mb() let $(both_old "$q35")" \
+		"rounds in $ROUNDS reorder against a host thread"
 fi
 
 kill_tasks

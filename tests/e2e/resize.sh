@@ -3,7 +3,10 @@
 # containerd's CRI plugin in the usual order: the pause container boots the
 # VM at its default size, then an app container with a 512 MiB limit
 # grows it (the guest's MemTotal rises and 400 MiB can be touched), an
-# UpdateContainerResources grows it again, a CPU quota of 2 adds a vCPU;
+# UpdateContainerResources grows it again, a CPU quota of 2 adds a vCPU
+# (under TCG: onlines one of the two more vCPUs QEMU has from the start,
+# each with its own TCG thread, not thread=single; the third stays
+# offline);
 # a request above default_maxmemory is an error naming it that leaves the
 # VM and the container's limit as they were; a guest that never takes
 # the DIMM (no ACPI) fails the container's Create with a clear error while
@@ -22,7 +25,7 @@ cri_prereqs
 HUSK_E2E_MACHINE=q35
 setup
 write_husk_config "$T/husk.toml" "default_maxmemory = 1280" \
-	"default_maxvcpus = 2"
+	"default_maxvcpus = 3"
 cri_setup
 mkdir -p "$T/vol"
 cp "$MEMHOG" "$T/vol/memhog"
@@ -58,6 +61,19 @@ note_ids "$base"
 m0=$(memtotal "$base")
 in_range "before: the VM has default_memory (MemTotal MiB)" 200 256 "$m0"
 expect "before: 1 online CPU" 1 "$(cri exec "$base" nproc 2>>"$T/err")"
+expect "before: the guest's online CPUs" 0 \
+	"$(cri exec "$base" cat /sys/devices/system/cpu/online 2>>"$T/err")"
+if [ "${HUSK_E2E_ACCEL:-tcg}" = tcg ]; then
+	q=$(pod_qemu_pid "$pod")
+	argv=$(tr '\0' ' ' <"/proc/$q/cmdline" 2>/dev/null)
+	case $argv in
+	*thread=single*) not_ok "TCG: a thread per vCPU (got thread=single)" ;;
+	*" -smp 3,maxcpus=3,"*) ok "TCG: all 3 vCPUs from the start, a TCG thread each" ;;
+	*) not_ok "TCG: all 3 vCPUs from the start (QEMU: '$argv')" ;;
+	esac
+	expect "TCG: the other two present in the guest, offline" 0-2 \
+		"$(cri exec "$base" cat /sys/devices/system/cpu/present 2>>"$T/err")"
+fi
 
 # 512 MiB limit: one DIMM of 512 MiB (whole 128 MiB blocks).  The
 # container holds its 400 MiB (an exited container's task is deleted by
@@ -107,6 +123,8 @@ log=$(field "$res" log)
 grep -q ' stdout F 2$' "$log" 2>/dev/null && ok "CPU quota 2: nproc says 2" ||
 	not_ok "CPU quota 2: nproc says 2 ($(cat "$log" 2>/dev/null))"
 expect "the first container sees 2 CPUs too" 2 "$(cri exec "$base" nproc 2>>"$T/err")"
+expect "after: the guest's online CPUs (one added, one onlined)" 0-1 \
+	"$(cri exec "$base" cat /sys/devices/system/cpu/online 2>>"$T/err")"
 
 if cri stopp "$pod" 2>"$T/err" && cri rmp "$pod" 2>>"$T/err"; then
 	ok "pod stopped and removed"

@@ -184,8 +184,10 @@ TEST_F(argv, sized_q35_with_hotplug_room)
 	self->v = v = qemu_build_argv(&self->p, &self->h, &self->err);
 	ASSERT_NE(NULL, v) TH_LOG("%s", self->err.msg);
 	EXPECT_LE(0, find_pair(v, "-m", "768M,slots=8,maxmem=2048M"));
+	/* Under TCG all 4 are there, the guest brings up 2. */
 	EXPECT_LE(0, find_pair(v, "-smp",
-			       "2,maxcpus=4,sockets=4,cores=1,threads=1"));
+			       "4,maxcpus=4,sockets=4,cores=1,threads=1"));
+	EXPECT_NE(NULL, strstr(value_of(v, "-append"), " maxcpus=2"));
 	/* virtiofsd maps the boot RAM: the memfd has the boot size. */
 	EXPECT_LE(0, find_pair(v, "-object",
 			       "memory-backend-memfd,id=mem0,size=768M,"
@@ -318,14 +320,17 @@ TEST_F(argv, tcg_default_cache_no_balloon)
 	EXPECT_LE(0, find_pair(self->v, "-accel", "tcg,tb-size=64"));
 	strv_free(self->v);
 
-	/* vCPU hotplug possible (q35): one TCG thread, two cache shares. */
+	/*
+	 * A q35 VM that may grow: a share per boot vCPU, two at least (16
+	 * MiB), and 2 vCPU threads that start offline, each holding a region
+	 * of QEMU's: 10 regions of 2 MiB in 20 MiB, 2 held, leave 16.
+	 */
 	self->cfg.tcg_tb_size = 8;
 	self->p.vcpus = 2;
 	self->p.max_vcpus = 4;
 	self->v = qemu_build_argv(&self->p, &self->h, &self->err);
 	ASSERT_NE(NULL, self->v);
-	EXPECT_LE(0,
-		  find_pair(self->v, "-accel", "tcg,tb-size=16,thread=single"));
+	EXPECT_LE(0, find_pair(self->v, "-accel", "tcg,tb-size=20"));
 	EXPECT_LE(0, find_pair(self->v, "-device",
 			       "virtio-balloon-pci,id=balloon0,"
 			       "free-page-reporting=on"));
@@ -368,12 +373,39 @@ TEST_F(argv, tcg_one_vcpu_translated_parallel)
 	self->p.max_vcpus = 2;
 	self->v = qemu_build_argv(&self->p, &self->h, &self->err);
 	ASSERT_NE(NULL, self->v) TH_LOG("%s", self->err.msg);
+	/*
+	 * A VM that may grow: both vCPUs from the start (a TCG thread each,
+	 * parallel), the guest brings up one.  Two shares of the cache for
+	 * the running one (24 MiB) beside a 2 MiB region the offline one
+	 * holds: 13 regions in 26 MiB.
+	 */
+	EXPECT_LE(0, find_pair(self->v, "-smp",
+			       "2,maxcpus=2,sockets=2,cores=1,threads=1"));
+	EXPECT_LE(0, find_pair(self->v, "-accel", "tcg,tb-size=26"));
+	EXPECT_STREQ("console=ttyS0 quiet panic=-1 rcupdate.rcu_expedited=1 "
+		     "tsc_early_khz=2596122 tsc=reliable maxcpus=1",
+		     value_of(self->v, "-append"));
+	for (int i = 0; self->v[i]; i++)
+		EXPECT_EQ(NULL, strstr(self->v[i], "thread=single"));
+	strv_free(self->v);
+
+	/* 16: 27 regions of 2 MiB in 54 MiB, 15 held offline, leave 24. */
+	self->p.max_vcpus = 16;
+	self->v = qemu_build_argv(&self->p, &self->h, &self->err);
+	ASSERT_NE(NULL, self->v) TH_LOG("%s", self->err.msg);
+	EXPECT_LE(0, find_pair(self->v, "-accel", "tcg,tb-size=54"));
+	strv_free(self->v);
+
+	/* With KVM they are hot-added: absent until then, all brought up. */
+	self->h.kvm = true;
+	self->p.max_vcpus = 2;
+	self->v = qemu_build_argv(&self->p, &self->h, &self->err);
+	ASSERT_NE(NULL, self->v) TH_LOG("%s", self->err.msg);
 	EXPECT_LE(0, find_pair(self->v, "-smp",
 			       "1,maxcpus=2,sockets=2,cores=1,threads=1"));
-	/* One TCG thread for a VM that may grow: two shares of the cache. */
-	EXPECT_LE(0,
-		  find_pair(self->v, "-accel", "tcg,tb-size=24,thread=single"));
+	EXPECT_EQ(NULL, strstr(value_of(self->v, "-append"), "maxcpus"));
 	strv_free(self->v);
+	self->h.kvm = false;
 
 	free(self->cfg.machine_type);
 	self->cfg.machine_type = xstrdup("microvm");
@@ -1629,11 +1661,10 @@ TEST_F(tmp, resize_faults)
 	EXPECT_EQ(256U, mem);
 	EXPECT_EQ(1U, cpus);
 
-	/* A vCPU the guest never takes: an error at the deadline. */
-	EXPECT_EQ(-1, vm_resize(vm, 256, 2, 1500, &err));
-	EXPECT_NE(NULL, strstr(err.msg, "add vCPU 1: the guest did not take "
-					"cpu1 in time (no ACPI _OST answer)"))
-	TH_LOG("%s", err.msg);
+	/* Under TCG the vCPUs are there, offline: none is hot-added. */
+	EXPECT_EQ(0, vm_resize(vm, 256, 3, 1500, &err)) TH_LOG("%s", err.msg);
+	vm_size(vm, &mem, &cpus);
+	EXPECT_EQ(3U, cpus);
 
 	snprintf(qlog, sizeof(qlog), "%s/qmp.log", self->dir);
 	ASSERT_LT(0, read_file_str(qlog, cmds, sizeof(cmds)));
@@ -1642,8 +1673,23 @@ TEST_F(tmp, resize_faults)
 	EXPECT_NE(NULL, strstr(cmds, "\"execute\":\"object-del\",\"arguments"
 				     "\":{\"id\":\"hmem0\"}"))
 	TH_LOG("%s", cmds);
-	EXPECT_NE(NULL, strstr(cmds, "\"driver\":\"qemu64-x86_64-cpu\",\"id\":"
-				     "\"cpu1\",\"socket-id\":1"));
+	EXPECT_EQ(NULL, strstr(cmds, "x86_64-cpu")) TH_LOG("%s", cmds);
+	vm_stop(vm, false, 0, &err);
+	vm_free(vm);
+	EXPECT_EQ(0, dir_entries(run));
+
+	/* With KVM a vCPU the guest never takes: an error at the deadline. */
+	free(cfg.accel);
+	cfg.accel = xstrdup("kvm");
+	ASSERT_EQ(0, vm_start(&p, &vm, &err)) TH_LOG("%s", err.msg);
+	EXPECT_EQ(-1, vm_resize(vm, 256, 2, 1500, &err));
+	EXPECT_NE(NULL, strstr(err.msg, "add vCPU 1: the guest did not take "
+					"cpu1 in time (no ACPI _OST answer)"))
+	TH_LOG("%s", err.msg);
+	ASSERT_LT(0, read_file_str(qlog, cmds, sizeof(cmds)));
+	EXPECT_NE(NULL, strstr(cmds, "\"driver\":\"host-x86_64-cpu\",\"id\":"
+				     "\"cpu1\",\"socket-id\":1"))
+	TH_LOG("%s", cmds);
 	vm_stop(vm, false, 0, &err);
 	vm_free(vm);
 	EXPECT_EQ(0, dir_entries(run));
