@@ -336,10 +336,12 @@ void config_defaults(struct husk_config *cfg)
 	 * every page of it the guest's code ever filled stays resident
 	 * (32 MiB after one container at QEMU's default).  Each time it
 	 * fills, TCG flushes it and translates the hot code again: 8 MiB
-	 * flushed 8 times in one start (175 ms), 12 MiB 3 times, as fast as
-	 * 16 (tests/bench/start.sh, README "Host memory per pod").
+	 * flushed 8 times in one start (175 ms slower than 12); 12 MiB
+	 * flushed once in DestroySandbox (teardown 50 ms, 21 at 16), and 16
+	 * starts 40-120 ms faster than 12 while an idle pod stays under 64
+	 * MiB (tests/bench/start.sh, README "Host memory per pod").
 	 */
-	cfg->tcg_tb_size = 12;
+	cfg->tcg_tb_size = 16;
 	cfg->reclaim_guest_freed_memory = true;
 	cfg->dial_timeout = 30;
 	cfg->internetworking_model = xstrdup("tcfilter");

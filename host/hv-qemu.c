@@ -393,11 +393,11 @@ static unsigned int tcg_tb_beside_offline(unsigned int want,
 /*
  * TCG's cache: with a thread per vCPU each translates into its own
  * regions of it, so tcg_tb_size per vCPU.  A q35/pc VM that may grow
- * gets two shares at least, what its one TCG thread had before
- * (thread=single): its boot translates more code (ACPI, PCI, the nvdimm:
- * 37.6 MB to a container's start against microvm's 32.6), and at one
- * share a DAX start flushed the cache 4 times (info jit), at two once;
- * and a region for each vCPU that starts offline.
+ * gets one and a half shares at least (24 MiB by default): its boot
+ * translates more code (ACPI, PCI, the nvdimm: 37.6 MB to a container's
+ * start against microvm's 32.6), and at 12 MiB a DAX start flushed the
+ * cache 4 times (info jit), at 24 once; and a region for each vCPU that
+ * starts offline.
  */
 static unsigned int tcg_tb_mib(const struct vm_params *p,
 			       const struct qemu_host *h)
@@ -405,8 +405,8 @@ static unsigned int tcg_tb_mib(const struct vm_params *p,
 	unsigned int n = boot_vcpus(p);
 
 	if (tcg_vcpus_precreated(p, h))
-		return tcg_tb_beside_offline(p->cfg->tcg_tb_size *
-						     (n < 2 ? 2 : n),
+		return tcg_tb_beside_offline(n < 2 ? p->cfg->tcg_tb_size * 3 / 2
+						   : p->cfg->tcg_tb_size * n,
 					     p->max_vcpus, p->max_vcpus - n);
 	return p->cfg->tcg_tb_size * n;
 }

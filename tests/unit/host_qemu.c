@@ -118,7 +118,7 @@ TEST_F(argv, microvm_initrd_tcg)
 	EXPECT_LE(0, find_pair(v, "-machine",
 			       "microvm,x-option-roms=off,pcie=on"));
 	/* TCG's code cache capped, a balloon that only reports. */
-	EXPECT_LE(0, find_pair(v, "-accel", "tcg,tb-size=12"));
+	EXPECT_LE(0, find_pair(v, "-accel", "tcg,tb-size=16"));
 	EXPECT_LE(0, find_pair(v, "-device",
 			       "virtio-balloon-device,id=balloon0,"
 			       "free-page-reporting=on"));
@@ -321,8 +321,8 @@ TEST_F(argv, tcg_default_cache_no_balloon)
 	strv_free(self->v);
 
 	/*
-	 * A q35 VM that may grow: a share per boot vCPU, two at least (16
-	 * MiB), and 2 vCPU threads that start offline, each holding a region
+	 * A q35 VM that may grow: a share per boot vCPU, one and a half at
+	 * least, and 2 vCPU threads that start offline, each holding a region
 	 * of QEMU's: 10 regions of 2 MiB in 20 MiB, 2 held, leave 16.
 	 */
 	self->cfg.tcg_tb_size = 8;
@@ -360,7 +360,7 @@ TEST_F(argv, tcg_one_vcpu_translated_parallel)
 	self->v = qemu_build_argv(&self->p, &self->h, &self->err);
 	ASSERT_NE(NULL, self->v) TH_LOG("%s", self->err.msg);
 	EXPECT_LE(0, find_pair(self->v, "-smp", "1,maxcpus=2"));
-	EXPECT_LE(0, find_pair(self->v, "-accel", "tcg,tb-size=12"));
+	EXPECT_LE(0, find_pair(self->v, "-accel", "tcg,tb-size=16"));
 	strv_free(self->v);
 
 	self->h.kvm = true;
@@ -375,9 +375,9 @@ TEST_F(argv, tcg_one_vcpu_translated_parallel)
 	ASSERT_NE(NULL, self->v) TH_LOG("%s", self->err.msg);
 	/*
 	 * A VM that may grow: both vCPUs from the start (a TCG thread each,
-	 * parallel), the guest brings up one.  Two shares of the cache for
-	 * the running one (24 MiB) beside a 2 MiB region the offline one
-	 * holds: 13 regions in 26 MiB.
+	 * parallel), the guest brings up one.  One and a half shares of the
+	 * cache for the running one (24 MiB) beside a 2 MiB region the
+	 * offline one holds: 13 regions in 26 MiB.
 	 */
 	EXPECT_LE(0, find_pair(self->v, "-smp",
 			       "2,maxcpus=2,sockets=2,cores=1,threads=1"));
