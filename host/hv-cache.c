@@ -104,6 +104,25 @@ static bool cache_line_parse(char *line, struct cache_line *l)
 }
 
 /*
+ * The next whole line at *@pos, NUL-terminated in place, with *@pos moved
+ * past it; NULL at the end or before a line without its end (not one
+ * this code wrote).
+ */
+static char *cache_next_line(char **pos)
+{
+	char *line = *pos, *end;
+
+	if (!line || !*line)
+		return NULL;
+	end = strchr(line, '\n');
+	if (!end)
+		return NULL;
+	*end = '\0';
+	*pos = end + 1;
+	return line;
+}
+
+/*
  * The whole file, NUL-terminated, in a new buffer (NULL when missing,
  * unreadable or too big to be ours).
  */
@@ -139,18 +158,14 @@ int hv_cache_lookup(const char *what, const char *binary, bool *ok, char *text,
 	char pbuf[PATH_MAX], key[HV_CACHE_KEY_MAX];
 	const char *path = hv_cache_file(what, pbuf, sizeof(pbuf));
 	_cleanup_free_ char *buf = NULL;
-	char *line, *next;
+	char *pos, *line;
 
 	if (!path || !hv_cache_key(binary, key, sizeof(key)))
 		return 0;
-	buf = cache_file_load(path);
-	for (line = buf; line && *line; line = next) {
+	pos = buf = cache_file_load(path);
+	while ((line = cache_next_line(&pos))) {
 		struct cache_line l;
 
-		next = strchr(line, '\n');
-		if (!next)
-			break; /* a line without its end: not one we wrote */
-		*next++ = '\0';
 		if (!cache_line_parse(line, &l) || strcmp(l.key, key))
 			continue;
 		*ok = l.ok;
@@ -203,7 +218,7 @@ void hv_cache_store(const char *what, const char *binary, bool ok,
 	_cleanup_free_ char *old = NULL, *out = NULL, *tmp = NULL;
 	_cleanup_close_ int lock = -1, fd = -1;
 	size_t boot = 0, len, n, kept = 1;
-	char *line, *next;
+	char *pos, *line;
 	FILE *f;
 
 	if (!path || !hv_cache_key(binary, key, sizeof(key)))
@@ -218,16 +233,11 @@ void hv_cache_store(const char *what, const char *binary, bool ok,
 	fprintf(f, "%s\t%d\t%s\t%.*s\n", key, ok, binary,
 		(int)(n < HERR_MSG_MAX ? n : HERR_MSG_MAX - 1), text);
 	boot = key_boot_len(key);
-	old = cache_file_load(path);
+	pos = old = cache_file_load(path);
 	/* The others, newest first: not this binary, this boot, bounded. */
-	for (line = old; line && *line && kept < HV_CACHE_ENTRIES;
-	     line = next) {
+	while (kept < HV_CACHE_ENTRIES && (line = cache_next_line(&pos))) {
 		struct cache_line l;
 
-		next = strchr(line, '\n');
-		if (!next)
-			break;
-		*next++ = '\0';
 		if (!cache_line_parse(line, &l) || !strcmp(l.path, binary) ||
 		    !strcmp(l.key, key) || key_boot_len(l.key) != boot ||
 		    strncmp(l.key, key, boot))
