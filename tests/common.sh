@@ -80,3 +80,8 @@ husk_firmware() {
 	"$1" env --config "$2" 2>/dev/null |
 		sed -n '/^\[vm\]$/,$ s/^firmware = "\(.*\)"$/\1/p'
 }
+# firmware_name FIRMWARE: how the benchmarks' titles name husk_firmware's
+# answer.
+firmware_name() {
+	if [ -n "$1" ]; then basename "$1"; else echo "QEMU's default (SeaBIOS)"; fi
+}

@@ -82,7 +82,6 @@ dev_args() { # mv|pci SOCK
 FIRMWARE=${BENCH_FIRMWARE-$(husk_firmware "$HUSK" "$T/husk.toml")}
 BIOS=()
 [ -n "$FIRMWARE" ] && BIOS=(-bios "$FIRMWARE")
-fw_name() { if [ -n "$FIRMWARE" ]; then basename "$FIRMWARE"; else echo "QEMU's default (SeaBIOS)"; fi; }
 nvdimm_args() { # IMAGE
 	echo "-M q35,nvdimm=on ${BIOS[*]} -m 256M,slots=2,maxmem=1G" \
 		"-object memory-backend-file,id=mem0,share=on,mem-path=$1,size=$(stat -c %s "$1"),readonly=on" \
@@ -212,7 +211,7 @@ r_initrd=$(ratio "$initrd_s" "$floor_mv")
 r_dax=$(ratio "$dax_s" "$floor_dax")
 
 echo
-echo "## Boot (QEMU 7.2, TCG, 1 vCPU, 256 MiB; median of $RUNS; host wall seconds; q35 firmware: $(fw_name))"
+echo "## Boot (QEMU 7.2, TCG, 1 vCPU, 256 MiB; median of $RUNS; host wall seconds; q35 firmware: $(firmware_name "$FIRMWARE"))"
 echo
 echo "| case | machine | seconds | floor | ratio | target |"
 echo "| --- | --- | --- | --- | --- | --- |"

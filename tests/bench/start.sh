@@ -55,7 +55,6 @@ awk -v img="$IMAGE_FILE" '/^(initrd|machine_type) = / { next } { print }
 accel=$(sed -n 's/^accel = "\(.*\)"/\1/p' "$T/husk.toml")
 # The firmware husk boots the DAX pod with, which its floor boots too.
 FIRMWARE=$(husk_firmware "$TOP/$BUILD/bin/husk" "$T/husk-dax.toml")
-fw_name() { if [ -n "$FIRMWARE" ]; then basename "$FIRMWARE"; else echo "QEMU's default (SeaBIOS)"; fi; }
 
 # ---- 1. sequential starts ---------------------------------------------
 
@@ -142,7 +141,7 @@ nfail() { if [ -f "$T/$1.fail" ]; then wc -l <"$T/$1.fail"; else echo 0; fi; }
 w_init=$(med wall.init) w_dax=$(med wall.dax) w_runc=$(med wall.runc)
 f_mv=$(med wall.floor-mv) f_dax=$(med wall.floor-dax)
 echo
-echo "## ctr run --rm IMG ID true: $RUNS interleaved rounds, medians in ms (QEMU ${accel^^}, 1 vCPU, 256 MiB; q35 firmware: $(fw_name))"
+echo "## ctr run --rm IMG ID true: $RUNS interleaved rounds, medians in ms (QEMU ${accel^^}, 1 vCPU, 256 MiB; q35 firmware: $(firmware_name "$FIRMWARE"))"
 echo
 if phase_table "$T" init "initrd, microvm" "$w_init" dax "DAX image, q35" "$w_dax"; then
 	echo
