@@ -56,12 +56,10 @@ if [ -z "$vm" ] || [ -z "$gave_up" ]; then
 	grep -F f-noagent "$T/containerd.log" | tail -5 | diag
 else
 	waited=$((gave_up - vm))
-	[ "$waited" -lt 15000 ] &&
-		ok "the agent wait is bounded: the shim gave up $waited ms after starting the VM (dial_timeout 3 s)" ||
-		not_ok "the agent wait is bounded: the shim gave up $waited ms after starting the VM (dial_timeout 3 s)"
-	[ $((gave_up - t0)) -ge 3000 ] &&
-		ok "the agent had its 3 s: the shim gave up $((gave_up - t0)) ms after ctr run began" ||
-		not_ok "the agent had its 3 s: the shim gave up $((gave_up - t0)) ms after ctr run began"
+	check "the agent wait is bounded: the shim gave up $waited ms after starting the VM (dial_timeout 3 s)" \
+		test "$waited" -lt 15000
+	check "the agent had its 3 s: the shim gave up $((gave_up - t0)) ms after ctr run began" \
+		test $((gave_up - t0)) -ge 3000
 	echo "ctr run, ctr containers delete and assert_clean took $el ms" | diag
 fi
 
