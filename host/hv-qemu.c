@@ -212,6 +212,14 @@ static char *kernel_cmdline(const struct husk_config *cfg,
 	 */
 	sv_add(&sv, "rcupdate.rcu_expedited=1");
 	/*
+	 * Every percpu chunk after the first carries a memcg array of 8
+	 * bytes per 4 bytes of its unit, vzalloc'ed: the embedded first
+	 * chunk's 1 MiB units (a 2 MiB atom) made it 2 MiB of guest RAM
+	 * touched as soon as a container's cgroups filled the first chunk;
+	 * page-sized units make it 300 KiB.
+	 */
+	sv_add(&sv, "percpu_alloc=page");
+	/*
 	 * Under TCG, the TSC's rate from the host: microvm has no HPET/PM
 	 * timer (calibration can hang), and on q35/pc calibrating against
 	 * the PIT failed under load and fell back to the HPET (40 ms).

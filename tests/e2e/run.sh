@@ -19,11 +19,25 @@ assert_clean "echo hello" t-echo
 
 # The same guest: PID 1 made free page reporting (the balloon the host
 # adds by default) report blocks from 32 KiB up, not the kernel's 2 MiB.
+# The host gave it percpu_alloc=page: the second percpu chunk (made for
+# the container's cgroups) vmallocs its memcg array, the guest's largest
+# vmalloc'ed area, 74 pages with page units and 512 with embedded ones.
 out=$(husk_run t-exit sh -c \
-	'cat /sys/module/page_reporting/parameters/page_reporting_order; exit 7' \
-	2>"$T/err")
+	'cat /sys/module/page_reporting/parameters/page_reporting_order
+	grep -ow percpu_alloc=page /proc/cmdline
+	sed -n "s/.* pages=\([0-9]*\) vmalloc.*/\1/p" /proc/vmallocinfo |
+		sort -n | tail -n 1
+	exit 7' 2>"$T/err")
 expect "sh -c 'exit 7' exits 7" 7 "$?"
-expect "the guest's page_reporting_order is init's 3" 3 "$out"
+expect "the guest's page_reporting_order is init's 3" 3 "$(sed -n 1p <<<"$out")"
+expect "the guest's command line has percpu_alloc=page" percpu_alloc=page \
+	"$(sed -n 2p <<<"$out")"
+pages=$(sed -n 3p <<<"$out")
+case $pages in
+[0-9]*) check "the guest's largest vmalloc'ed area is under 1 MiB ($pages pages)" \
+	[ "$pages" -lt 256 ] ;;
+*) not_ok "the guest's largest vmalloc'ed area is under 1 MiB (got '$pages')" ;;
+esac
 
 # ctr run always connects its stdin (a FIFO) to the task.
 out=$(printf 'data\nmore data\n' | husk_run t-stdin cat 2>"$T/err")

@@ -145,7 +145,7 @@ TEST_F(argv, microvm_initrd_tcg)
 	EXPECT_LE(0, find_pair(v, "-kernel", "/img/vmlinux"));
 	EXPECT_LE(0, find_pair(v, "-initrd", "/img/initrd.img"));
 	EXPECT_STREQ("console=ttyS0 quiet panic=-1 rcupdate.rcu_expedited=1 "
-		     "tsc_early_khz=2596122",
+		     "percpu_alloc=page tsc_early_khz=2596122",
 		     value_of(v, "-append"));
 	/* Agent over virtio-serial, on PCI (not virtio-mmio's 1024). */
 	EXPECT_LE(0, find_pair(v, "-device",
@@ -227,8 +227,8 @@ TEST_F(argv, q35_nvdimm_image)
 	EXPECT_EQ(-1, find_arg(v, "-initrd"));
 	/* A TSC trusted under TCG; no data= (the image has no journal). */
 	EXPECT_STREQ("console=ttyS0 quiet panic=-1 rcupdate.rcu_expedited=1 "
-		     "tsc_early_khz=2596122 tsc=reliable root=/dev/pmem0p1 "
-		     "rootflags=dax ro rootfstype=ext4",
+		     "percpu_alloc=page tsc_early_khz=2596122 tsc=reliable "
+		     "root=/dev/pmem0p1 rootflags=dax ro rootfstype=ext4",
 		     value_of(v, "-append"));
 	EXPECT_LE(0, find_pair(v, "-device",
 			       "virtio-serial-pci,id=serial0,max_ports=2"));
@@ -277,25 +277,26 @@ TEST_F(argv, debug_on_and_off)
 
 	c = qemu_kernel_cmdline(&self->cfg, &self->h);
 	EXPECT_STREQ("console=ttyS0 quiet panic=-1 rcupdate.rcu_expedited=1 "
-		     "tsc_early_khz=2596122",
+		     "percpu_alloc=page tsc_early_khz=2596122",
 		     c);
 	free(c);
 	self->cfg.agent_debug = true;
 	c = qemu_kernel_cmdline(&self->cfg, &self->h);
 	EXPECT_STREQ("console=ttyS0 quiet panic=-1 rcupdate.rcu_expedited=1 "
-		     "tsc_early_khz=2596122 agent.log=debug",
+		     "percpu_alloc=page tsc_early_khz=2596122 agent.log=debug",
 		     c);
 	free(c);
 	self->cfg.agent_debug = false;
 	self->cfg.enable_debug = true;
 	free(self->cfg.kernel_params);
-	self->cfg.kernel_params = xstrdup("agent.debug_console panic=0");
+	self->cfg.kernel_params =
+		xstrdup("agent.debug_console panic=0 percpu_alloc=embed");
 	self->v = qemu_build_argv(&self->p, &self->h, &self->err);
 	ASSERT_NE(NULL, self->v);
 	/* The operator's parameters come last, so that they win. */
 	EXPECT_STREQ("console=ttyS0 panic=-1 rcupdate.rcu_expedited=1 "
-		     "tsc_early_khz=2596122 agent.log=debug "
-		     "agent.debug_console panic=0",
+		     "percpu_alloc=page tsc_early_khz=2596122 agent.log=debug "
+		     "agent.debug_console panic=0 percpu_alloc=embed",
 		     value_of(self->v, "-append"));
 }
 
@@ -383,7 +384,8 @@ TEST_F(argv, tcg_one_vcpu_translated_parallel)
 			       "2,maxcpus=2,sockets=2,cores=1,threads=1"));
 	EXPECT_LE(0, find_pair(self->v, "-accel", "tcg,tb-size=26"));
 	EXPECT_STREQ("console=ttyS0 quiet panic=-1 rcupdate.rcu_expedited=1 "
-		     "tsc_early_khz=2596122 tsc=reliable maxcpus=1",
+		     "percpu_alloc=page tsc_early_khz=2596122 tsc=reliable "
+		     "maxcpus=1",
 		     value_of(self->v, "-append"));
 	for (int i = 0; self->v[i]; i++)
 		EXPECT_EQ(NULL, strstr(self->v[i], "thread=single"));
@@ -430,7 +432,8 @@ TEST_F(argv, kvm_vcpus_memory)
 	EXPECT_LE(0, find_pair(self->v, "-m", "1024M"));
 	EXPECT_EQ(-1, find_arg(self->v, "-sandbox"));
 	/* kvmclock needs no TSC hint. */
-	EXPECT_STREQ("console=ttyS0 quiet panic=-1 rcupdate.rcu_expedited=1",
+	EXPECT_STREQ("console=ttyS0 quiet panic=-1 rcupdate.rcu_expedited=1 "
+		     "percpu_alloc=page",
 		     value_of(self->v, "-append"));
 }
 
