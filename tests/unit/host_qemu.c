@@ -225,19 +225,24 @@ TEST_F(argv, q35_nvdimm_image)
 	EXPECT_LE(0, find_pair(v, "-device",
 			       "nvdimm,id=nv0,memdev=nvmem0,unarmed=on"));
 	EXPECT_EQ(-1, find_arg(v, "-initrd"));
-	/* A TSC trusted under TCG; no data= (the image has no journal). */
+	/*
+	 * A TSC trusted under TCG, no 20 ms wait for PIT ticks through the
+	 * IO-APIC; no data= (the image has no journal).
+	 */
 	EXPECT_STREQ("console=ttyS0 quiet panic=-1 rcupdate.rcu_expedited=1 "
 		     "percpu_alloc=page tsc_early_khz=2596122 tsc=reliable "
+		     "no_timer_check "
 		     "root=/dev/pmem0p1 rootflags=dax ro rootfstype=ext4",
 		     value_of(v, "-append"));
 	EXPECT_LE(0, find_pair(v, "-device",
 			       "virtio-serial-pci,id=serial0,max_ports=2"));
 	EXPECT_LE(0, find_pair(v, "-device",
 			       "virtio-9p-pci,fsdev=fs0,mount_tag=kataShared"));
-	/* kvmclock needs no TSC hint on q35 either. */
+	/* kvmclock needs no TSC hint on q35 either, and skips the check. */
 	self->h.kvm = true;
 	c = qemu_kernel_cmdline(&self->cfg, &self->h);
 	EXPECT_EQ(NULL, strstr(c, "tsc"));
+	EXPECT_EQ(NULL, strstr(c, "no_timer_check"));
 	free(c);
 }
 
@@ -385,6 +390,7 @@ TEST_F(argv, tcg_one_vcpu_translated_parallel)
 	EXPECT_LE(0, find_pair(self->v, "-accel", "tcg,tb-size=26"));
 	EXPECT_STREQ("console=ttyS0 quiet panic=-1 rcupdate.rcu_expedited=1 "
 		     "percpu_alloc=page tsc_early_khz=2596122 tsc=reliable "
+		     "no_timer_check "
 		     "maxcpus=1",
 		     value_of(self->v, "-append"));
 	for (int i = 0; self->v[i]; i++)
