@@ -80,6 +80,14 @@ husk_firmware() {
 	"$1" env --config "$2" 2>/dev/null |
 		sed -n '/^\[vm\]$/,$ s/^firmware = "\(.*\)"$/\1/p'
 }
+# husk_kernel_cmdline HUSK CONFIG: the kernel command line husk gives
+# CONFIG's VMs, as "husk env" says in [vm].  The benchmarks' floors and
+# boots use it too, so that what a parameter saves or costs (the TSC's
+# rate, the timer checks it skips) counts on both sides of a comparison.
+husk_kernel_cmdline() {
+	"$1" env --config "$2" 2>/dev/null |
+		sed -n '/^\[vm\]$/,$ s/^kernel_cmdline = "\(.*\)"$/\1/p'
+}
 # firmware_name FIRMWARE: how the benchmarks' titles name husk_firmware's
 # answer.
 firmware_name() {

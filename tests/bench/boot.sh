@@ -52,9 +52,7 @@ since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.3f", b - a }'; }
 median() { sort -n | awk '{ v[NR] = $1 } END { if (!NR) print "n/a"; else if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 mib() { awk -v b="$1" 'BEGIN { printf "%.2f MiB", b / 1048576 }'; }
 
-TSC="tsc_early_khz=$(awk -F: '/^cpu MHz/ { printf "%d", $2 * 1000; exit }' /proc/cpuinfo)"
 BASE=(-accel tcg -smp 1 -nodefaults -no-user-config -nographic -no-reboot)
-APPEND="console=ttyS0 quiet panic=-1"
 
 # The same image with the trivial init, for the DAX floor.
 rootfs-builder/mkimage.sh "$TRIVIAL_INIT" "$T/trivial-rootfs.img" >/dev/null 2>&1 ||
@@ -72,14 +70,28 @@ dev_args() { # mv|pci SOCK
 		"-fsdev local,id=fs0,path=$T/share,security_model=none" \
 		"-device $p,fsdev=fs0,mount_tag=kataShared"
 }
-# The firmware of husk's q35 VMs, asked of husk with a q35 configuration.
-{
-	printf '[hypervisor.qemu]\npath = "%s"\nkernel = "%s"\n' \
-		"$(command -v "$QEMU")" "$(realpath "$VMLINUX")"
-	printf 'image = "%s"\nmachine_type = "q35"\nshared_fs = "none"\n' \
-		"$(realpath "$IMAGE")"
-} >"$T/husk.toml"
+# husk's configurations of the three cases, to ask husk for the firmware
+# of its q35 VMs and the kernel command line of each machine (under TCG).
+husk_conf() { # FILE MACHINE initrd|image PATH
+	{
+		printf '[hypervisor.qemu]\npath = "%s"\nkernel = "%s"\naccel = "tcg"\n' \
+			"$(command -v "$QEMU")" "$(realpath "$VMLINUX")"
+		printf 'machine_type = "%s"\n%s = "%s"\nshared_fs = "none"\n' \
+			"$2" "$3" "$(realpath "$4")"
+		printf 'default_vcpus = 1\ndefault_maxvcpus = 1\n'
+	} >"$1"
+}
+husk_conf "$T/husk.toml" q35 image "$IMAGE"
+husk_conf "$T/husk-mv.toml" microvm initrd "$INITRD"
+husk_conf "$T/husk-q35.toml" q35 initrd "$INITRD"
 FIRMWARE=${BENCH_FIRMWARE-$(husk_firmware "$HUSK" "$T/husk.toml")}
+MV_APPEND=$(husk_kernel_cmdline "$HUSK" "$T/husk-mv.toml")
+Q35_APPEND=$(husk_kernel_cmdline "$HUSK" "$T/husk-q35.toml")
+DAX_APPEND="$(husk_kernel_cmdline "$HUSK" "$T/husk.toml") init=/sbin/init"
+if [ -z "$MV_APPEND" ] || [ -z "$Q35_APPEND" ]; then
+	echo "bench-boot: husk env gave no kernel command line" >&2
+	exit 1
+fi
 BIOS=()
 [ -n "$FIRMWARE" ] && BIOS=(-bios "$FIRMWARE")
 nvdimm_args() { # IMAGE
@@ -87,7 +99,6 @@ nvdimm_args() { # IMAGE
 		"-object memory-backend-file,id=mem0,share=on,mem-path=$1,size=$(stat -c %s "$1"),readonly=on" \
 		"-device nvdimm,id=nv0,memdev=mem0,unarmed=on"
 }
-DAX_APPEND="root=/dev/pmem0p1 rootflags=dax ro rootfstype=ext4 init=/sbin/init"
 
 # ready NAME TRANSPORT APPEND QEMU-ARGS...: one boot to Check, then a clean
 # power off; prints "SECONDS MEM_KIB" or nothing on failure.
@@ -98,7 +109,7 @@ ready() {
 	start=$(now)
 	# shellcheck disable=SC2046 # dev_args prints an argument list
 	"$QEMU" "${BASE[@]}" -serial "file:$T/$name.console" $(dev_args "$tr" "$sock") \
-		"$@" -append "$APPEND $app" >"$T/$name.qemu" 2>&1 </dev/null &
+		"$@" -append "$app" >"$T/$name.qemu" 2>&1 </dev/null &
 	QEMU_PID=$!
 	for _ in $(seq 1000); do
 		[ -S "$sock" ] && break
@@ -125,7 +136,7 @@ floor() {
 	# shellcheck disable=SC2046
 	timeout "$LIMIT" "$QEMU" "${BASE[@]}" -serial "file:$T/$name.console" \
 		$(dev_args "$tr" "$T/floor.sock") "$@" -kernel "$kernel" \
-		-append "$APPEND $app" >"$T/$name.qemu" 2>&1 </dev/null
+		-append "$app" >"$T/$name.qemu" 2>&1 </dev/null
 	el=$(since "$start")
 	grep -aq HUSK-TRIVIAL-INIT "$T/$name.console" && echo "$el"
 }
@@ -173,21 +184,21 @@ echo "bench-boot: $RUNS rounds under TCG (KVM does not run guests here)" >&2
 # Rounds, not one case after another: a busy host then slows every case
 # of a round alike, and the ratios stay fair.
 for _ in $(seq "$RUNS"); do
-	sample initrd ready initrd mv "$TSC" -M microvm,x-option-roms=off,pcie=on -m 256M \
+	sample initrd ready initrd mv "$MV_APPEND" -M microvm,x-option-roms=off,pcie=on -m 256M \
 		-kernel "$VMLINUX" -initrd "$INITRD"
-	sample floor-mv floor floor-microvm "$VMLINUX" mv "$TSC" \
+	sample floor-mv floor floor-microvm "$VMLINUX" mv "$MV_APPEND" \
 		-M microvm,x-option-roms=off,pcie=on -m 256M -initrd "$TRIVIAL_INITRD"
 	# shellcheck disable=SC2046
 	sample dax ready dax pci "$DAX_APPEND" $(nvdimm_args "$IMAGE") -kernel "$VMLINUX"
 	# shellcheck disable=SC2046
 	sample floor-dax floor floor-dax "$VMLINUX" pci "$DAX_APPEND" \
 		$(nvdimm_args "$T/trivial-rootfs.img")
-	sample floor-q35 floor floor-q35 "$VMLINUX" pci "" -M q35 "${BIOS[@]}" -m 256M \
+	sample floor-q35 floor floor-q35 "$VMLINUX" pci "$Q35_APPEND" -M q35 "${BIOS[@]}" -m 256M \
 		-initrd "$TRIVIAL_INITRD"
 	[ -n "$deb_kernel" ] || continue
-	sample deb-mv floor debian-microvm "$deb_kernel" mv "$TSC" \
+	sample deb-mv floor debian-microvm "$deb_kernel" mv "$MV_APPEND" \
 		-M microvm,x-option-roms=off,pcie=on -m 256M -initrd "$TRIVIAL_INITRD"
-	sample deb-q35 floor debian-q35 "$deb_kernel" pci "" -M q35 "${BIOS[@]}" -m 256M \
+	sample deb-q35 floor debian-q35 "$deb_kernel" pci "$Q35_APPEND" -M q35 "${BIOS[@]}" -m 256M \
 		-initrd "$TRIVIAL_INITRD"
 done
 initrd_s=$(med initrd) initrd_mem=$(med initrd.2) initrd_fail=$(fails initrd)

@@ -79,8 +79,11 @@ run_case() {
 }
 
 # The floor, as bench-boot measures it: spawn to exit of the same kernel
-# with a trivial init (virtio-serial and a 9p share, as a runtime boots).
-TSC="tsc_early_khz=$(awk -F: '/^cpu MHz/ { printf "%d", $2 * 1000; exit }' /proc/cpuinfo)"
+# with a trivial init (virtio-serial and a 9p share, as a runtime boots),
+# on the kernel command line husk gives the pod's VM.
+MV_APPEND=$(husk_kernel_cmdline "$TOP/$BUILD/bin/husk" "$T/husk.toml")
+DAX_APPEND="$(husk_kernel_cmdline "$TOP/$BUILD/bin/husk" "$T/husk-dax.toml") init=/sbin/init"
+[ -n "$MV_APPEND" ] || { echo "bench-start: husk env gave no kernel command line" >&2; exit 1; }
 floor_case() {
 	local c=$1 t0 s=virtio-serial-pci p=virtio-9p-pci
 	local -a m
@@ -89,13 +92,13 @@ floor_case() {
 		# As husk runs microvm: the agent's serial on PCI.
 		p=virtio-9p-device
 		m=(-M microvm,x-option-roms=off,pcie=on -m 256M -initrd "$TRIVIAL_INITRD"
-			-append "console=ttyS0 quiet panic=-1 $TSC")
+			-append "$MV_APPEND")
 	else
 		m=(-M q35,nvdimm=on -m 256M,slots=2,maxmem=1G
 			${FIRMWARE:+-bios "$FIRMWARE"}
 			-object "memory-backend-file,id=mem0,share=on,mem-path=$T/trivial.img,size=$(stat -c %s "$T/trivial.img"),readonly=on"
 			-device nvdimm,id=nv0,memdev=mem0,unarmed=on
-			-append "console=ttyS0 quiet panic=-1 root=/dev/pmem0p1 rootflags=dax ro rootfstype=ext4 init=/sbin/init")
+			-append "$DAX_APPEND")
 	fi
 	mkdir -p "$T/share"
 	t0=$(now_ms)
