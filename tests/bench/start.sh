@@ -166,7 +166,8 @@ printf "| runc | %s | 1.00 | | |\n" "$w_runc"
 echo
 echo "(Boot floor: bench-boot's figure, the same kernel and machine with a trivial"
 echo "init that powers off at once, QEMU spawn to exit, measured in the same rounds;"
-echo "the q35 floor boots the DAX pod's firmware.)"
+echo "the floors boot the pods' kernel command lines and the q35 floor the DAX"
+echo "pod's firmware.)"
 for c in init dax runc floor-mv floor-dax; do
 	[ -f "$T/$c.fail" ] && { echo "failures of $c: $(nfail "$c")"; sed 's/^/  /' "$T/$c.fail"; }
 done
