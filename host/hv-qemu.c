@@ -220,6 +220,14 @@ static char *kernel_cmdline(const struct husk_config *cfg,
 	 */
 	sv_add(&sv, "percpu_alloc=page");
 	/*
+	 * TCG's local APIC timer counts QEMU's virtual clock in nanoseconds
+	 * (1 GHz) and it offers neither CPUID 0x15 nor the TSC deadline
+	 * timer, so the guest would busy-wait 100 ms to measure it. Our
+	 * kernel's patch takes the rate from here (kernel/patches/).
+	 */
+	if (!h->kvm)
+		sv_add(&sv, "lapic_timer_khz=1000000");
+	/*
 	 * Under TCG, the TSC's rate from the host: microvm has no HPET/PM
 	 * timer (calibration can hang), and on q35/pc calibrating against
 	 * the PIT failed under load and fell back to the HPET (40 ms).

@@ -2,15 +2,15 @@
 # build.sh [--config-only] OUTDIR
 #
 # Build husk's guest kernel from Debian's linux-source-6.1 tarball:
-# tinyconfig + kernel/fragments/*.config, verified, then vmlinux (PVH,
-# stripped) and bzImage. Writes OUTDIR/vmlinux-husk, OUTDIR/vmlinuz-husk and
-# OUTDIR/config-husk.
+# kernel/patches/*.patch applied, tinyconfig + kernel/fragments/*.config,
+# verified, then vmlinux (PVH, stripped) and bzImage. Writes
+# OUTDIR/vmlinux-husk, OUTDIR/vmlinuz-husk and OUTDIR/config-husk.
 #
 # Results are cached under $HUSK_CACHE_DIR/kernel/<hash>/ (default
 # ~/.cache/husk) keyed by everything that shapes the image: the source
-# package and tarball, the fragments, this script and the toolchain. A hit
-# only copies three files. --config-only stops after the verified .config
-# (written to OUTDIR/config-husk) and caches nothing.
+# package and tarball, the patches, the fragments, this script and the
+# toolchain. A hit only copies three files. --config-only stops after the
+# verified .config (written to OUTDIR/config-husk) and caches nothing.
 #
 # Environment: HUSK_CACHE_DIR, HUSK_KERNEL_TARBALL, HUSK_KERNEL_JOBS.
 set -eu
@@ -32,6 +32,10 @@ cache=${HUSK_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/husk}/kernel
 # Merge order is the sorted file order; check-config.sh rejects two
 # fragments that disagree, so the order never decides a value.
 frags=("$here"/fragments/*.config)
+# husk's own kernel changes, applied in sorted order with patch -p1.
+shopt -s nullglob
+patches=("$here"/patches/*.patch)
+shopt -u nullglob
 kmake=(make ARCH=x86_64)
 
 say() { echo "kernel: $*"; }
@@ -41,14 +45,18 @@ die() { echo "kernel: error: $*" >&2; exit 1; }
 [ -e "${frags[0]}" ] || die "no fragments in $here/fragments"
 
 # Identity of the source: package version plus the tarball's size/mtime
-# (hashing 130 MiB on every make would cost more than the whole cache hit).
+# (hashing 130 MiB on every make would cost more than the whole cache hit),
+# plus the patches, so a tree is only reused with the patches it has.
 src_id="$pkg $(dpkg-query -W -f='${Version}' "$pkg" 2>/dev/null || echo unpackaged)
-$(stat -c '%s %Y' "$tarball")"
+$(stat -c '%s %Y' "$tarball")
+patches $(cd "$here" && for p in "${patches[@]}"; do
+	sha256sum "patches/${p##*/}"
+done | sha256sum | cut -c1-16)"
 hash=$({
 	echo "$src_id"
 	gcc --version | head -n1
 	ld --version | head -n1
-	cd "$here" && sha256sum build.sh fragments/*.config
+	cd "$here" && sha256sum build.sh fragments/*.config "${patches[@]#"$here"/}"
 } | sha256sum | cut -c1-16)
 
 dir=$cache/$hash
@@ -119,6 +127,13 @@ if [ ! -f "$src/source-id" ]; then
 	rm -rf "$src"
 	mkdir -p "$src"
 	tar -xJf "$tarball" -C "$src" >>"$log" 2>&1
+	stage="patch"
+	for p in "${patches[@]}"; do
+		say "$hash: applying patches/${p##*/}"
+		echo "== patches/${p##*/}" >>"$log"
+		patch -p1 --batch --forward -d "$src/$pkg" < "$p" >>"$log" 2>&1 ||
+			die "patches/${p##*/} does not apply to $pkg"
+	done
 	echo "$src_id" > "$src/source-id"
 fi
 k=$src/$pkg

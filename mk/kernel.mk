@@ -22,3 +22,5 @@ kernel-smoke: kernel
 
 # The config verifier's own tests (no kernel build needed).
 CHECK_PROGS += kernel/test-check-config.sh
+# build.sh's kernel/patches/ handling, on a stand-in source (no kernel build).
+CHECK_PROGS += kernel/test-build-patches.sh

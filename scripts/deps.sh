@@ -11,7 +11,7 @@ musl-tools musl-dev linux-libc-dev binutils xz-utils bzip2
 protobuf-c-compiler libprotobuf-c-dev protobuf-compiler libprotobuf-dev
 libseccomp-dev libjson-c-dev gperf
 python3-kconfiglib linux-source-6.1
-flex bison bc libelf-dev libssl-dev lz4 zstd cpio e2fsprogs busybox-static
+flex bison bc patch libelf-dev libssl-dev lz4 zstd cpio e2fsprogs busybox-static
 qemu-system-x86 containerd runc nettle-dev python3-grpcio python3-grpc-tools
 debhelper lintian
 containernetworking-plugins iptables iperf3"

@@ -22,11 +22,17 @@ assert_clean "echo hello" t-echo
 # The host gave it percpu_alloc=page: the second percpu chunk (made for
 # the container's cgroups) vmallocs its memcg array, the guest's largest
 # vmalloc'ed area, 74 pages with page units and 512 with embedded ones.
+# Under TCG it gave the APIC timer's rate (kernel/patches/), which the
+# kernel took instead of calibrating; a wrong rate would make timers fire
+# early or late: sleep 2 by the guest's clock (the TSC).
 out=$(husk_run t-exit sh -c \
 	'cat /sys/module/page_reporting/parameters/page_reporting_order
 	grep -ow percpu_alloc=page /proc/cmdline
 	sed -n "s/.* pages=\([0-9]*\) vmalloc.*/\1/p" /proc/vmallocinfo |
 		sort -n | tail -n 1
+	grep -ow "lapic_timer_khz=[0-9]*" /proc/cmdline || echo none
+	dmesg | grep -c "APIC timer: 1000000 kHz from the command line"
+	cut -d" " -f1 /proc/uptime; sleep 2; cut -d" " -f1 /proc/uptime
 	exit 7' 2>"$T/err")
 expect "sh -c 'exit 7' exits 7" 7 "$?"
 expect "the guest's page_reporting_order is init's 3" 3 "$(sed -n 1p <<<"$out")"
@@ -38,6 +44,21 @@ case $pages in
 	[ "$pages" -lt 256 ] ;;
 *) not_ok "the guest's largest vmalloc'ed area is under 1 MiB (got '$pages')" ;;
 esac
+if [ "${HUSK_E2E_ACCEL:-tcg}" = tcg ]; then
+	expect "TCG: the guest's command line has lapic_timer_khz=1000000" \
+		lapic_timer_khz=1000000 "$(sed -n 4p <<<"$out")"
+	expect "TCG: the guest kernel took the APIC timer's rate from it" 1 \
+		"$(sed -n 5p <<<"$out")"
+	# centiseconds of guest uptime across the sleep
+	cs=$(sed -n '6,7s/\.//p' <<<"$out" | sed 's/^0*//' | paste -sd' ')
+	read -r cs0 cs1 <<<"$cs"
+	if [ -n "${cs1:-}" ]; then
+		check "TCG: sleep 2 in the guest takes 2-3.5 s by its clock ($((cs1 - cs0))0 ms)" \
+			test $((cs1 - cs0)) -ge 200 -a $((cs1 - cs0)) -lt 350
+	else
+		not_ok "TCG: sleep 2 in the guest takes 2-3.5 s by its clock (got '$cs')"
+	fi
+fi
 
 # ctr run always connects its stdin (a FIFO) to the task.
 out=$(printf 'data\nmore data\n' | husk_run t-stdin cat 2>"$T/err")

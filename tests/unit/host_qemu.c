@@ -145,7 +145,8 @@ TEST_F(argv, microvm_initrd_tcg)
 	EXPECT_LE(0, find_pair(v, "-kernel", "/img/vmlinux"));
 	EXPECT_LE(0, find_pair(v, "-initrd", "/img/initrd.img"));
 	EXPECT_STREQ("console=ttyS0 quiet panic=-1 rcupdate.rcu_expedited=1 "
-		     "percpu_alloc=page tsc_early_khz=2596122",
+		     "percpu_alloc=page lapic_timer_khz=1000000 "
+		     "tsc_early_khz=2596122",
 		     value_of(v, "-append"));
 	/* Agent over virtio-serial, on PCI (not virtio-mmio's 1024). */
 	EXPECT_LE(0, find_pair(v, "-device",
@@ -230,8 +231,8 @@ TEST_F(argv, q35_nvdimm_image)
 	 * IO-APIC; no data= (the image has no journal).
 	 */
 	EXPECT_STREQ("console=ttyS0 quiet panic=-1 rcupdate.rcu_expedited=1 "
-		     "percpu_alloc=page tsc_early_khz=2596122 tsc=reliable "
-		     "no_timer_check "
+		     "percpu_alloc=page lapic_timer_khz=1000000 "
+		     "tsc_early_khz=2596122 tsc=reliable no_timer_check "
 		     "root=/dev/pmem0p1 rootflags=dax ro rootfstype=ext4",
 		     value_of(v, "-append"));
 	EXPECT_LE(0, find_pair(v, "-device",
@@ -243,6 +244,7 @@ TEST_F(argv, q35_nvdimm_image)
 	c = qemu_kernel_cmdline(&self->cfg, &self->h);
 	EXPECT_EQ(NULL, strstr(c, "tsc"));
 	EXPECT_EQ(NULL, strstr(c, "no_timer_check"));
+	EXPECT_EQ(NULL, strstr(c, "lapic_timer_khz"));
 	free(c);
 }
 
@@ -282,13 +284,15 @@ TEST_F(argv, debug_on_and_off)
 
 	c = qemu_kernel_cmdline(&self->cfg, &self->h);
 	EXPECT_STREQ("console=ttyS0 quiet panic=-1 rcupdate.rcu_expedited=1 "
-		     "percpu_alloc=page tsc_early_khz=2596122",
+		     "percpu_alloc=page lapic_timer_khz=1000000 "
+		     "tsc_early_khz=2596122",
 		     c);
 	free(c);
 	self->cfg.agent_debug = true;
 	c = qemu_kernel_cmdline(&self->cfg, &self->h);
 	EXPECT_STREQ("console=ttyS0 quiet panic=-1 rcupdate.rcu_expedited=1 "
-		     "percpu_alloc=page tsc_early_khz=2596122 agent.log=debug",
+		     "percpu_alloc=page lapic_timer_khz=1000000 "
+		     "tsc_early_khz=2596122 agent.log=debug",
 		     c);
 	free(c);
 	self->cfg.agent_debug = false;
@@ -300,7 +304,8 @@ TEST_F(argv, debug_on_and_off)
 	ASSERT_NE(NULL, self->v);
 	/* The operator's parameters come last, so that they win. */
 	EXPECT_STREQ("console=ttyS0 panic=-1 rcupdate.rcu_expedited=1 "
-		     "percpu_alloc=page tsc_early_khz=2596122 agent.log=debug "
+		     "percpu_alloc=page lapic_timer_khz=1000000 "
+		     "tsc_early_khz=2596122 agent.log=debug "
 		     "agent.debug_console panic=0 percpu_alloc=embed",
 		     value_of(self->v, "-append"));
 }
@@ -389,8 +394,8 @@ TEST_F(argv, tcg_one_vcpu_translated_parallel)
 			       "2,maxcpus=2,sockets=2,cores=1,threads=1"));
 	EXPECT_LE(0, find_pair(self->v, "-accel", "tcg,tb-size=26"));
 	EXPECT_STREQ("console=ttyS0 quiet panic=-1 rcupdate.rcu_expedited=1 "
-		     "percpu_alloc=page tsc_early_khz=2596122 tsc=reliable "
-		     "no_timer_check "
+		     "percpu_alloc=page lapic_timer_khz=1000000 "
+		     "tsc_early_khz=2596122 tsc=reliable no_timer_check "
 		     "maxcpus=1",
 		     value_of(self->v, "-append"));
 	for (int i = 0; self->v[i]; i++)
@@ -441,6 +446,30 @@ TEST_F(argv, kvm_vcpus_memory)
 	EXPECT_STREQ("console=ttyS0 quiet panic=-1 rcupdate.rcu_expedited=1 "
 		     "percpu_alloc=page",
 		     value_of(self->v, "-append"));
+}
+
+/*
+ * TCG's APIC timer rate goes to the guest even when the host's TSC rate is
+ * unknown; KVM's guests have the TSC deadline timer and get neither.
+ */
+TEST_F(argv, lapic_timer_khz_only_under_tcg)
+{
+	char *c;
+
+	self->h.tsc_khz = 0;
+	c = qemu_kernel_cmdline(&self->cfg, &self->h);
+	EXPECT_STREQ("console=ttyS0 quiet panic=-1 rcupdate.rcu_expedited=1 "
+		     "percpu_alloc=page lapic_timer_khz=1000000",
+		     c);
+	free(c);
+	self->h.kvm = true;
+	c = qemu_kernel_cmdline(&self->cfg, &self->h);
+	EXPECT_EQ(NULL, strstr(c, "lapic_timer_khz"));
+	free(c);
+	/* Cloud Hypervisor runs on KVM only. */
+	c = clh_kernel_cmdline(&self->cfg);
+	EXPECT_EQ(NULL, strstr(c, "lapic_timer_khz"));
+	free(c);
 }
 
 TEST_F(argv, console_fd_and_vsock)
