@@ -5,38 +5,7 @@
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-cd "$tmp"
-
-n=0 failed=0
-# t DESC WANT-RC GREP-PATTERN CMD...: run CMD, check its exit status and
-# that its output matches the pattern.
-t() {
-	local desc=$1 want=$2 pat=$3 rc=0
-	shift 3
-	"$@" > out 2>&1 || rc=$?
-	n=$((n + 1))
-	if [ "$rc" -eq "$want" ] && grep -qE -- "$pat" out; then
-		echo "ok $n - $desc"
-	else
-		echo "not ok $n - $desc (rc $rc, want $want; /$pat/)"
-		sed 's/^/# /' out
-		failed=$((failed + 1))
-	fi
-}
-# check DESC CMD...: a plain condition.
-check() {
-	local desc=$1
-	shift
-	n=$((n + 1))
-	if "$@"; then
-		echo "ok $n - $desc"
-	else
-		echo "not ok $n - $desc"
-		failed=$((failed + 1))
-	fi
-}
+. "$here/tap.sh"
 
 # The stand-in source: tinyconfig/olddefconfig and merge_config.sh just
 # concatenate, which is all build.sh's configure stage needs.
@@ -102,4 +71,4 @@ t "a patch that does not apply is an error naming it" 1 \
 	'kernel: error: patches/0003-bad.patch does not apply to linux-source-6.1' build
 check "... and leaves no tree to trust" no_source_id
 
-[ "$failed" -eq 0 ]
+tap_done

@@ -5,26 +5,7 @@ set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
 cc=$here/check-config.sh
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-cd "$tmp"
-
-n=0 failed=0
-# t DESC WANT-RC GREP-PATTERN CMD...: run CMD, check its exit status and
-# that its output matches the pattern.
-t() {
-	local desc=$1 want=$2 pat=$3 rc=0
-	shift 3
-	"$@" > out 2>&1 || rc=$?
-	n=$((n + 1))
-	if [ "$rc" -eq "$want" ] && grep -qE -- "$pat" out; then
-		echo "ok $n - $desc"
-	else
-		echo "not ok $n - $desc (rc $rc, want $want; /$pat/)"
-		sed 's/^/# /' out
-		failed=$((failed + 1))
-	fi
-}
+. "$here/tap.sh"
 
 cat > a.config <<'EOF'
 # comment lines and blank lines are ignored
@@ -91,4 +72,4 @@ printf '# CONFIG_GATE is not set\n' > src/.config
 t "-s explains a miss from Kconfig" 1 'depends on: GATE( \[=n\])?' \
 	"$cc" -s src f.config src/.config
 
-[ "$failed" -eq 0 ]
+tap_done
