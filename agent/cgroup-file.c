@@ -199,21 +199,6 @@ bool cg_kv_get(const char *buf, const char *key, uint64_t *v)
 	return false;
 }
 
-/* Is @word one of the space-separated words of @list? */
-bool cg_word_in(const char *list, const char *word)
-{
-	size_t wlen = strlen(word);
-
-	for (const char *p = list; (p = strstr(p, word)); p += wlen) {
-		bool start = p == list || p[-1] == ' ' || p[-1] == '\n';
-		char end = p[wlen];
-
-		if (start && (end == '\0' || end == ' ' || end == '\n'))
-			return true;
-	}
-	return false;
-}
-
 void cg_sleep_ms(long ms)
 {
 	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };

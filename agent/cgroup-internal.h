@@ -71,8 +71,6 @@ int cg_read_u64(const struct cgroup *cg, const char *dir, const char *file,
 		bool optional, uint64_t *v, struct herr *err);
 /* Value of "key N" in a flat-keyed file (memory.stat, cpu.stat, ...). */
 bool cg_kv_get(const char *buf, const char *key, uint64_t *v);
-/* Is @word one of the space-separated words of @list? */
-bool cg_word_in(const char *list, const char *word);
 void cg_sleep_ms(long ms);
 /*
  * The next cgroup below @dir (opened as @d) as "<dir>/<name>" in @sub

@@ -106,7 +106,7 @@ static int v2_enable(const struct cgroup *cg, const char *dir,
 	    cg_read(cg, dir, "cgroup.subtree_control", false, &on, err))
 		return -1;
 	for (size_t i = 0; i < n; i++) {
-		if (!cg_word_in(avail, ctrls[i]) || cg_word_in(on, ctrls[i]))
+		if (!word_in(avail, ctrls[i]) || word_in(on, ctrls[i]))
 			continue;
 		snprintf(cmd, sizeof(cmd), "+%s", ctrls[i]);
 		if (cg_write(cg, dir, "cgroup.subtree_control", cmd, err))

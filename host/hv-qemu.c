@@ -302,19 +302,6 @@ char *qemu_find_qboot(const char *qemu_path, const char *datadir)
 	return found;
 }
 
-/* Whether @word is one of the space-separated words of @cmdline. */
-static bool cmdline_has(const char *cmdline, const char *word)
-{
-	size_t n = strlen(word);
-
-	for (const char *p = cmdline; p && *p; p += strcspn(p, " ")) {
-		p += strspn(p, " ");
-		if (!strncmp(p, word, n) && (p[n] == ' ' || !p[n]))
-			return true;
-	}
-	return false;
-}
-
 int qemu_firmware(const struct husk_config *cfg, char **out, struct herr *err)
 {
 	*out = NULL;
@@ -330,7 +317,7 @@ int qemu_firmware(const struct husk_config *cfg, char **out, struct herr *err)
 	 * where DIMMs go, and lost the device when one was plugged
 	 * (tests/e2e/resize.sh); SeaBIOS places them itself.
 	 */
-	if (is_microvm(cfg) || cmdline_has(cfg->kernel_params, "acpi=off"))
+	if (is_microvm(cfg) || word_in(cfg->kernel_params, "acpi=off"))
 		return 0;
 	/* Absent, QEMU's default (SeaBIOS) boots it too, only slower. */
 	*out = qemu_find_qboot(cfg->hypervisor_path, QEMU_DATADIR);

@@ -104,6 +104,22 @@ char *xstrdup(const char *s)
 	return check_alloc(strdup(s));
 }
 
+bool word_in(const char *list, const char *word)
+{
+	size_t wlen = strlen(word);
+
+	if (!list)
+		return false;
+	for (const char *p = list; (p = strstr(p, word)); p += wlen) {
+		bool start = p == list || p[-1] == ' ' || p[-1] == '\n';
+		char end = p[wlen];
+
+		if (start && (end == '\0' || end == ' ' || end == '\n'))
+			return true;
+	}
+	return false;
+}
+
 long long now_ms(void)
 {
 	struct timespec ts;

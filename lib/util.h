@@ -3,6 +3,7 @@
 #ifndef HUSK_UTIL_H
 #define HUSK_UTIL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <sys/types.h>
@@ -67,6 +68,12 @@ void strv_free(char **v);
 
 /* Monotonic clock in milliseconds. */
 long long now_ms(void);
+
+/*
+ * Is @word one of the words of @list, separated by spaces or newlines (a
+ * kernel command line, a cgroup.controllers file)?  NULL is no words.
+ */
+bool word_in(const char *list, const char *word);
 
 struct herr;
 
