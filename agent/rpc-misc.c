@@ -113,17 +113,10 @@ static void online_memory(void)
 
 static bool cpu_offline(unsigned int n)
 {
-	char path[64], cur[8] = "";
-	int fd;
-	ssize_t r;
+	char path[64], cur[8];
 
 	snprintf(path, sizeof(path), "/sys/devices/system/cpu/cpu%u/online", n);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	r = read(fd, cur, sizeof(cur) - 1);
-	close(fd);
-	return r > 0 && cur[0] == '0';
+	return read_file_str(path, cur, sizeof(cur)) > 0 && cur[0] == '0';
 }
 
 static int cmp_uint(const void *a, const void *b)
