@@ -480,13 +480,13 @@ static void add_smp(struct strv *sv, const struct vm_params *p,
 {
 	unsigned int n = boot_vcpus(p), m = p->max_vcpus;
 
-	/* One core per socket: vCPU k is socket-id k (vm_resize). */
-	if (tcg_vcpus_precreated(p, h))
-		sv_addf(sv, "%u,maxcpus=%u,sockets=%u,cores=1,threads=1", m, m,
-			m);
-	else if (!is_microvm(p->cfg) && m > n)
-		sv_addf(sv, "%u,maxcpus=%u,sockets=%u,cores=1,threads=1", n, m,
-			m);
+	/*
+	 * One core per socket: vCPU k is socket-id k (vm_resize).  Under TCG
+	 * all are there from the start (tcg_vcpus_precreated).
+	 */
+	if (!is_microvm(p->cfg) && m > n)
+		sv_addf(sv, "%u,maxcpus=%u,sockets=%u,cores=1,threads=1",
+			tcg_vcpus_precreated(p, h) ? m : n, m, m);
 	else if (tcg_needs_second_cpu(p, h))
 		sv_addf(sv, "%u,maxcpus=2", n);
 	else
