@@ -72,22 +72,22 @@ stop_pid() {
 	reap_pid "$1" "${2:-50}"
 }
 
+# husk_env_vm HUSK CONFIG KEY: KEY's value in the [vm] section of
+# "husk env" for CONFIG (what a VM of that configuration gets).
+husk_env_vm() {
+	"$1" env --config "$2" 2>/dev/null |
+		sed -n "/^\[vm\]\$/,\$ s/^$3 = \"\(.*\)\"\$/\1/p"
+}
 # husk_firmware HUSK CONFIG: the firmware (-bios) husk boots CONFIG's VMs
-# with, as "husk env" says in [vm] (the configuration's own key comes
-# first): a path, or nothing for QEMU's own.  The benchmarks' floors boot
-# the same, so that they compare like with like.
-husk_firmware() {
-	"$1" env --config "$2" 2>/dev/null |
-		sed -n '/^\[vm\]$/,$ s/^firmware = "\(.*\)"$/\1/p'
-}
+# with (the configuration's own key comes first): a path, or nothing for
+# QEMU's own.  The benchmarks' floors boot the same, so that they compare
+# like with like.
+husk_firmware() { husk_env_vm "$1" "$2" firmware; }
 # husk_kernel_cmdline HUSK CONFIG: the kernel command line husk gives
-# CONFIG's VMs, as "husk env" says in [vm].  The benchmarks' floors and
-# boots use it too, so that what a parameter saves or costs (the TSC's
-# rate, the timer checks it skips) counts on both sides of a comparison.
-husk_kernel_cmdline() {
-	"$1" env --config "$2" 2>/dev/null |
-		sed -n '/^\[vm\]$/,$ s/^kernel_cmdline = "\(.*\)"$/\1/p'
-}
+# CONFIG's VMs.  The benchmarks' floors and boots use it too, so that what
+# a parameter saves or costs (the TSC's rate, the timer checks it skips)
+# counts on both sides of a comparison.
+husk_kernel_cmdline() { husk_env_vm "$1" "$2" kernel_cmdline; }
 # firmware_name FIRMWARE: how the benchmarks' titles name husk_firmware's
 # answer.
 firmware_name() {
