@@ -168,14 +168,6 @@ static char *opt_escape(const char *s)
 	return out;
 }
 
-/* The last component of @path. */
-static const char *file_name(const char *path)
-{
-	const char *s = strrchr(path, '/');
-
-	return s ? s + 1 : path;
-}
-
 static bool is_microvm(const struct husk_config *cfg)
 {
 	return !cfg->machine_type || !strcmp(cfg->machine_type, "microvm");
@@ -1271,7 +1263,7 @@ static int vm_launch(const struct vm_params *p, struct vm **out, bool wait,
 		 vm->channel == CH_VSOCK ? "vsock" : "virtio-serial",
 		 config_shared_fs_name(cfg->shared_fs),
 		 h.sandbox ? " sandbox" : "", firmware ? " bios " : "",
-		 firmware ? file_name(firmware) : "");
+		 firmware ? path_base(firmware) : "");
 	*out = vm;
 	return 0;
 fail:

@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "path.h"
 #include "spec.h"
 #include "util.h"
 
@@ -627,9 +628,8 @@ static bool is_bind_mount(const Grpc__Mount *m)
 
 static const char *base_name(const char *path)
 {
-	const char *s = strrchr(path, '/');
+	const char *s = path_base(path);
 
-	s = s ? s + 1 : path;
 	return *s ? s : "root";
 }
 

@@ -94,3 +94,10 @@ char *path_join(const char *dir, const char *name)
 		abort();
 	return p;
 }
+
+const char *path_base(const char *path)
+{
+	const char *s = strrchr(path, '/');
+
+	return s ? s + 1 : path;
+}

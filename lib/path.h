@@ -26,4 +26,7 @@ void path_unescape_octal(char *s);
 /* "@dir/@name", malloc'd; aborts when out of memory (short paths only). */
 char *path_join(const char *dir, const char *name);
 
+/* The last component of @path: after its last '/' ("" if it ends in one). */
+const char *path_base(const char *path);
+
 #endif
