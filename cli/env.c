@@ -13,6 +13,7 @@
 #include <sys/utsname.h>
 
 #include "hv.h"
+#include "sizing.h"
 #include "util.h"
 #include "virtiofsd.h"
 
@@ -104,15 +105,17 @@ static void print_vm(const struct husk_config *cfg, bool kvm, bool sandbox,
 			       .vsock_fd = vsock ? 4 : -1,
 			       .vsock_cid = 3,
 			       .console_fd = -1 };
+	/* A pod of the default size, with the room to grow a pod gets. */
 	struct vm_params p = { .cfg = cfg,
 			       .sandbox_id = "<sandbox>",
 			       .run_dir = "<run_dir>",
 			       .shared_dir = "<shared_dir>",
-			       .console_fd = -1 };
+			       .console_fd = -1,
+			       .max_mem_mib = sizing_max_memory(cfg),
+			       .max_vcpus = sizing_max_vcpus(cfg) };
 	_cleanup_free_ char *firmware = NULL;
 	struct herr err;
 	char release[65];
-	char *cmdline = qemu_kernel_cmdline(cfg, &h);
 	char **argv;
 
 	printf("\n# What a VM gets (paths in <> are per sandbox).\n[vm]\n");
@@ -127,8 +130,6 @@ static void print_vm(const struct husk_config *cfg, bool kvm, bool sandbox,
 	}
 	guest_kernel_release(cfg->kernel, release, sizeof(release));
 	put_str("guest_kernel", *release ? release : "unknown");
-	put_str("kernel_cmdline", cmdline);
-	free(cmdline);
 	if (cfg->image) {
 		struct stat st;
 
@@ -138,9 +139,16 @@ static void print_vm(const struct husk_config *cfg, bool kvm, bool sandbox,
 	}
 	argv = qemu_build_argv(&p, &h, &err);
 	if (!argv) {
+		_cleanup_free_ char *cmdline = qemu_kernel_cmdline(cfg, &h);
+
+		put_str("kernel_cmdline", cmdline);
 		put_str("qemu_error", err.msg);
 		return;
 	}
+	/* The VM's own -append: with the maxcpus= a VM that may grow gets. */
+	for (char **a = argv; *a && a[1]; a++)
+		if (!strcmp(*a, "-append"))
+			put_str("kernel_cmdline", a[1]);
 	printf("qemu_command = [\n");
 	for (char **a = argv; *a; a++) {
 		printf("  ");

@@ -283,4 +283,19 @@ env_out=$("$husk" env --config "$good" 2>&1)
 check "$(echo "$env_out" | grep -qx 'firmware = ""' && ! echo "$env_out" | grep -q '"-bios"' && echo 0)" \
 	"husk env: microvm gets no -bios (its own qboot)"
 
+# kernel_cmdline is the VM's own -append: under TCG a q35 VM that may grow
+# starts with all its vCPUs and boots with maxcpus= (hv-qemu.c).
+printf '[hypervisor.qemu]\nkernel = "%s"\ninitrd = "%s"\nmachine_type = "q35"\n' \
+	"$kernel" "$initrd" >"$work/q35grow.toml"
+env_out=$("$husk" env --config "$work/q35grow.toml" 2>&1)
+kc=$(echo "$env_out" | sed -n 's/^kernel_cmdline = "\(.*\)"$/\1/p')
+ap=$(echo "$env_out" | grep -A1 -x '  "-append",' | sed -n '2s/^  "\(.*\)",$/\1/p')
+grow=
+if echo "$env_out" | grep -qx 'accel = "tcg"' && [ "$(nproc)" -gt 1 ]; then
+	grow=1
+fi
+check "$([ -n "$kc" ] && [ "$kc" = "$ap" ] &&
+	{ [ -z "$grow" ] || [[ " $kc " == *" maxcpus=1 "* ]]; } && echo 0)" \
+	"husk env: kernel_cmdline is the q35 VM's -append${grow:+, maxcpus=1 included (TCG, vCPUs to grow into)}: $kc"
+
 finish
