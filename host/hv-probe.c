@@ -466,9 +466,14 @@ bool hv_probe_guest(const char *qemu_path, const char *accel, long long *ms_out,
 	return ok;
 }
 
-bool kvm_usable(const char *qemu_path, struct herr *why)
+/*
+ * A probe's answer for @qemu_path: this process's, else this boot's cache
+ * file's, else a test guest's under @accel (kept in both).
+ */
+static bool probe_usable(struct proc_cache *c, const char *what,
+			 const char *qemu_path, const char *accel, bool sandbox,
+			 struct herr *why)
 {
-	static struct proc_cache c;
 	char key[HV_CACHE_KEY_MAX];
 	struct herr w;
 	long long ms;
@@ -476,41 +481,35 @@ bool kvm_usable(const char *qemu_path, struct herr *why)
 	int rc;
 
 	binary_key(qemu_path, key, sizeof(key));
-	if (cached_get(&c, qemu_path, key, why, &ok))
+	if (cached_get(c, qemu_path, key, why, &ok))
 		return ok;
-	if (access("/dev/kvm", R_OK | W_OK) < 0) {
+	if (!strcmp(accel, "kvm") && access("/dev/kvm", R_OK | W_OK) < 0) {
 		herr_errno(&w, errno, "/dev/kvm");
-		return cached_put(&c, qemu_path, key, false, &w, why);
+		return cached_put(c, qemu_path, key, false, &w, why);
 	}
-	rc = probe_cache_read("kvm", qemu_path, &w);
+	rc = probe_cache_read(what, qemu_path, &w);
 	if (rc >= 0)
-		return cached_put(&c, qemu_path, key, rc == 1, &w, why);
-	ok = run_probe(qemu_path, "kvm", false, &ms, &w) == 0;
+		return cached_put(c, qemu_path, key, rc == 1, &w, why);
+	ok = run_probe(qemu_path, accel, sandbox, &ms, &w) == 0;
 	if (ok)
-		log_debug("KVM probe: test guest finished in %lld ms", ms);
-	probe_cache_write("kvm", qemu_path, ok, &w);
-	return cached_put(&c, qemu_path, key, ok, &w, why);
+		log_debug("%s probe: test guest finished in %lld ms", what, ms);
+	probe_cache_write(what, qemu_path, ok, &w);
+	return cached_put(c, qemu_path, key, ok, &w, why);
+}
+
+bool kvm_usable(const char *qemu_path, struct herr *why)
+{
+	static struct proc_cache c;
+
+	return probe_usable(&c, "kvm", qemu_path, "kvm", false, why);
 }
 
 bool qemu_sandbox_usable(const char *qemu_path, struct herr *why)
 {
 	static struct proc_cache c;
-	char key[HV_CACHE_KEY_MAX];
-	struct herr w;
-	long long ms;
-	bool ok;
-	int rc;
 
-	binary_key(qemu_path, key, sizeof(key));
-	if (cached_get(&c, qemu_path, key, why, &ok))
-		return ok;
-	rc = probe_cache_read("sandbox", qemu_path, &w);
-	if (rc >= 0)
-		return cached_put(&c, qemu_path, key, rc == 1, &w, why);
 	/* The TCG test guest with -sandbox: accepted and still working. */
-	ok = run_probe(qemu_path, "tcg", true, &ms, &w) == 0;
-	probe_cache_write("sandbox", qemu_path, ok, &w);
-	return cached_put(&c, qemu_path, key, ok, &w, why);
+	return probe_usable(&c, "sandbox", qemu_path, "tcg", true, why);
 }
 
 const char *qemu_version(const char *qemu_path, struct herr *why)

@@ -200,11 +200,14 @@ test_pids() {
 
 # The QEMU of the pod whose sandbox id is ID (its -name), if it runs.
 pod_qemu_pid() {
-	local p
+	local p args
 	for p in $(test_pids); do
-		tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null |
-			grep -q "qemu-system.* -name sandbox-$1 " && echo "$p"
-	done | head -n 1
+		{ mapfile -d '' -t args <"/proc/$p/cmdline"; } 2>/dev/null || continue
+		if [[ " ${args[*]} " == *qemu-system*" -name sandbox-$1 "* ]]; then
+			echo "$p"
+			return
+		fi
+	done
 }
 
 # Shims, hypervisors and virtiofsd (monitor and sandboxed child: both
