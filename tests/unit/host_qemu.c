@@ -870,6 +870,25 @@ TEST_F(argv, commas_are_escaped)
 
 /* ---- TSC ------------------------------------------------------------- */
 
+/* QEMU's environment: ours, GLib's slices as malloc unless we chose. */
+TEST(qemu_env_slices_as_malloc)
+{
+	char *base[] = { "PATH=/bin", "HOME=/", NULL };
+	char *own[] = { "G_SLICE=debug-blocks", "PATH=/bin", NULL };
+	char **e = qemu_env(base);
+
+	EXPECT_STREQ("PATH=/bin", e[0]);
+	EXPECT_STREQ("HOME=/", e[1]);
+	EXPECT_STREQ("G_SLICE=always-malloc", e[2]);
+	EXPECT_EQ(NULL, e[3]);
+	strv_free(e);
+	e = qemu_env(own);
+	EXPECT_STREQ("G_SLICE=debug-blocks", e[0]);
+	EXPECT_STREQ("PATH=/bin", e[1]);
+	EXPECT_EQ(NULL, e[2]);
+	strv_free(e);
+}
+
 TEST(tsc_parse)
 {
 	EXPECT_EQ(2596122UL,
@@ -1024,6 +1043,34 @@ TEST_F(tmp, spawn_passes_only_the_given_fds)
 	close(out);
 	/* 0 1 2, the one passed as 3, and ls's own directory fd. */
 	EXPECT_STREQ("0\n1\n2\n3\n4\nerr\n", text);
+}
+
+/* The child gets the environment it is given, not the caller's. */
+TEST_F(tmp, spawn_env_is_the_given_one)
+{
+	char out_path[160], text[128] = "";
+	int out, pidfd = -1, status;
+	const char *sh = script(self, "env.sh",
+				"echo \"${G_SLICE-unset} ${HOME-unset}\"\n");
+	char *argv[] = { (char *)sh, NULL };
+	char *envp[] = { "G_SLICE=always-malloc", NULL };
+	pid_t pid;
+
+	snprintf(out_path, sizeof(out_path), "%s/out", self->dir);
+	out = open(out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	ASSERT_LE(0, out);
+	setenv("HOME", "/root", 1);
+	pid = hv_spawn_env(argv, envp, NULL, 0, out, &pidfd, NULL);
+	ASSERT_LT(0, pid);
+	EXPECT_EQ(1, hv_pidfd_wait(pidfd, 5000));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_EQ(0, status);
+	close(pidfd);
+	close(out);
+	out = open(out_path, O_RDONLY | O_CLOEXEC);
+	ASSERT_LT(0, read(out, text, sizeof(text) - 1));
+	close(out);
+	EXPECT_STREQ("always-malloc unset\n", text);
 }
 
 TEST_F(tmp, pidfd_wait_times_out_without_reaping)
