@@ -396,22 +396,21 @@ static unsigned int tcg_tb_beside_offline(unsigned int want,
 /*
  * TCG's cache: with a thread per vCPU each translates into its own
  * regions of it, so tcg_tb_size per vCPU.  A q35/pc VM that may grow
- * gets one and a half shares at least (24 MiB by default): its boot
- * translates more code (ACPI, PCI, the nvdimm: 37.6 MB to a container's
- * start against microvm's 32.6), and at 12 MiB a DAX start flushed the
- * cache 4 times (info jit), at 24 once; and a region for each vCPU that
- * starts offline.
+ * gets 11/8 of a share at least (22 MiB by default): its boot translates
+ * more code (ACPI, PCI, the nvdimm: 37.6 MB to a container's start
+ * against microvm's 32.6), and a DAX start flushed the cache 4 times at
+ * 12 MiB (info jit), twice at 20 (100 ms slower than 22), once at 22 and
+ * at 24 (22 no slower); and a region for each vCPU that starts offline.
  */
 static unsigned int tcg_tb_mib(const struct vm_params *p,
 			       const struct qemu_host *h)
 {
-	unsigned int n = boot_vcpus(p);
+	unsigned int n = boot_vcpus(p), share = p->cfg->tcg_tb_size;
 
 	if (tcg_vcpus_precreated(p, h))
-		return tcg_tb_beside_offline(n < 2 ? p->cfg->tcg_tb_size * 3 / 2
-						   : p->cfg->tcg_tb_size * n,
+		return tcg_tb_beside_offline(n < 2 ? share * 11 / 8 : share * n,
 					     p->max_vcpus, p->max_vcpus - n);
-	return p->cfg->tcg_tb_size * n;
+	return share * n;
 }
 
 /* Room for memory hotplug (MiB above the boot size): q35 and pc only. */

@@ -332,7 +332,7 @@ TEST_F(argv, tcg_default_cache_no_balloon)
 	strv_free(self->v);
 
 	/*
-	 * A q35 VM that may grow: a share per boot vCPU, one and a half at
+	 * A q35 VM that may grow: a share per boot vCPU, 11/8 of one at
 	 * least, and 2 vCPU threads that start offline, each holding a region
 	 * of QEMU's: 10 regions of 2 MiB in 20 MiB, 2 held, leave 16.
 	 */
@@ -386,13 +386,13 @@ TEST_F(argv, tcg_one_vcpu_translated_parallel)
 	ASSERT_NE(NULL, self->v) TH_LOG("%s", self->err.msg);
 	/*
 	 * A VM that may grow: both vCPUs from the start (a TCG thread each,
-	 * parallel), the guest brings up one.  One and a half shares of the
-	 * cache for the running one (24 MiB) beside a 2 MiB region the
-	 * offline one holds: 13 regions in 26 MiB.
+	 * parallel), the guest brings up one.  11/8 of a share of the
+	 * cache for the running one (22 MiB) beside a 2 MiB region the
+	 * offline one holds: 12 regions in 24 MiB.
 	 */
 	EXPECT_LE(0, find_pair(self->v, "-smp",
 			       "2,maxcpus=2,sockets=2,cores=1,threads=1"));
-	EXPECT_LE(0, find_pair(self->v, "-accel", "tcg,tb-size=26"));
+	EXPECT_LE(0, find_pair(self->v, "-accel", "tcg,tb-size=24"));
 	EXPECT_STREQ("console=ttyS0 quiet panic=-1 rcupdate.rcu_expedited=1 "
 		     "percpu_alloc=page lapic_timer_khz=1000000 "
 		     "tsc_early_khz=2596122 tsc=reliable no_timer_check "
@@ -402,11 +402,11 @@ TEST_F(argv, tcg_one_vcpu_translated_parallel)
 		EXPECT_EQ(NULL, strstr(self->v[i], "thread=single"));
 	strv_free(self->v);
 
-	/* 16: 27 regions of 2 MiB in 54 MiB, 15 held offline, leave 24. */
+	/* 16: 26 regions of 2 MiB in 52 MiB, 15 held offline, leave 22. */
 	self->p.max_vcpus = 16;
 	self->v = qemu_build_argv(&self->p, &self->h, &self->err);
 	ASSERT_NE(NULL, self->v) TH_LOG("%s", self->err.msg);
-	EXPECT_LE(0, find_pair(self->v, "-accel", "tcg,tb-size=54"));
+	EXPECT_LE(0, find_pair(self->v, "-accel", "tcg,tb-size=52"));
 	strv_free(self->v);
 
 	/* With KVM they are hot-added: absent until then, all brought up. */
