@@ -55,6 +55,12 @@ static int sys_pidfd_open(pid_t pid)
 pid_t hv_spawn(char *const argv[], const int *fds, size_t n_fds, int out_fd,
 	       int *pidfd, struct herr *err)
 {
+	return hv_spawn_env(argv, environ, fds, n_fds, out_fd, pidfd, err);
+}
+
+pid_t hv_spawn_env(char *const argv[], char *const envp[], const int *fds,
+		   size_t n_fds, int out_fd, int *pidfd, struct herr *err)
+{
 	_cleanup_close_ int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
 	pid_t parent = getpid(), pid;
 	int fd;
@@ -99,7 +105,7 @@ pid_t hv_spawn(char *const argv[], const int *fds, size_t n_fds, int out_fd,
 		for (int s = 1; s < NSIG; s++)
 			if (s != SIGKILL && s != SIGSTOP)
 				sigaction(s, &dfl, NULL);
-		execv(argv[0], argv);
+		execve(argv[0], argv, envp);
 		_exit(127);
 	}
 	fd = sys_pidfd_open(pid);

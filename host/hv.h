@@ -233,6 +233,9 @@ unsigned long tsc_khz_parse(const char *cpuinfo);
  */
 pid_t hv_spawn(char *const argv[], const int *fds, size_t n_fds, int out_fd,
 	       int *pidfd, struct herr *err);
+/* hv_spawn() with @envp for the child's environment instead of ours. */
+pid_t hv_spawn_env(char *const argv[], char *const envp[], const int *fds,
+		   size_t n_fds, int out_fd, int *pidfd, struct herr *err);
 
 /*
  * Wait for the child behind @pidfd to exit, up to @timeout_ms (< 0: no
@@ -312,6 +315,9 @@ char *qemu_find_qboot(const char *qemu_path, const char *datadir);
 /* NULL-terminated argv for QEMU; free with strv_free(). */
 char **qemu_build_argv(const struct vm_params *p, const struct qemu_host *h,
 		       struct herr *err);
+/* QEMU's environment: @base and G_SLICE=always-malloc unless @base sets
+ * G_SLICE; free with strv_free(). */
+char **qemu_env(char *const base[]);
 /* The guest kernel command line alone (part of the argv above). */
 char *qemu_kernel_cmdline(const struct husk_config *cfg,
 			  const struct qemu_host *h);

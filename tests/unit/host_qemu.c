@@ -332,7 +332,7 @@ TEST_F(argv, tcg_default_cache_no_balloon)
 	strv_free(self->v);
 
 	/*
-	 * A q35 VM that may grow: a share per boot vCPU, one and a half at
+	 * A q35 VM that may grow: a share per boot vCPU, 11/8 of one at
 	 * least, and 2 vCPU threads that start offline, each holding a region
 	 * of QEMU's: 10 regions of 2 MiB in 20 MiB, 2 held, leave 16.
 	 */
@@ -386,13 +386,13 @@ TEST_F(argv, tcg_one_vcpu_translated_parallel)
 	ASSERT_NE(NULL, self->v) TH_LOG("%s", self->err.msg);
 	/*
 	 * A VM that may grow: both vCPUs from the start (a TCG thread each,
-	 * parallel), the guest brings up one.  One and a half shares of the
-	 * cache for the running one (24 MiB) beside a 2 MiB region the
-	 * offline one holds: 13 regions in 26 MiB.
+	 * parallel), the guest brings up one.  11/8 of a share of the
+	 * cache for the running one (22 MiB) beside a 2 MiB region the
+	 * offline one holds: 12 regions in 24 MiB.
 	 */
 	EXPECT_LE(0, find_pair(self->v, "-smp",
 			       "2,maxcpus=2,sockets=2,cores=1,threads=1"));
-	EXPECT_LE(0, find_pair(self->v, "-accel", "tcg,tb-size=26"));
+	EXPECT_LE(0, find_pair(self->v, "-accel", "tcg,tb-size=24"));
 	EXPECT_STREQ("console=ttyS0 quiet panic=-1 rcupdate.rcu_expedited=1 "
 		     "percpu_alloc=page lapic_timer_khz=1000000 "
 		     "tsc_early_khz=2596122 tsc=reliable no_timer_check "
@@ -402,11 +402,11 @@ TEST_F(argv, tcg_one_vcpu_translated_parallel)
 		EXPECT_EQ(NULL, strstr(self->v[i], "thread=single"));
 	strv_free(self->v);
 
-	/* 16: 27 regions of 2 MiB in 54 MiB, 15 held offline, leave 24. */
+	/* 16: 26 regions of 2 MiB in 52 MiB, 15 held offline, leave 22. */
 	self->p.max_vcpus = 16;
 	self->v = qemu_build_argv(&self->p, &self->h, &self->err);
 	ASSERT_NE(NULL, self->v) TH_LOG("%s", self->err.msg);
-	EXPECT_LE(0, find_pair(self->v, "-accel", "tcg,tb-size=54"));
+	EXPECT_LE(0, find_pair(self->v, "-accel", "tcg,tb-size=52"));
 	strv_free(self->v);
 
 	/* With KVM they are hot-added: absent until then, all brought up. */
@@ -870,6 +870,25 @@ TEST_F(argv, commas_are_escaped)
 
 /* ---- TSC ------------------------------------------------------------- */
 
+/* QEMU's environment: ours, GLib's slices as malloc unless we chose. */
+TEST(qemu_env_slices_as_malloc)
+{
+	char *base[] = { "PATH=/bin", "HOME=/", NULL };
+	char *own[] = { "G_SLICE=debug-blocks", "PATH=/bin", NULL };
+	char **e = qemu_env(base);
+
+	EXPECT_STREQ("PATH=/bin", e[0]);
+	EXPECT_STREQ("HOME=/", e[1]);
+	EXPECT_STREQ("G_SLICE=always-malloc", e[2]);
+	EXPECT_EQ(NULL, e[3]);
+	strv_free(e);
+	e = qemu_env(own);
+	EXPECT_STREQ("G_SLICE=debug-blocks", e[0]);
+	EXPECT_STREQ("PATH=/bin", e[1]);
+	EXPECT_EQ(NULL, e[2]);
+	strv_free(e);
+}
+
 TEST(tsc_parse)
 {
 	EXPECT_EQ(2596122UL,
@@ -1024,6 +1043,34 @@ TEST_F(tmp, spawn_passes_only_the_given_fds)
 	close(out);
 	/* 0 1 2, the one passed as 3, and ls's own directory fd. */
 	EXPECT_STREQ("0\n1\n2\n3\n4\nerr\n", text);
+}
+
+/* The child gets the environment it is given, not the caller's. */
+TEST_F(tmp, spawn_env_is_the_given_one)
+{
+	char out_path[160], text[128] = "";
+	int out, pidfd = -1, status;
+	const char *sh = script(self, "env.sh",
+				"echo \"${G_SLICE-unset} ${HOME-unset}\"\n");
+	char *argv[] = { (char *)sh, NULL };
+	char *envp[] = { "G_SLICE=always-malloc", NULL };
+	pid_t pid;
+
+	snprintf(out_path, sizeof(out_path), "%s/out", self->dir);
+	out = open(out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	ASSERT_LE(0, out);
+	setenv("HOME", "/root", 1);
+	pid = hv_spawn_env(argv, envp, NULL, 0, out, &pidfd, NULL);
+	ASSERT_LT(0, pid);
+	EXPECT_EQ(1, hv_pidfd_wait(pidfd, 5000));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_EQ(0, status);
+	close(pidfd);
+	close(out);
+	out = open(out_path, O_RDONLY | O_CLOEXEC);
+	ASSERT_LT(0, read(out, text, sizeof(text) - 1));
+	close(out);
+	EXPECT_STREQ("always-malloc unset\n", text);
 }
 
 TEST_F(tmp, pidfd_wait_times_out_without_reaping)
