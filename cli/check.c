@@ -63,58 +63,6 @@ static uint16_t le16(const unsigned char *p)
 	return (uint16_t)(p[0] | p[1] << 8);
 }
 
-static uint32_t le32(const unsigned char *p)
-{
-	return (uint32_t)le16(p) | (uint32_t)le16(p + 2) << 16;
-}
-
-static uint64_t le64(const unsigned char *p)
-{
-	return (uint64_t)le32(p) | (uint64_t)le32(p + 4) << 32;
-}
-
-/* A PT_NOTE "Xen" note of type 18 (XEN_ELFNOTE_PHYS32_ENTRY): PVH entry. */
-static bool elf_has_pvh(const char *path, const unsigned char *eh)
-{
-	uint64_t phoff = le64(eh + 32);
-	uint16_t phentsize = le16(eh + 54), phnum = le16(eh + 56);
-
-	if (phentsize < 56 || phnum > 64)
-		return false;
-	for (unsigned int i = 0; i < phnum; i++) {
-		unsigned char ph[56], notes[4096];
-		uint64_t off, size, pos = 0;
-		ssize_t n;
-
-		if (read_at(path, ph, sizeof(ph),
-			    (off_t)(phoff + (uint64_t)i * phentsize)) !=
-		    (ssize_t)sizeof(ph))
-			return false;
-		if (le32(ph) != 4) /* PT_NOTE */
-			continue;
-		off = le64(ph + 8);
-		size = le64(ph + 32);
-		if (size > sizeof(notes))
-			size = sizeof(notes);
-		n = read_at(path, notes, (size_t)size, (off_t)off);
-		if (n < 0)
-			return false;
-		while (pos + 12 <= (uint64_t)n) {
-			uint32_t namesz = le32(notes + pos);
-			uint32_t descsz = le32(notes + pos + 4);
-			uint32_t type = le32(notes + pos + 8);
-			uint64_t name = pos + 12;
-
-			if (namesz == 4 && name + 4 <= (uint64_t)n &&
-			    !memcmp(notes + name, "Xen", 4) && type == 18)
-				return true;
-			pos = name + ((namesz + 3ULL) & ~3ULL) +
-			      ((descsz + 3ULL) & ~3ULL);
-		}
-	}
-	return false;
-}
-
 /* Which shared filesystem this host will use, and why. */
 static void check_shared_fs(struct report *r, const struct husk_config *cfg)
 {
@@ -205,7 +153,8 @@ static void check_kernel(struct report *r, const struct husk_config *cfg)
 			     cfg->kernel);
 			return;
 		}
-		if (!elf_has_pvh(cfg->kernel, h)) {
+		/* XEN_ELFNOTE_PHYS32_ENTRY */
+		if (!kernel_has_note(cfg->kernel, "Xen", 18)) {
 			item(r, "FAIL", "kernel",
 			     "%s: vmlinux without a PVH ELF note: QEMU cannot "
 			     "boot it (build with CONFIG_PVH=y, or use the "
@@ -213,7 +162,13 @@ static void check_kernel(struct report *r, const struct husk_config *cfg)
 			     cfg->kernel);
 			return;
 		}
-		item(r, "ok", "kernel", "%s (vmlinux, PVH entry)", cfg->kernel);
+		item(r, "ok", "kernel", "%s (vmlinux, PVH entry%s)",
+		     cfg->kernel,
+		     kernel_has_note(cfg->kernel, "husk",
+				     KERNEL_NOTE_HUSK_MB_PORT)
+			     ? "; virtio_ring.mb_port: one vCPU under TCG "
+			       "stays one"
+			     : "");
 		return;
 	}
 	if (n >= 0x206 && le16(h + 0x1fe) == 0xaa55 &&

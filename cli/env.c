@@ -102,6 +102,9 @@ static void print_vm(const struct husk_config *cfg, bool kvm, bool sandbox,
 	struct qemu_host h = { .kvm = kvm,
 			       .sandbox = sandbox,
 			       .tsc_khz = host_tsc_khz(),
+			       .mb_port = kernel_has_note(
+				       cfg->kernel, "husk",
+				       KERNEL_NOTE_HUSK_MB_PORT),
 			       .vsock_fd = vsock ? 4 : -1,
 			       .vsock_cid = 3,
 			       .console_fd = -1 };

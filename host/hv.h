@@ -8,6 +8,7 @@
 #define HUSK_HOST_HV_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "config.h"
@@ -221,6 +222,15 @@ const char *qemu_version(const char *qemu_path, struct herr *why);
 /* /dev/vhost-vsock can be opened (so QEMU could give the guest vsock). */
 bool vhost_vsock_usable(struct herr *why);
 
+/*
+ * The guest kernel @path (a vmlinux) carries an ELF note @name of @type:
+ * "Xen" 18 is the PVH entry; "husk" ones say what kernel/patches/ added.
+ * False for a bzImage, an unreadable file or a malformed one.
+ */
+bool kernel_has_note(const char *path, const char *name, uint32_t type);
+/* virtio_ring.mb_port: virtio's full barriers as port writes (hv-qemu.c). */
+#define KERNEL_NOTE_HUSK_MB_PORT 1
+
 /* Host TSC rate in kHz ("cpu MHz" of /proc/cpuinfo), 0 if unknown. */
 unsigned long host_tsc_khz(void);
 unsigned long tsc_khz_parse(const char *cpuinfo);
@@ -293,6 +303,7 @@ struct qemu_host {
 	int nic_fd0; /* child's fd number of p->nics[0]; the rest follow */
 	bool vhost_net; /* /dev/vhost-net opens: vhost=on */
 	const char *firmware; /* -bios FILE; NULL: QEMU's default */
+	bool mb_port; /* the kernel takes virtio_ring.mb_port (its note) */
 };
 
 /*

@@ -10,7 +10,7 @@
 # hv-qemu.c is always built (husk env shows its command line); without
 # CONFIG_HV_QEMU its vm_start() refuses to run.
 HOST_LIB_SRCS := host/config.c host/toml.c host/hv-probe.c host/hv-cache.c \
-	host/hv-qemu.c \
+	host/hv-qemu.c host/kernel-note.c \
 	host/agent-client.c host/spec.c host/pod.c host/pod-console.c \
 	host/pod-diag.c \
 	host/pod-container.c host/pod-process.c host/pod-net.c host/rootfs.c \
@@ -55,7 +55,7 @@ HOST_TESTS := host_config host_qemu host_spec host_agent host_net \
 	host_timeline host_sizing
 TEST_SRCS_host_config := host/config.c host/toml.c
 TEST_SRCS_host_qemu := host/config.c host/toml.c host/hv-probe.c host/hv-cache.c \
-	host/hv-qemu.c \
+	host/hv-qemu.c host/kernel-note.c \
 	host/virtiofsd.c \
 	$(filter $(HOST_CLH_SRCS),$(HOST_LIB_SRCS))
 TEST_LIBS_host_qemu := -ljson-c

@@ -428,6 +428,49 @@ TEST_F(argv, tcg_one_vcpu_translated_parallel)
 	EXPECT_LE(0, find_pair(self->v, "-smp", "2"));
 }
 
+/*
+ * With husk's kernel (its "husk" note), a 1-vCPU VM stays one vCPU under
+ * TCG and its virtio barriers are port writes; a VM translated for
+ * parallel vCPUs anyway, or KVM, does not need them.
+ */
+TEST_F(argv, tcg_one_vcpu_serial_with_mb_port)
+{
+	self->h.mb_port = true;
+	self->v = qemu_build_argv(&self->p, &self->h, &self->err);
+	ASSERT_NE(NULL, self->v) TH_LOG("%s", self->err.msg);
+	EXPECT_LE(0, find_pair(self->v, "-smp", "1"));
+	EXPECT_LE(0, find_pair(self->v, "-accel", "tcg,tb-size=16"));
+	EXPECT_NE(NULL, strstr(value_of(self->v, "-append"),
+			       " virtio_ring.mb_port=1 noreplace-smp"));
+	strv_free(self->v);
+
+	self->h.kvm = true;
+	self->v = qemu_build_argv(&self->p, &self->h, &self->err);
+	ASSERT_NE(NULL, self->v) TH_LOG("%s", self->err.msg);
+	EXPECT_EQ(NULL, strstr(value_of(self->v, "-append"), "mb_port"));
+	strv_free(self->v);
+	self->h.kvm = false;
+
+	free(self->cfg.machine_type);
+	self->cfg.machine_type = xstrdup("q35");
+	self->p.max_vcpus = 2;
+	self->v = qemu_build_argv(&self->p, &self->h, &self->err);
+	ASSERT_NE(NULL, self->v) TH_LOG("%s", self->err.msg);
+	EXPECT_LE(0, find_pair(self->v, "-smp",
+			       "2,maxcpus=2,sockets=2,cores=1,threads=1"));
+	EXPECT_EQ(NULL, strstr(value_of(self->v, "-append"), "mb_port"));
+	strv_free(self->v);
+
+	free(self->cfg.machine_type);
+	self->cfg.machine_type = xstrdup("microvm");
+	self->p.max_vcpus = 0;
+	self->p.vcpus = 2;
+	self->v = qemu_build_argv(&self->p, &self->h, &self->err);
+	ASSERT_NE(NULL, self->v) TH_LOG("%s", self->err.msg);
+	EXPECT_LE(0, find_pair(self->v, "-smp", "2"));
+	EXPECT_EQ(NULL, strstr(value_of(self->v, "-append"), "mb_port"));
+}
+
 TEST_F(argv, kvm_vcpus_memory)
 {
 	self->h.kvm = true;
@@ -1013,6 +1056,63 @@ TEST_F(tmp, virtiofsd_flavour_cached_across_processes)
 	EXPECT_EQ(0, flavour_in_child(fake, "virtiofsd version 9.9.10"));
 	EXPECT_EQ(4, file_size(count));
 	setenv("HUSK_PROBE_CACHE", "", 1);
+}
+
+/* An ELF64 x86-64 file: a PT_LOAD, then a PT_NOTE over @notes. */
+static const char *elf_with_notes(FIXTURE_DATA(tmp) * self, const char *name,
+				  const unsigned char *notes, size_t n)
+{
+	unsigned char f[512] = { 0x7f, 'E', 'L', 'F', 2, 1, 1 };
+	unsigned char *ph = f + 64;
+	int fd;
+
+	f[16] = 2;
+	f[18] = 62;
+	f[32] = 64; /* e_phoff */
+	f[54] = 56; /* e_phentsize */
+	f[56] = 2; /* e_phnum */
+	ph[0] = 1; /* PT_LOAD */
+	ph[56] = 4; /* PT_NOTE */
+	ph[56 + 8] = 176; /* p_offset */
+	ph[56 + 32] = (unsigned char)n; /* p_filesz */
+	memcpy(f + 176, notes, n);
+	snprintf(self->path, sizeof(self->path), "%s/%s", self->dir, name);
+	fd = open(self->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0 || write_all(fd, f, 176 + n) < 0)
+		abort();
+	close(fd);
+	return self->path;
+}
+
+TEST_F(tmp, kernel_notes)
+{
+	/* The PVH entry ("Xen" 18), then husk's mb_port note ("husk" 1). */
+	static const unsigned char notes[] = {
+		4, 0, 0, 0, 8, 0, 0, 0, 18, 0, 0, 0, 'X', 'e', 'n', 0,
+		0, 0, 0, 1, 0, 0, 0, 0,
+		5, 0, 0, 0, 4, 0, 0, 0, 1, 0, 0, 0, 'h', 'u', 's', 'k',
+		0, 0, 0, 0, 1, 0, 0, 0,
+	};
+	/* A note whose name runs past the segment. */
+	static const unsigned char bad[] = {
+		0xff, 0xff, 0xff, 0x7f, 4, 0, 0, 0, 1, 0, 0, 0, 'h', 'u', 's', 'k',
+	};
+	const char *k = elf_with_notes(self, "vmlinux", notes, sizeof(notes));
+
+	EXPECT_TRUE(kernel_has_note(k, "Xen", 18));
+	EXPECT_TRUE(kernel_has_note(k, "husk", KERNEL_NOTE_HUSK_MB_PORT));
+	EXPECT_FALSE(kernel_has_note(k, "husk", 2));
+	EXPECT_FALSE(kernel_has_note(k, "hus", 1));
+	/* Only the first note: no husk note. */
+	k = elf_with_notes(self, "old", notes, 24);
+	EXPECT_TRUE(kernel_has_note(k, "Xen", 18));
+	EXPECT_FALSE(kernel_has_note(k, "husk", KERNEL_NOTE_HUSK_MB_PORT));
+	k = elf_with_notes(self, "bad", bad, sizeof(bad));
+	EXPECT_FALSE(kernel_has_note(k, "husk", 1));
+	/* Not an ELF (a bzImage starts with its boot sector), absent. */
+	k = tmp_file(self, "bzImage", 0644, "MZ", "\x01\x02");
+	EXPECT_FALSE(kernel_has_note(k, "Xen", 18));
+	EXPECT_FALSE(kernel_has_note("/nonexistent/vmlinux", "Xen", 18));
 }
 
 TEST_F(tmp, spawn_passes_only_the_given_fds)

@@ -217,6 +217,8 @@ check "$([ $rc = 0 ] && echo "$chk" | grep -q '^ok    kernel .*PVH' &&
 	echo "$chk" | grep -Eq '^(ok|warn) +vhost-vsock ' &&
 	echo "$chk" | grep -q '^husk can run on this host' && echo 0)" \
 	"husk check: this host can run husk (exit 0, kernel and initrd valid, KVM and vsock judged)"
+check "$(echo "$chk" | grep -q '^ok    kernel .*PVH entry; virtio_ring.mb_port' && echo 0)" \
+	"husk check: husk's kernel carries its virtio barrier note (kernel/patches/0003)"
 if [ ! -e /dev/vhost-vsock ]; then
 	check "$(echo "$chk" | grep -q '^warn  vhost-vsock .*virtio-serial' && echo 0)" \
 		"husk check: no vhost-vsock, so virtio-serial"
