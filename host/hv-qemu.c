@@ -225,6 +225,14 @@ static char *kernel_cmdline(const struct husk_config *cfg,
 	if (!h->kvm)
 		sv_add(&sv, "lapic_timer_khz=1000000");
 	/*
+	 * A guest that boots one CPU rewrites every LOCK prefix of its
+	 * kernel to a plain prefix, one text_poke each, each with a switch
+	 * to a temporary mm: under TCG 60-65 ms of the boot (a TCG plugin's
+	 * trace), and a grown q35 VM would write them all back.
+	 */
+	if (!h->kvm)
+		sv_add(&sv, "noreplace-smp");
+	/*
 	 * Under TCG, the TSC's rate from the host: microvm has no HPET/PM
 	 * timer (calibration can hang), and on q35/pc calibrating against
 	 * the PIT failed under load and fell back to the HPET (40 ms).

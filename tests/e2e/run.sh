@@ -24,7 +24,8 @@ assert_clean "echo hello" t-echo
 # vmalloc'ed area, 74 pages with page units and 512 with embedded ones.
 # Under TCG it gave the APIC timer's rate (kernel/patches/), which the
 # kernel took instead of calibrating; a wrong rate would make timers fire
-# early or late: sleep 2 by the guest's clock (the TSC).
+# early or late: sleep 2 by the guest's clock (the TSC). It also told the
+# kernel to keep its LOCK prefixes (noreplace-smp, no UP patching at boot).
 out=$(husk_run t-exit sh -c \
 	'cat /sys/module/page_reporting/parameters/page_reporting_order
 	grep -ow percpu_alloc=page /proc/cmdline
@@ -33,6 +34,7 @@ out=$(husk_run t-exit sh -c \
 	grep -ow "lapic_timer_khz=[0-9]*" /proc/cmdline || echo none
 	dmesg | grep -c "APIC timer: 1000000 kHz from the command line"
 	cut -d" " -f1 /proc/uptime; sleep 2; cut -d" " -f1 /proc/uptime
+	grep -ow noreplace-smp /proc/cmdline || echo none
 	exit 7' 2>"$T/err")
 expect "sh -c 'exit 7' exits 7" 7 "$?"
 expect "the guest's page_reporting_order is init's 3" 3 "$(sed -n 1p <<<"$out")"
@@ -58,6 +60,8 @@ if [ "${HUSK_E2E_ACCEL:-tcg}" = tcg ]; then
 	else
 		not_ok "TCG: sleep 2 in the guest takes 2-3.5 s by its clock (got '$cs')"
 	fi
+	expect "TCG: the guest's command line has noreplace-smp" \
+		noreplace-smp "$(sed -n 8p <<<"$out")"
 fi
 
 # ctr run always connects its stdin (a FIFO) to the task.

@@ -145,7 +145,7 @@ TEST_F(argv, microvm_initrd_tcg)
 	EXPECT_LE(0, find_pair(v, "-kernel", "/img/vmlinux"));
 	EXPECT_LE(0, find_pair(v, "-initrd", "/img/initrd.img"));
 	EXPECT_STREQ("console=ttyS0 quiet panic=-1 rcupdate.rcu_expedited=1 "
-		     "percpu_alloc=page lapic_timer_khz=1000000 "
+		     "percpu_alloc=page lapic_timer_khz=1000000 noreplace-smp "
 		     "tsc_early_khz=2596122",
 		     value_of(v, "-append"));
 	/* Agent over virtio-serial, on PCI (not virtio-mmio's 1024). */
@@ -231,7 +231,7 @@ TEST_F(argv, q35_nvdimm_image)
 	 * IO-APIC; no data= (the image has no journal).
 	 */
 	EXPECT_STREQ("console=ttyS0 quiet panic=-1 rcupdate.rcu_expedited=1 "
-		     "percpu_alloc=page lapic_timer_khz=1000000 "
+		     "percpu_alloc=page lapic_timer_khz=1000000 noreplace-smp "
 		     "tsc_early_khz=2596122 tsc=reliable no_timer_check "
 		     "root=/dev/pmem0p1 rootflags=dax ro rootfstype=ext4",
 		     value_of(v, "-append"));
@@ -284,14 +284,14 @@ TEST_F(argv, debug_on_and_off)
 
 	c = qemu_kernel_cmdline(&self->cfg, &self->h);
 	EXPECT_STREQ("console=ttyS0 quiet panic=-1 rcupdate.rcu_expedited=1 "
-		     "percpu_alloc=page lapic_timer_khz=1000000 "
+		     "percpu_alloc=page lapic_timer_khz=1000000 noreplace-smp "
 		     "tsc_early_khz=2596122",
 		     c);
 	free(c);
 	self->cfg.agent_debug = true;
 	c = qemu_kernel_cmdline(&self->cfg, &self->h);
 	EXPECT_STREQ("console=ttyS0 quiet panic=-1 rcupdate.rcu_expedited=1 "
-		     "percpu_alloc=page lapic_timer_khz=1000000 "
+		     "percpu_alloc=page lapic_timer_khz=1000000 noreplace-smp "
 		     "tsc_early_khz=2596122 agent.log=debug",
 		     c);
 	free(c);
@@ -304,7 +304,7 @@ TEST_F(argv, debug_on_and_off)
 	ASSERT_NE(NULL, self->v);
 	/* The operator's parameters come last, so that they win. */
 	EXPECT_STREQ("console=ttyS0 panic=-1 rcupdate.rcu_expedited=1 "
-		     "percpu_alloc=page lapic_timer_khz=1000000 "
+		     "percpu_alloc=page lapic_timer_khz=1000000 noreplace-smp "
 		     "tsc_early_khz=2596122 agent.log=debug "
 		     "agent.debug_console panic=0 percpu_alloc=embed",
 		     value_of(self->v, "-append"));
@@ -394,7 +394,7 @@ TEST_F(argv, tcg_one_vcpu_translated_parallel)
 			       "2,maxcpus=2,sockets=2,cores=1,threads=1"));
 	EXPECT_LE(0, find_pair(self->v, "-accel", "tcg,tb-size=24"));
 	EXPECT_STREQ("console=ttyS0 quiet panic=-1 rcupdate.rcu_expedited=1 "
-		     "percpu_alloc=page lapic_timer_khz=1000000 "
+		     "percpu_alloc=page lapic_timer_khz=1000000 noreplace-smp "
 		     "tsc_early_khz=2596122 tsc=reliable no_timer_check "
 		     "maxcpus=1",
 		     value_of(self->v, "-append"));
@@ -502,12 +502,14 @@ TEST_F(argv, lapic_timer_khz_only_under_tcg)
 	self->h.tsc_khz = 0;
 	c = qemu_kernel_cmdline(&self->cfg, &self->h);
 	EXPECT_STREQ("console=ttyS0 quiet panic=-1 rcupdate.rcu_expedited=1 "
-		     "percpu_alloc=page lapic_timer_khz=1000000",
+		     "percpu_alloc=page lapic_timer_khz=1000000 noreplace-smp",
 		     c);
 	free(c);
 	self->h.kvm = true;
 	c = qemu_kernel_cmdline(&self->cfg, &self->h);
 	EXPECT_EQ(NULL, strstr(c, "lapic_timer_khz"));
+	/* Nor the kept LOCK prefixes: the UP patching is quick there. */
+	EXPECT_EQ(NULL, strstr(c, "noreplace-smp"));
 	free(c);
 	/* Cloud Hypervisor runs on KVM only. */
 	c = clh_kernel_cmdline(&self->cfg);
