@@ -257,16 +257,9 @@ static char *kernel_cmdline(const struct husk_config *cfg,
 	if (cfg->image)
 		sv_add(&sv,
 		       "root=/dev/pmem0p1 rootflags=dax ro rootfstype=ext4");
-	/*
-	 * One vCPU translated serially (tcg_one_vcpu): virtio's barriers
-	 * as port writes; and the lock prefixes stay, since TCG makes them
-	 * plain there anyway: rewriting them all to UP code made the guest
-	 * retranslate its text, about 80 ms of every boot.
-	 */
-	if (mb_port) {
+	/* One vCPU translated serially (tcg_one_vcpu): virtio's barriers. */
+	if (mb_port)
 		sv_add(&sv, "virtio_ring.mb_port=1");
-		sv_add(&sv, "noreplace-smp");
-	}
 	if (cfg->agent_debug || cfg->enable_debug)
 		sv_add(&sv, "agent.log=debug");
 	/* The others stay present and offline until onlined (x86). */
