@@ -473,11 +473,12 @@ static void add_memory(struct strv *sv, const struct vm_params *p,
  * husk's kernel (its "husk" note, kernel/patches/) can make virtio's full
  * barriers port writes instead (virtio_ring.mb_port=1): QEMU takes its
  * global lock for port I/O, a full barrier on the host.  Then the VM
- * keeps one vCPU, translated serially (with noreplace-smp: about 100 ms
- * faster to a container's exit, paired medians of 16 interleaved
- * rounds).  Another kernel gets a second possible vCPU, never started, which
- * makes QEMU translate for parallel vCPUs, barriers and atomics included.
- * One thread for all vCPUs (thread=single) would never be: not used.
+ * keeps one vCPU, translated serially: 31.5 ms faster to a container's
+ * exit (paired median of 24 interleaved rounds, both with
+ * noreplace-smp).  Another kernel gets a second possible vCPU, never
+ * started, which makes QEMU translate for parallel vCPUs, barriers and
+ * atomics included.  One thread for all vCPUs (thread=single) would never
+ * be: not used.
  */
 static bool tcg_one_vcpu(const struct vm_params *p, const struct qemu_host *h)
 {
