@@ -341,7 +341,7 @@ void config_defaults(struct husk_config *cfg)
 	 * starts 40-120 ms faster than 12 while an idle pod stays under 64
 	 * MiB (tests/bench/start.sh, README "Host memory per pod").
 	 */
-	cfg->tcg_tb_size = 16;
+	cfg->tcg_tb_size = 20;
 	cfg->reclaim_guest_freed_memory = true;
 	cfg->dial_timeout = 30;
 	cfg->internetworking_model = xstrdup("tcfilter");

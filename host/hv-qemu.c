@@ -411,8 +411,9 @@ static unsigned int tcg_tb_beside_offline(unsigned int want,
 
 /*
  * TCG's cache: with a thread per vCPU each translates into its own
- * regions of it, so tcg_tb_size per vCPU.  A q35/pc VM that may grow
- * gets 11/8 of a share at least (22 MiB by default): its boot translates
+ * regions of it, so tcg_tb_size per vCPU (20 MiB by default: 16 flushed
+ * twice in a microvm start, 90 ms slower).  A q35/pc VM that may grow
+ * gets 11/10 of a share at least (22 MiB by default): its boot translates
  * more code (ACPI, PCI, the nvdimm: 37.6 MB to a container's start
  * against microvm's 32.6), and a DAX start flushed the cache 4 times at
  * 12 MiB (info jit), twice at 20 (100 ms slower than 22), once at 22 and
@@ -424,7 +425,7 @@ static unsigned int tcg_tb_mib(const struct vm_params *p,
 	unsigned int n = boot_vcpus(p), share = p->cfg->tcg_tb_size;
 
 	if (tcg_vcpus_precreated(p, h))
-		return tcg_tb_beside_offline(n < 2 ? share * 11 / 8 : share * n,
+		return tcg_tb_beside_offline(n < 2 ? share * 11 / 10 : share * n,
 					     p->max_vcpus, p->max_vcpus - n);
 	return share * n;
 }

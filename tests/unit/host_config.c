@@ -123,7 +123,7 @@ TEST(defaults)
 	EXPECT_EQ(NULL, cfg.virtio_fs_extra_args);
 	EXPECT_EQ(1U, cfg.default_vcpus);
 	EXPECT_EQ(256U, cfg.default_memory);
-	EXPECT_EQ(16U, cfg.tcg_tb_size);
+	EXPECT_EQ(20U, cfg.tcg_tb_size);
 	EXPECT_TRUE(cfg.reclaim_guest_freed_memory);
 	EXPECT_EQ(30U, cfg.dial_timeout);
 	EXPECT_STREQ("tcfilter", cfg.internetworking_model);

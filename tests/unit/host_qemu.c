@@ -118,7 +118,7 @@ TEST_F(argv, microvm_initrd_tcg)
 	EXPECT_LE(0, find_pair(v, "-machine",
 			       "microvm,x-option-roms=off,pcie=on"));
 	/* TCG's code cache capped, a balloon that only reports. */
-	EXPECT_LE(0, find_pair(v, "-accel", "tcg,tb-size=16"));
+	EXPECT_LE(0, find_pair(v, "-accel", "tcg,tb-size=20"));
 	EXPECT_LE(0, find_pair(v, "-device",
 			       "virtio-balloon-device,id=balloon0,"
 			       "free-page-reporting=on"));
@@ -332,7 +332,7 @@ TEST_F(argv, tcg_default_cache_no_balloon)
 	strv_free(self->v);
 
 	/*
-	 * A q35 VM that may grow: a share per boot vCPU, 11/8 of one at
+	 * A q35 VM that may grow: a share per boot vCPU, 11/10 of one at
 	 * least, and 2 vCPU threads that start offline, each holding a region
 	 * of QEMU's: 10 regions of 2 MiB in 20 MiB, 2 held, leave 16.
 	 */
@@ -371,7 +371,7 @@ TEST_F(argv, tcg_one_vcpu_translated_parallel)
 	self->v = qemu_build_argv(&self->p, &self->h, &self->err);
 	ASSERT_NE(NULL, self->v) TH_LOG("%s", self->err.msg);
 	EXPECT_LE(0, find_pair(self->v, "-smp", "1,maxcpus=2"));
-	EXPECT_LE(0, find_pair(self->v, "-accel", "tcg,tb-size=16"));
+	EXPECT_LE(0, find_pair(self->v, "-accel", "tcg,tb-size=20"));
 	strv_free(self->v);
 
 	self->h.kvm = true;
@@ -386,7 +386,7 @@ TEST_F(argv, tcg_one_vcpu_translated_parallel)
 	ASSERT_NE(NULL, self->v) TH_LOG("%s", self->err.msg);
 	/*
 	 * A VM that may grow: both vCPUs from the start (a TCG thread each,
-	 * parallel), the guest brings up one.  11/8 of a share of the
+	 * parallel), the guest brings up one.  11/10 of a share of the
 	 * cache for the running one (22 MiB) beside a 2 MiB region the
 	 * offline one holds: 12 regions in 24 MiB.
 	 */
@@ -439,7 +439,7 @@ TEST_F(argv, tcg_one_vcpu_serial_with_mb_port)
 	self->v = qemu_build_argv(&self->p, &self->h, &self->err);
 	ASSERT_NE(NULL, self->v) TH_LOG("%s", self->err.msg);
 	EXPECT_LE(0, find_pair(self->v, "-smp", "1"));
-	EXPECT_LE(0, find_pair(self->v, "-accel", "tcg,tb-size=16"));
+	EXPECT_LE(0, find_pair(self->v, "-accel", "tcg,tb-size=20"));
 	EXPECT_NE(NULL, strstr(value_of(self->v, "-append"),
 			       " virtio_ring.mb_port=1"));
 	strv_free(self->v);
