@@ -1117,10 +1117,26 @@ TEST_F(tmp, kernel_notes)
 	EXPECT_FALSE(kernel_has_note("/nonexistent/vmlinux", "Xen", 18));
 }
 
+/* @pid ends with 0 within 5 s (reaped); then @out_path's text. */
+static void reap_and_read(struct __test_metadata *_metadata, pid_t pid,
+			  int pidfd, const char *out_path, char *text,
+			  size_t cap)
+{
+	int status, fd;
+
+	EXPECT_EQ(1, hv_pidfd_wait(pidfd, 5000));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_EQ(0, status);
+	close(pidfd);
+	fd = open(out_path, O_RDONLY | O_CLOEXEC);
+	ASSERT_LT(0, read(fd, text, cap - 1));
+	close(fd);
+}
+
 TEST_F(tmp, spawn_passes_only_the_given_fds)
 {
 	char out_path[160], text[256] = "";
-	int out, pidfd = -1, extra, status;
+	int out, pidfd = -1, extra;
 	const char *sh =
 		script(self, "fds.sh", "ls /proc/self/fd; echo err >&2\n");
 	char *argv[] = { (char *)sh, NULL };
@@ -1134,15 +1150,9 @@ TEST_F(tmp, spawn_passes_only_the_given_fds)
 	ASSERT_LE(0, extra);
 	pid = hv_spawn(argv, &out, 1, out, &pidfd, NULL);
 	ASSERT_LT(0, pid);
-	EXPECT_EQ(1, hv_pidfd_wait(pidfd, 5000));
-	ASSERT_EQ(pid, waitpid(pid, &status, 0));
-	EXPECT_EQ(0, status);
-	close(pidfd);
 	close(extra);
 	close(out);
-	out = open(out_path, O_RDONLY | O_CLOEXEC);
-	ASSERT_LT(0, read(out, text, sizeof(text) - 1));
-	close(out);
+	reap_and_read(_metadata, pid, pidfd, out_path, text, sizeof(text));
 	/* 0 1 2, the one passed as 3, and ls's own directory fd. */
 	EXPECT_STREQ("0\n1\n2\n3\n4\nerr\n", text);
 }
@@ -1151,7 +1161,7 @@ TEST_F(tmp, spawn_passes_only_the_given_fds)
 TEST_F(tmp, spawn_env_is_the_given_one)
 {
 	char out_path[160], text[128] = "";
-	int out, pidfd = -1, status;
+	int out, pidfd = -1;
 	const char *sh = script(self, "env.sh",
 				"echo \"${G_SLICE-unset} ${HOME-unset}\"\n");
 	char *argv[] = { (char *)sh, NULL };
@@ -1164,14 +1174,8 @@ TEST_F(tmp, spawn_env_is_the_given_one)
 	setenv("HOME", "/root", 1);
 	pid = hv_spawn_env(argv, envp, NULL, 0, out, &pidfd, NULL);
 	ASSERT_LT(0, pid);
-	EXPECT_EQ(1, hv_pidfd_wait(pidfd, 5000));
-	ASSERT_EQ(pid, waitpid(pid, &status, 0));
-	EXPECT_EQ(0, status);
-	close(pidfd);
 	close(out);
-	out = open(out_path, O_RDONLY | O_CLOEXEC);
-	ASSERT_LT(0, read(out, text, sizeof(text) - 1));
-	close(out);
+	reap_and_read(_metadata, pid, pidfd, out_path, text, sizeof(text));
 	EXPECT_STREQ("always-malloc unset\n", text);
 }
 
