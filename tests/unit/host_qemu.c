@@ -96,13 +96,19 @@ FIXTURE_TEARDOWN(argv)
 	config_free(&self->cfg);
 }
 
+/* The machine type of the VM under test. */
+static void set_machine(FIXTURE_DATA(argv) * self, const char *machine)
+{
+	free(self->cfg.machine_type);
+	self->cfg.machine_type = xstrdup(machine);
+}
+
 static void use_image(FIXTURE_DATA(argv) * self, const char *machine)
 {
 	free(self->cfg.initrd);
 	self->cfg.initrd = NULL;
 	self->cfg.image = xstrdup("/img/rootfs.img");
-	free(self->cfg.machine_type);
-	self->cfg.machine_type = xstrdup(machine);
+	set_machine(self, machine);
 	self->h.image_size = 6 << 20;
 }
 
@@ -175,8 +181,7 @@ TEST_F(argv, sized_q35_with_hotplug_room)
 {
 	char **v;
 
-	free(self->cfg.machine_type);
-	self->cfg.machine_type = xstrdup("q35");
+	set_machine(self, "q35");
 	self->cfg.shared_fs = SHARED_FS_VIRTIO_FS;
 	self->p.mem_mib = 768;
 	self->p.vcpus = 2;
@@ -366,8 +371,7 @@ TEST_F(argv, tcg_cache_per_boot_vcpu)
  */
 TEST_F(argv, tcg_one_vcpu_translated_parallel)
 {
-	free(self->cfg.machine_type);
-	self->cfg.machine_type = xstrdup("q35");
+	set_machine(self, "q35");
 	self->v = qemu_build_argv(&self->p, &self->h, &self->err);
 	ASSERT_NE(NULL, self->v) TH_LOG("%s", self->err.msg);
 	EXPECT_LE(0, find_pair(self->v, "-smp", "1,maxcpus=2"));
@@ -420,8 +424,7 @@ TEST_F(argv, tcg_one_vcpu_translated_parallel)
 	strv_free(self->v);
 	self->h.kvm = false;
 
-	free(self->cfg.machine_type);
-	self->cfg.machine_type = xstrdup("microvm");
+	set_machine(self, "microvm");
 	self->p.vcpus = 2;
 	self->v = qemu_build_argv(&self->p, &self->h, &self->err);
 	ASSERT_NE(NULL, self->v) TH_LOG("%s", self->err.msg);
@@ -451,8 +454,7 @@ TEST_F(argv, tcg_one_vcpu_serial_with_mb_port)
 	strv_free(self->v);
 	self->h.kvm = false;
 
-	free(self->cfg.machine_type);
-	self->cfg.machine_type = xstrdup("q35");
+	set_machine(self, "q35");
 	self->p.max_vcpus = 2;
 	self->v = qemu_build_argv(&self->p, &self->h, &self->err);
 	ASSERT_NE(NULL, self->v) TH_LOG("%s", self->err.msg);
@@ -461,8 +463,7 @@ TEST_F(argv, tcg_one_vcpu_serial_with_mb_port)
 	EXPECT_EQ(NULL, strstr(value_of(self->v, "-append"), "mb_port"));
 	strv_free(self->v);
 
-	free(self->cfg.machine_type);
-	self->cfg.machine_type = xstrdup("microvm");
+	set_machine(self, "microvm");
 	self->p.max_vcpus = 0;
 	self->p.vcpus = 2;
 	self->v = qemu_build_argv(&self->p, &self->h, &self->err);
@@ -535,8 +536,7 @@ TEST_F(argv, console_fd_and_vsock)
 	EXPECT_LE(0,
 		  find_pair(self->v, "-machine", "microvm,x-option-roms=off"));
 	strv_free(self->v);
-	free(self->cfg.machine_type);
-	self->cfg.machine_type = xstrdup("q35");
+	set_machine(self, "q35");
 	self->v = qemu_build_argv(&self->p, &self->h, &self->err);
 	ASSERT_NE(NULL, self->v);
 	EXPECT_LE(
@@ -582,8 +582,7 @@ TEST_F(argv, nics_by_fd_with_their_macs)
 	strv_free(self->v);
 
 	/* q35: PCI devices; vhost only where /dev/vhost-net works. */
-	free(self->cfg.machine_type);
-	self->cfg.machine_type = xstrdup("q35");
+	set_machine(self, "q35");
 	self->p.n_nics = 1;
 	self->h.vhost_net = true;
 	self->v = qemu_build_argv(&self->p, &self->h, &self->err);
@@ -623,8 +622,7 @@ TEST_F(argv, virtio_fs_and_none)
 	strv_free(self->v);
 
 	/* q35: PCI device, the backend on the machine, no -global. */
-	free(self->cfg.machine_type);
-	self->cfg.machine_type = xstrdup("q35");
+	set_machine(self, "q35");
 	self->v = qemu_build_argv(&self->p, &self->h, &self->err);
 	ASSERT_NE(NULL, self->v);
 	EXPECT_LE(0, find_pair(self->v, "-machine",
@@ -640,8 +638,7 @@ TEST_F(argv, virtio_fs_and_none)
 	strv_free(self->v);
 
 	/* 9p on microvm: no memfd, no -global, the machine once. */
-	free(self->cfg.machine_type);
-	self->cfg.machine_type = xstrdup("microvm");
+	set_machine(self, "microvm");
 	self->cfg.shared_fs = SHARED_FS_9P;
 	self->v = qemu_build_argv(&self->p, &self->h, &self->err);
 	ASSERT_NE(NULL, self->v);
