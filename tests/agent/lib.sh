@@ -71,6 +71,8 @@ run_cgroup_dirs() {
 
 cleanup() {
 	local was_running=$AGENT_PID d left
+	# A second INT or TERM must not leave the agent running.
+	trap '' INT TERM HUP
 	stop_agent
 	# LeakSanitizer reports, and fails the exit status, as the agent exits.
 	[ -n "$was_running" ] && expect "agent exits 0 on SIGTERM" 0 "$AGENT_STATUS"

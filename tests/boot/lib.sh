@@ -64,6 +64,8 @@ vfs_kill() {
 }
 
 cleanup() {
+	# A second INT or TERM must not leave the VM running.
+	trap '' INT TERM HUP
 	vm_kill
 	vfs_kill
 	[ -n "$T" ] && rm -rf "$T"

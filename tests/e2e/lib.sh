@@ -314,8 +314,9 @@ kill_tasks() {
 cleanup() {
 	local p rc=$? sock
 	set +e
-	# A closed stdout must not cut the cleanup short.
-	trap '' PIPE
+	# A closed stdout, or a second INT or TERM (whose trap exits), must
+	# not cut the cleanup short: a shim and its socket were left so.
+	trap '' PIPE INT TERM HUP
 	[ -z "$T" ] && return
 	if [ -n "$CTD_PID" ]; then
 		kill_tasks

@@ -73,7 +73,8 @@ rt_assert_clean() {
 rt_cleanup() {
 	local p
 	set +e
-	trap '' PIPE
+	# As the e2e lib's cleanup: nothing may cut it short.
+	trap '' PIPE INT TERM HUP
 	[ -z "$T" ] && return
 	for p in $(test_pids); do kill -KILL "$p" 2>/dev/null; done
 	leftover_mounts | sort -r | while read -r m; do umount -l "$m"; done
