@@ -53,6 +53,24 @@ else
 fi
 ctr task ps t-life 2>&1 | grep -qw "$pid" && ok "ps lists the VM process" ||
 	not_ok "ps lists the VM process"
+# The shim (QEMU's parent) watched the run directory for QMP's socket; the
+# watch must be gone once QMP is connected: an inotify fd closed with a
+# watch on it waits for the kernel to free it (up to 14 ms measured), and
+# every teardown paid that.
+shim=$(awk '/^PPid:/ { print $2 }' "/proc/$pid/status" 2>/dev/null)
+n_ino=0 live=0
+for fd in /proc/"${shim:-none}"/fd/*; do
+	[ "$(readlink "$fd" 2>/dev/null)" = anon_inode:inotify ] || continue
+	n_ino=$((n_ino + 1))
+	live=$((live + $(grep -c '^inotify wd:' "/proc/$shim/fdinfo/${fd##*/}")))
+done
+if [ -z "$shim" ]; then
+	not_ok "the shim's inotify watches: no shim (QEMU pid '$pid')"
+elif [ "$live" = 0 ]; then
+	ok "no inotify watch left in the running shim ($n_ino inotify fd)"
+else
+	not_ok "the running shim still has $live inotify watch(es)"
+fi
 # Metrics come from the agent's StatsContainer through the shim as cgroup
 # v1 Metrics, which ctr prints as a table "METRIC VALUE".  A running
 # container has memory charged, has used CPU, and has exactly one process
